@@ -1,0 +1,33 @@
+//! Clean: destroy at once, then save the definition to SyncDir.
+
+use std::time::Instant;
+
+use super::{Console, Hosts, Report, check_system, save_definition, verdict};
+use crate::error::Result;
+use crate::resource::Resource;
+
+pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console) -> Result<Report> {
+    check_system(res, system)?;
+    let started = Instant::now();
+    let guest = res.guest_name.as_str();
+    let host = hosts.get(system)?;
+    let before = verdict(&*host, guest)?;
+    if before.observed.is_none() {
+        let detail = format!("{guest} is not defined on {system}");
+        return Ok(Report::new(res, system, "already-offline", &before, detail, started));
+    }
+    let xml = match res.sync_dir {
+        Some(_) => Some(host.definition(guest)?),
+        None => None,
+    };
+    let (action, detail) = if before.active {
+        console.confirm(&format!("Destroy {guest} on {system} at once, without a shutdown?"))?;
+        host.destroy(guest)?;
+        ("cleaned", format!("{guest} destroyed"))
+    } else {
+        ("already-offline", format!("{guest} is not running on {system}"))
+    };
+    let after = verdict(&*host, guest)?;
+    let saved = save_definition(res, xml.as_deref())?;
+    Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
+}

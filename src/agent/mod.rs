@@ -1,0 +1,201 @@
+//! The entry points of the KVMGuest agent, written once for every environment.
+//!
+//! online, offline, monitor and clean talk to [`backend::Host`]s through [`Hosts`], and to the
+//! person or engine that called them through a [`Console`]; they never print.
+
+mod clean;
+pub mod definition;
+pub mod monitor;
+mod offline;
+mod online;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::backend::{Connector, Guest, Host};
+use crate::error::{Error, Result};
+use crate::resource::{Config, Resource};
+
+pub use clean::clean;
+pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
+pub use offline::{OfflineOptions, ShutdownRequest, offline};
+pub use online::{OnlineOptions, online};
+
+/// How often a waiting entry point looks at the guest again.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// What the entry points need from whoever called them.
+pub trait Console: Sync {
+    /// Something is about to happen or has happened ("defining web01 from ...").
+    fn step(&self, message: &str);
+    /// A wait is under way: `elapsed` of at most `limit`.
+    fn tick(&self, message: &str, elapsed: Duration, limit: Duration);
+    /// Ask before something that interrupts a running guest; `Err(Refused)` when not granted.
+    fn confirm(&self, question: &str) -> Result<()>;
+}
+
+/// The outcome of online, offline or clean, as reported to the caller.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub resource: String,
+    pub guest: String,
+    pub system: String,
+    /// What was done: started, already-online, stopped, killed, already-offline, cleaned, ...
+    pub action: &'static str,
+    pub state: ResourceState,
+    pub confidence: Option<u8>,
+    pub detail: String,
+    /// Where the definition was saved (SyncDir), when it was.
+    pub saved_definition: Option<std::path::PathBuf>,
+    pub seconds: f64,
+}
+
+/// The hypervisors of the configured systems, each connected at most once per command.
+pub struct Hosts<'a> {
+    config: &'a Config,
+    connector: &'a dyn Connector,
+    // Failures are kept too: a host that timed out once is not waited for again.
+    cache: Mutex<HashMap<String, Result<Arc<dyn Host>>>>,
+}
+
+impl<'a> Hosts<'a> {
+    pub fn new(config: &'a Config, connector: &'a dyn Connector) -> Self {
+        Hosts {
+            config,
+            connector,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, system: &str) -> Result<Arc<dyn Host>> {
+        if let Some(found) = self.lock().get(system) {
+            return found.clone();
+        }
+        let connected = self
+            .config
+            .system(system)
+            .and_then(|s| self.connector.connect(s));
+        self.lock()
+            .entry(system.to_owned())
+            .or_insert(connected)
+            .clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Result<Arc<dyn Host>>>> {
+        // A poisoned cache only means another thread panicked mid-insert; the map is still sound.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every guest of every named system: one query per system, all systems at once.
+    pub fn survey<'s>(
+        &self,
+        systems: impl IntoIterator<Item = &'s str>,
+    ) -> BTreeMap<String, Result<Vec<Guest>>> {
+        let wanted: BTreeSet<&str> = systems.into_iter().collect();
+        std::thread::scope(|scope| {
+            let running: Vec<_> = wanted
+                .iter()
+                .map(|&system| {
+                    let query = scope.spawn(move || self.get(system).and_then(|h| h.guests()));
+                    (system, query)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|(system, query)| {
+                    let answer = query.join().unwrap_or_else(|_| {
+                        Err(Error::Failed(format!("{system}: the status query panicked")))
+                    });
+                    (system.to_owned(), answer)
+                })
+                .collect()
+        })
+    }
+}
+
+/// The system an entry point acts on must be one the resource may run on.
+fn check_system(res: &Resource, system: &str) -> Result<()> {
+    if res.systems.iter().any(|s| s == system) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{} may run only on {}; {system} is not one of its systems",
+            res.name,
+            res.systems.join(", ")
+        )))
+    }
+}
+
+/// Wait at most `limit`, looking every [`POLL`] whether `done`; true when it was.
+fn wait_until(
+    console: &dyn Console,
+    message: &str,
+    limit: Duration,
+    mut done: impl FnMut(Duration) -> Result<bool>,
+) -> Result<bool> {
+    let started = Instant::now();
+    loop {
+        let elapsed = started.elapsed();
+        if done(elapsed)? {
+            return Ok(true);
+        }
+        if elapsed >= limit {
+            return Ok(false);
+        }
+        console.tick(message, elapsed, limit);
+        std::thread::sleep(POLL.min(limit - elapsed));
+    }
+}
+
+/// The one-guest verdict on one system, for entry points that poll a single guest.
+fn verdict(host: &dyn Host, guest: &str) -> Result<Verdict> {
+    Ok(match host.guest(guest)? {
+        Some(g) => monitor::classify(&g.state),
+        None => Verdict::undefined(),
+    })
+}
+
+/// Save the definition to SyncDir when the resource has one; the path written, if any.
+fn save_definition(res: &Resource, xml: Option<&str>) -> Result<Option<std::path::PathBuf>> {
+    match (res.sync_dir.as_deref(), xml) {
+        (Some(dir), Some(xml)) => definition::save(dir, &res.guest_name, xml).map(Some),
+        _ => Ok(None),
+    }
+}
+
+impl Report {
+    fn new(
+        res: &Resource,
+        system: &str,
+        action: &'static str,
+        verdict: &Verdict,
+        detail: String,
+        started: Instant,
+    ) -> Report {
+        Report {
+            resource: res.name.clone(),
+            guest: res.guest_name.clone(),
+            system: system.to_owned(),
+            action,
+            state: verdict.state,
+            confidence: verdict.confidence,
+            detail,
+            saved_definition: None,
+            seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        }
+    }
+
+    fn saved(self, path: Option<std::path::PathBuf>) -> Report {
+        Report {
+            saved_definition: path,
+            ..self
+        }
+    }
+}
+
+fn seconds(s: u32) -> Duration {
+    Duration::from_secs(u64::from(s))
+}

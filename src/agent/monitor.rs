@@ -1,0 +1,336 @@
+//! Monitor: what a hypervisor state means for the resource, on each of its systems.
+//!
+//! The libvirt table follows the RHEV table of the specification (up 100, powering_up 60,
+//! restoring 50, powering_down 40, paused 20, wait_for_launch 10; saving, suspended and migrating
+//! are INTENTIONAL OFFLINE) and adds what libvirt can say that RHEV cannot (crashes, I/O errors).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::Hosts;
+use crate::backend::{Guest, GuestState};
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// The VCS resource states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceState {
+    Online,
+    Offline,
+    Faulted,
+    Unknown,
+    IntentionalOffline,
+}
+
+impl ResourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceState::Online => "ONLINE",
+            ResourceState::Offline => "OFFLINE",
+            ResourceState::Faulted => "FAULTED",
+            ResourceState::Unknown => "UNKNOWN",
+            ResourceState::IntentionalOffline => "INTENTIONAL OFFLINE",
+        }
+    }
+}
+
+impl fmt::Display for ResourceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ResourceState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// What one hypervisor state means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub state: ResourceState,
+    /// VCS confidence level (10..=100), for ONLINE only.
+    pub confidence: Option<u8>,
+    /// The hypervisor holds a live instance (running, paused, crashed but preserved, ...):
+    /// a second copy must not be started anywhere else.
+    pub active: bool,
+    /// The hypervisor's own words: ("running", "booted").
+    pub observed: Option<(&'static str, &'static str)>,
+}
+
+impl Verdict {
+    /// The guest is not defined on the system at all.
+    pub fn undefined() -> Verdict {
+        Verdict {
+            state: ResourceState::Offline,
+            confidence: None,
+            active: false,
+            observed: None,
+        }
+    }
+}
+
+const STATE_NAMES: [&str; 8] = [
+    "no state",
+    "running",
+    "blocked",
+    "paused",
+    "shutting down",
+    "shut off",
+    "crashed",
+    "pmsuspended",
+];
+
+/// libvirt's reason names per state (virDomainRunningReason, virDomainPausedReason, ...).
+fn reason_name(state: u32, reason: i32) -> &'static str {
+    const RUNNING: &[&str] = &[
+        "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
+        "migration canceled", "save canceled", "wakeup", "crashed", "post-copy",
+        "post-copy failed",
+    ];
+    const PAUSED: &[&str] = &[
+        "unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog",
+        "from snapshot", "shutting down", "creating snapshot", "API error", "starting up",
+        "post-copy", "post-copy failed",
+    ];
+    const SHUTDOWN: &[&str] = &["unknown", "user"];
+    const SHUTOFF: &[&str] = &[
+        "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
+        "from snapshot", "daemon",
+    ];
+    const CRASHED: &[&str] = &["unknown", "panicked"];
+    let names: &[&str] = match state {
+        1 => RUNNING,
+        3 => PAUSED,
+        4 => SHUTDOWN,
+        5 => SHUTOFF,
+        6 => CRASHED,
+        _ => &["unknown"],
+    };
+    usize::try_from(reason)
+        .ok()
+        .and_then(|r| names.get(r))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// The mapping table (documented in the README; every cell is unit-tested below).
+pub fn classify(state: &GuestState) -> Verdict {
+    let GuestState::Libvirt { state, reason } = *state;
+    use ResourceState::*;
+    let (resource_state, confidence) = match (state, reason) {
+        (1, 9 | 11) => (Faulted, None),        // running crashed / post-copy failed
+        (1, 10) => (Online, Some(60)),         // running on the target, pages still arriving
+        (1, _) | (2, _) => (Online, Some(100)),
+        (3, 2 | 12) => (IntentionalOffline, None), // migrating away
+        (3, 3) => (IntentionalOffline, None),  // saving state
+        (3, 5 | 6 | 10 | 13) => (Faulted, None), // I/O error, watchdog, API error, post-copy failed
+        (3, 8) => (Online, Some(40)),          // paused while shutting down
+        (3, 11) => (Online, Some(10)),         // starting up: wait_for_launch
+        (3, _) => (Online, Some(20)),
+        (4, _) => (Online, Some(40)),          // powering down
+        (5, 3 | 6 | 8) => (Faulted, None),     // crashed, failed to start, lost with its daemon
+        (5, 4 | 5) => (IntentionalOffline, None), // migrated away, saved (suspended)
+        (5, _) => (Offline, None),
+        (6, _) => (Faulted, None),
+        (7, _) => (IntentionalOffline, None),  // suspended by the guest (S3)
+        _ => (Unknown, None),
+    };
+    let known = (state as usize) < STATE_NAMES.len();
+    Verdict {
+        state: resource_state,
+        confidence,
+        active: matches!(state, 1 | 2 | 3 | 4 | 6 | 7),
+        observed: known.then(|| (STATE_NAMES[state as usize], reason_name(state, reason))),
+    }
+}
+
+/// The resource on one of its systems.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemStatus {
+    pub system: String,
+    pub state: ResourceState,
+    pub confidence: Option<u8>,
+    /// The guest holds a live instance on this system.
+    pub active: bool,
+    pub hypervisor_state: Option<&'static str>,
+    pub hypervisor_reason: Option<&'static str>,
+    /// One line for a person when the hypervisor state alone does not explain the resource state
+    /// (not defined here, running elsewhere); empty otherwise.
+    pub why: String,
+    /// Set when the system could not be asked (unreachable, timed out).
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub error_class: Option<Error>,
+}
+
+/// The resource on all of its systems.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ResourceStatus {
+    pub resource: String,
+    pub guest: String,
+    /// The systems where the guest holds a live instance.
+    pub running_on: Vec<String>,
+    /// True when it does so on more than one: the cluster's worst case.
+    pub concurrency_violation: bool,
+    pub systems: Vec<SystemStatus>,
+}
+
+impl ResourceStatus {
+    pub fn on(&self, system: &str) -> Option<&SystemStatus> {
+        self.systems.iter().find(|s| s.system == system)
+    }
+}
+
+/// Monitor many resources: every system involved is asked once, all at the same time.
+pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
+    let survey = hosts.survey(resources.iter().flat_map(|r| r.systems.iter().map(String::as_str)));
+    resources.iter().map(|r| judge(r, &survey)).collect()
+}
+
+/// One resource's status from a survey of its systems.
+pub fn judge(res: &Resource, survey: &BTreeMap<String, Result<Vec<Guest>>>) -> ResourceStatus {
+    let mut systems: Vec<SystemStatus> = res
+        .systems
+        .iter()
+        .map(|system| match survey.get(system) {
+            Some(Ok(guests)) => {
+                let found = guests.iter().find(|g| g.name == res.guest_name);
+                let verdict = found.map_or_else(Verdict::undefined, |g| classify(&g.state));
+                let why = match verdict.observed {
+                    Some(_) => String::new(),
+                    None => format!("{} is not defined here", res.guest_name),
+                };
+                SystemStatus {
+                    system: system.clone(),
+                    state: verdict.state,
+                    confidence: verdict.confidence,
+                    active: verdict.active,
+                    hypervisor_state: verdict.observed.map(|o| o.0),
+                    hypervisor_reason: verdict.observed.map(|o| o.1),
+                    why,
+                    error: None,
+                    error_class: None,
+                }
+            }
+            Some(Err(e)) => unknown(system, e.clone()),
+            None => unknown(system, Error::Failed(format!("{system}: not surveyed"))),
+        })
+        .collect();
+
+    let running_on: Vec<String> = systems
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.system.clone())
+        .collect();
+    for s in systems.iter_mut().filter(|s| s.state == ResourceState::Offline) {
+        let elsewhere: Vec<&str> = running_on.iter().map(String::as_str).filter(|o| *o != s.system).collect();
+        if !elsewhere.is_empty() {
+            let running = format!("running on {}", elsewhere.join(", "));
+            s.why = if s.why.is_empty() { running } else { format!("{}; {running}", s.why) };
+            if res.intentional_offline {
+                s.state = ResourceState::IntentionalOffline;
+            }
+        }
+    }
+    ResourceStatus {
+        resource: res.name.clone(),
+        guest: res.guest_name.clone(),
+        concurrency_violation: running_on.len() > 1,
+        running_on,
+        systems,
+    }
+}
+
+fn unknown(system: &str, e: Error) -> SystemStatus {
+    SystemStatus {
+        system: system.to_owned(),
+        state: ResourceState::Unknown,
+        confidence: None,
+        active: false,
+        hypervisor_state: None,
+        hypervisor_reason: None,
+        why: "the hypervisor could not be asked".into(),
+        error: Some(e.to_string()),
+        error_class: Some(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResourceState::*;
+    use super::*;
+
+    fn at(state: u32, reason: i32) -> Verdict {
+        classify(&GuestState::Libvirt { state, reason })
+    }
+
+    /// Every libvirt state and reason, with the expected (state, confidence, active, names).
+    #[test]
+    fn the_whole_table() {
+        #[rustfmt::skip]
+        let table: &[(u32, i32, ResourceState, Option<u8>, bool, &str, &str)] = &[
+            (0, 0, Unknown, None, false, "no state", "unknown"),
+            (1, 0, Online, Some(100), true, "running", "unknown"),
+            (1, 1, Online, Some(100), true, "running", "booted"),
+            (1, 2, Online, Some(100), true, "running", "migrated"),
+            (1, 3, Online, Some(100), true, "running", "restored"),
+            (1, 4, Online, Some(100), true, "running", "from snapshot"),
+            (1, 5, Online, Some(100), true, "running", "unpaused"),
+            (1, 6, Online, Some(100), true, "running", "migration canceled"),
+            (1, 7, Online, Some(100), true, "running", "save canceled"),
+            (1, 8, Online, Some(100), true, "running", "wakeup"),
+            (1, 9, Faulted, None, true, "running", "crashed"),
+            (1, 10, Online, Some(60), true, "running", "post-copy"),
+            (1, 11, Faulted, None, true, "running", "post-copy failed"),
+            (2, 0, Online, Some(100), true, "blocked", "unknown"),
+            (3, 0, Online, Some(20), true, "paused", "unknown"),
+            (3, 1, Online, Some(20), true, "paused", "user"),
+            (3, 2, IntentionalOffline, None, true, "paused", "migrating"),
+            (3, 3, IntentionalOffline, None, true, "paused", "saving"),
+            (3, 4, Online, Some(20), true, "paused", "dumping"),
+            (3, 5, Faulted, None, true, "paused", "I/O error"),
+            (3, 6, Faulted, None, true, "paused", "watchdog"),
+            (3, 7, Online, Some(20), true, "paused", "from snapshot"),
+            (3, 8, Online, Some(40), true, "paused", "shutting down"),
+            (3, 9, Online, Some(20), true, "paused", "creating snapshot"),
+            (3, 10, Faulted, None, true, "paused", "API error"),
+            (3, 11, Online, Some(10), true, "paused", "starting up"),
+            (3, 12, IntentionalOffline, None, true, "paused", "post-copy"),
+            (3, 13, Faulted, None, true, "paused", "post-copy failed"),
+            (4, 0, Online, Some(40), true, "shutting down", "unknown"),
+            (4, 1, Online, Some(40), true, "shutting down", "user"),
+            (5, 0, Offline, None, false, "shut off", "unknown"),
+            (5, 1, Offline, None, false, "shut off", "shutdown"),
+            (5, 2, Offline, None, false, "shut off", "destroyed"),
+            (5, 3, Faulted, None, false, "shut off", "crashed"),
+            (5, 4, IntentionalOffline, None, false, "shut off", "migrated"),
+            (5, 5, IntentionalOffline, None, false, "shut off", "saved"),
+            (5, 6, Faulted, None, false, "shut off", "failed"),
+            (5, 7, Offline, None, false, "shut off", "from snapshot"),
+            (5, 8, Faulted, None, false, "shut off", "daemon"),
+            (6, 0, Faulted, None, true, "crashed", "unknown"),
+            (6, 1, Faulted, None, true, "crashed", "panicked"),
+            (7, 0, IntentionalOffline, None, true, "pmsuspended", "unknown"),
+        ];
+        for &(state, reason, expected, confidence, active, name, why) in table {
+            let v = at(state, reason);
+            let cell = format!("state {state} reason {reason}");
+            assert_eq!(v.state, expected, "{cell}");
+            assert_eq!(v.confidence, confidence, "{cell}");
+            assert_eq!(v.active, active, "{cell}");
+            assert_eq!(v.observed, Some((name, why)), "{cell}");
+        }
+    }
+
+    #[test]
+    fn numbers_libvirt_may_add_later_are_unknown_or_named_unknown() {
+        assert_eq!(at(8, 0).state, Unknown);
+        assert_eq!(at(8, 0).observed, None);
+        assert_eq!(at(1, 42).observed, Some(("running", "unknown")));
+        assert_eq!(at(5, -1).state, Offline);
+    }
+}

@@ -1,0 +1,121 @@
+//! Offline: graceful shutdown, re-requested while waiting DelayAfterGuestOffline, then Clean.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Console, Hosts, Report, check_system, definition, save_definition, seconds, verdict, wait_until,
+};
+use crate::backend::ShutdownMode;
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// How often the shutdown request is sent again while waiting. A request that reaches a guest
+/// still booting (ACPI not yet handled, agent not yet up) is lost; one request and a long wait is
+/// how Pacemaker's VirtualDomain ends up destroying guests that would have stopped.
+pub const RESEND: Duration = Duration::from_secs(5);
+
+/// The graceful shutdown method asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownRequest {
+    /// The guest agent when the domain has its channel, else ACPI; ACPI when the agent fails.
+    Auto,
+    Agent,
+    Acpi,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OfflineOptions {
+    pub mode: ShutdownRequest,
+    /// Escalate to Clean when the guest has not stopped after DelayAfterGuestOffline.
+    pub kill: bool,
+}
+
+pub fn offline(
+    hosts: &Hosts,
+    res: &Resource,
+    system: &str,
+    opts: &OfflineOptions,
+    console: &dyn Console,
+) -> Result<Report> {
+    check_system(res, system)?;
+    let started = Instant::now();
+    let guest = res.guest_name.as_str();
+    let host = hosts.get(system)?;
+    let before = verdict(&*host, guest)?;
+    if before.observed.is_none() {
+        let detail = format!("{guest} is not defined on {system}");
+        return Ok(Report::new(res, system, "already-offline", &before, detail, started));
+    }
+    // Taken before the shutdown: a transient guest has no definition left afterwards.
+    let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
+        Some(host.definition(guest)?)
+    } else {
+        None
+    };
+    if !before.active {
+        let saved = save_definition(res, xml.as_deref())?;
+        let detail = format!("{guest} is not running on {system}");
+        return Ok(Report::new(res, system, "already-offline", &before, detail, started).saved(saved));
+    }
+    console.confirm(&format!("Shut down {guest} on {system}?"))?;
+
+    let mut mode = match opts.mode {
+        ShutdownRequest::Auto if xml.as_deref().is_some_and(definition::has_guest_agent) => ShutdownMode::Agent,
+        ShutdownRequest::Agent => ShutdownMode::Agent,
+        _ => ShutdownMode::Acpi,
+    };
+    let mut last_request: Option<Duration> = None;
+    let mut requests = 0u32;
+    let delay = seconds(res.delay_after_guest_offline);
+    let message = format!("{guest}: DelayAfterGuestOffline {}s", res.delay_after_guest_offline);
+    let stopped = wait_until(console, &message, delay, |elapsed| {
+        if !verdict(&*host, guest)?.active {
+            return Ok(true);
+        }
+        if last_request.is_none_or(|at| elapsed - at >= RESEND) {
+            last_request = Some(elapsed);
+            requests += 1;
+            match host.shutdown(guest, mode) {
+                Ok(()) => console.step(&format!(
+                    "asked {guest} to shut down ({}, request {requests})",
+                    mode_name(mode)
+                )),
+                Err(e) if opts.mode == ShutdownRequest::Auto && mode == ShutdownMode::Agent => {
+                    console.step(&format!("the guest agent did not take the request ({e}); using ACPI"));
+                    mode = ShutdownMode::Acpi;
+                    last_request = None;
+                }
+                // Keep waiting: the request is sent again, and Clean is the safety net.
+                Err(e) => console.step(&format!("shutdown request {requests} failed: {e}")),
+            }
+        }
+        Ok(false)
+    })?;
+
+    let (action, detail) = if stopped {
+        ("stopped", format!("{guest} shut down ({})", mode_name(mode)))
+    } else if !opts.kill {
+        return Err(Error::Failed(format!(
+            "{guest} is still running on {system} after {}s (DelayAfterGuestOffline); \
+             left running because of --no-kill",
+            res.delay_after_guest_offline
+        )));
+    } else {
+        console.step(&format!(
+            "{guest} did not shut down within {}s; destroying it",
+            res.delay_after_guest_offline
+        ));
+        host.destroy(guest)?;
+        ("killed", format!("{guest} ignored {requests} shutdown request(s) and was destroyed"))
+    };
+    let after = verdict(&*host, guest)?;
+    let saved = save_definition(res, xml.as_deref())?;
+    Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
+}
+
+fn mode_name(mode: ShutdownMode) -> &'static str {
+    match mode {
+        ShutdownMode::Agent => "guest agent",
+        ShutdownMode::Acpi => "ACPI",
+    }
+}

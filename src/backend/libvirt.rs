@@ -1,0 +1,247 @@
+//! The libvirt backend: the C API through the `virt` crate, never virsh.
+//!
+//! libvirt calls block without a limit of their own (a hung libvirtd never answers), so each one
+//! runs on a worker thread that the caller waits for at most `timeout`. A call that misses its
+//! deadline is abandoned: its thread stays blocked until the process exits, which for a command
+//! line tool is the right trade (the command ends, with UNKNOWN and a clear error).
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use virt::connect::Connect;
+use virt::error::{Error as VirtError, ErrorNumber};
+use virt::sys;
+
+use super::{Connector, Guest, Host, ShutdownMode};
+use crate::error::{Error, Result};
+use crate::resource::System;
+
+/// Connects to libvirt with a time limit on every call.
+pub struct Libvirt {
+    timeout: Duration,
+}
+
+impl Libvirt {
+    pub fn new(timeout: Duration) -> Self {
+        // libvirt's default handler prints every error to stderr; we report errors ourselves.
+        virt::error::clear_error_callback();
+        Libvirt { timeout }
+    }
+}
+
+impl Connector for Libvirt {
+    fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
+        let uri = system.uri.clone();
+        let conn = bounded(&system.name, "connect", self.timeout, {
+            let uri = uri.clone();
+            move || Connect::open(Some(&uri))
+        })
+        .map_err(|e| match e {
+            Error::Failed(detail) | Error::Unreachable { detail, .. } => Error::Unreachable {
+                system: system.name.clone(),
+                uri: uri.clone(),
+                detail: detail.trim_start_matches(&format!("{}: ", system.name)).to_owned(),
+            },
+            other => other,
+        })?;
+        Ok(Arc::new(LibvirtHost {
+            system: system.name.clone(),
+            conn,
+            timeout: self.timeout,
+        }))
+    }
+}
+
+struct LibvirtHost {
+    system: String,
+    conn: Connect,
+    timeout: Duration,
+}
+
+/// Run one libvirt call on a worker thread and wait for it at most `timeout`.
+fn bounded<T: Send + 'static>(
+    system: &str,
+    what: &str,
+    timeout: Duration,
+    call: impl FnOnce() -> std::result::Result<T, VirtError> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let started = Instant::now();
+    let spawned = std::thread::Builder::new()
+        .name(format!("libvirt {what}"))
+        .spawn(move || {
+            let _ = tx.send(call());
+        });
+    if let Err(e) = spawned {
+        return Err(Error::Failed(format!("{system}: {what}: cannot start a thread: {e}")));
+    }
+    let answer = rx.recv_timeout(timeout);
+    log::debug!("libvirt {system}: {what}: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    match answer {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(classify(system, &e)),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout {
+            system: system.to_owned(),
+            what: what.to_owned(),
+            seconds: timeout.as_secs(),
+        }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(Error::Failed(format!("{system}: {what}: the libvirt call panicked")))
+        }
+    }
+}
+
+fn is(e: &VirtError, number: ErrorNumber) -> bool {
+    e.code() == virt::enumutil::Enum::Known(number)
+}
+
+/// libvirt's error numbers, sorted into the classes the exit codes distinguish.
+fn classify(system: &str, e: &VirtError) -> Error {
+    let detail = format!("{system}: {}", e.message());
+    if is(e, ErrorNumber::NoDomain) {
+        Error::Unknown(detail)
+    } else if is(e, ErrorNumber::NoConnect) || is(e, ErrorNumber::Rpc) || is(e, ErrorNumber::AuthFailed) {
+        Error::Unreachable { system: system.to_owned(), uri: String::new(), detail: e.message().to_owned() }
+    } else {
+        Error::Failed(detail)
+    }
+}
+
+impl LibvirtHost {
+    /// A call on one named guest: look it up, then act, on the worker thread.
+    fn on_guest<T: Send + 'static>(
+        &self,
+        name: &str,
+        what: &str,
+        call: impl FnOnce(&Connect, &virt::domain::Domain) -> std::result::Result<T, VirtError>
+        + Send
+        + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        let guest = name.to_owned();
+        bounded(&self.system, &format!("{what} {name}"), self.timeout, move || {
+            let dom = conn.lookup_domain_by_name(&guest)?;
+            call(&conn, &dom)
+        })
+    }
+}
+
+impl Host for LibvirtHost {
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    fn guests(&self) -> Result<Vec<Guest>> {
+        let conn = self.conn.clone();
+        bounded(&self.system, "all domain states", self.timeout, move || ffi::all_states(&conn))
+    }
+
+    fn guest(&self, name: &str) -> Result<Option<Guest>> {
+        let conn = self.conn.clone();
+        let guest = name.to_owned();
+        bounded(&self.system, &format!("state {name}"), self.timeout, move || {
+            match conn.lookup_domain_by_name(&guest) {
+                Ok(dom) => ffi::state(&dom).map(|state| Some(Guest { name: guest, state })),
+                Err(e) if is(&e, ErrorNumber::NoDomain) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn definition(&self, name: &str) -> Result<String> {
+        self.on_guest(name, "definition of", |_, dom| {
+            dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_MIGRATABLE)
+        })
+    }
+
+    fn define(&self, xml: &str) -> Result<()> {
+        let conn = self.conn.clone();
+        let xml = xml.to_owned();
+        bounded(&self.system, "define", self.timeout, move || {
+            conn.define_domain_xml(&xml).map(drop)
+        })
+    }
+
+    fn start(&self, name: &str) -> Result<()> {
+        self.on_guest(name, "start", |_, dom| dom.create().map(drop))
+    }
+
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {
+        let flags = match mode {
+            ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
+            ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
+        };
+        let system = self.system.clone();
+        self.on_guest(name, "shutdown", move |_, dom| match dom.shutdown_flags(flags) {
+            // Drivers that cannot choose the method (libvirt's test driver) reject the flag;
+            // their default method is the only one there is.
+            Err(e) if is(&e, ErrorNumber::InvalidArg) && e.message().contains("unsupported flags") => {
+                log::debug!("libvirt {system}: shutdown method not selectable, using the driver's default");
+                dom.shutdown().map(drop)
+            }
+            other => other.map(drop),
+        })
+    }
+
+    fn destroy(&self, name: &str) -> Result<()> {
+        self.on_guest(name, "destroy", |_, dom| dom.destroy().map(drop))
+    }
+}
+
+/// The two calls the `virt` crate does not wrap safely: the bulk state query (its wrapper never
+/// frees the records) and a state query that reports failure (its `state()` swallows errors).
+mod ffi {
+    use std::ffi::CStr;
+    use std::os::raw::c_int;
+
+    use virt::connect::Connect;
+    use virt::domain::Domain;
+    use virt::error::Error as VirtError;
+    use virt::sys;
+
+    use crate::backend::{Guest, GuestState};
+
+    /// Every domain's state and reason in one RPC (`virConnectGetAllDomainStats`).
+    pub fn all_states(conn: &Connect) -> Result<Vec<Guest>, VirtError> {
+        let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
+        // SAFETY: conn is a live connection; on success libvirt hands us `count` records that we
+        // own until virDomainStatsRecordListFree, which we call on every path below.
+        let count = unsafe {
+            sys::virConnectGetAllDomainStats(conn.as_ptr(), sys::VIR_DOMAIN_STATS_STATE, &mut records, 0)
+        };
+        if count < 0 {
+            return Err(VirtError::last_error());
+        }
+        let mut guests = Vec::with_capacity(count as usize);
+        for i in 0..count as usize {
+            // SAFETY: i < count, so the record pointer and its fields are valid.
+            unsafe {
+                let record = *records.add(i);
+                let name = CStr::from_ptr(sys::virDomainGetName((*record).dom)).to_string_lossy().into_owned();
+                let int = |key: &CStr| {
+                    let mut value: c_int = -1;
+                    sys::virTypedParamsGetInt((*record).params, (*record).nparams, key.as_ptr(), &mut value);
+                    value
+                };
+                let state = int(sys::VIR_DOMAIN_STATS_STATE_STATE);
+                let reason = int(sys::VIR_DOMAIN_STATS_STATE_REASON);
+                guests.push(Guest { name, state: GuestState::Libvirt { state: state.max(0) as u32, reason } });
+            }
+        }
+        // SAFETY: records came from virConnectGetAllDomainStats and are freed exactly once.
+        unsafe { sys::virDomainStatsRecordListFree(records) };
+        Ok(guests)
+    }
+
+    /// One domain's state and reason (`virDomainGetState`), failing when libvirt fails.
+    pub fn state(dom: &Domain) -> Result<GuestState, VirtError> {
+        let (mut state, mut reason): (c_int, c_int) = (-1, -1);
+        // SAFETY: dom is a live domain; the out-pointers point at locals.
+        let rc = unsafe { sys::virDomainGetState(dom.as_ptr(), &mut state, &mut reason, 0) };
+        if rc < 0 {
+            return Err(VirtError::last_error());
+        }
+        Ok(GuestState::Libvirt { state: state.max(0) as u32, reason })
+    }
+}

@@ -1,0 +1,200 @@
+//! The command line: one module per subcommand, each thin (parse, call the core, render).
+
+mod clean;
+mod completions;
+mod display;
+mod start;
+mod status;
+mod stop;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::agent::{Hosts, Report};
+use crate::backend::libvirt::Libvirt;
+use crate::error::{Error, Exit, Result};
+use crate::render::{Format, Output};
+use crate::resource::{self, Config, ConfigSource, Resource};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the operation failed (the guest did not start, did not stop, ...)
+  2  usage or configuration error (bad flags, bad YAML, validation errors)
+  3  unknown resource, or guest not defined where it is needed
+  4  a hypervisor could not be reached or did not answer within --timeout
+  5  refused for safety (the guest runs elsewhere; confirmation missing or declined)
+  6  concurrency violation: a guest runs on more than one system";
+
+/// Keep KVM guests highly available: start, stop, monitor and clean guests as the VCS KVMGuest
+/// agent does, from a shell, cron, runbooks or a cluster engine.
+#[derive(Debug, Parser)]
+#[command(name = "kvmguestctl", version, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Resource definitions: a YAML file or a directory of *.yaml files
+    /// [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]
+    #[arg(long, global = true, env = "KVMGUESTCTL_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// The system to act on [default: this machine's host name]
+    #[arg(long = "sys", global = true, env = "KVMGUESTCTL_SYS", value_name = "SYSTEM")]
+    sys: Option<String>,
+
+    /// Output format
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    output: Format,
+
+    /// Print nothing but errors and warnings; the exit code tells the result
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    /// Log every hypervisor call and how long it took (on stderr)
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    /// Answer yes to confirmations (required without a terminal: cron, runbooks)
+    #[arg(short = 'y', long, global = true)]
+    yes: bool,
+
+    /// Seconds to wait for any single hypervisor call before giving up on that host
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::Args),
+    Status(status::Args),
+    Start(start::Args),
+    Stop(stop::Args),
+    Clean(clean::Args),
+    Display(display::Args),
+    Completions(completions::Args),
+}
+
+/// Resources named on the command line, or `--all`.
+#[derive(Debug, Args)]
+struct Selection {
+    /// Resource names
+    #[arg(value_name = "RESOURCE", required_unless_present = "all")]
+    names: Vec<String>,
+    /// Every configured resource
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+}
+
+/// What every subcommand gets.
+struct Context {
+    output: Output,
+    source: ConfigSource,
+    sys: Option<String>,
+    timeout: Duration,
+}
+
+impl Context {
+    fn config(&self) -> Result<Config> {
+        resource::load(&self.source).map_err(|diagnostics| {
+            Error::Config(diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        })
+    }
+
+    fn connector(&self) -> Libvirt {
+        Libvirt::new(self.timeout)
+    }
+}
+
+/// The clap definition, for completions and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::render::init_logging(cli.verbose);
+    let context = Context {
+        output: Output::new(cli.output, cli.quiet, cli.yes),
+        source: cli.config.map_or(ConfigSource::Default, ConfigSource::Path),
+        sys: cli.sys,
+        timeout: Duration::from_secs(cli.timeout),
+    };
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(&context, args),
+        Command::Status(args) => status::run(&context, args),
+        Command::Start(args) => start::run(&context, args),
+        Command::Stop(args) => stop::run(&context, args),
+        Command::Clean(args) => clean::run(&context, args),
+        Command::Display(args) => display::run(&context, args),
+        Command::Completions(args) => completions::run(&context, args),
+    };
+    let exit = result.unwrap_or_else(|e| {
+        context.output.error(&e);
+        e.exit()
+    });
+    ExitCode::from(exit.code())
+}
+
+/// Run one entry point on each selected resource, on the local system, and report them all.
+/// The exit code is that of the first failure; later resources are still tried.
+fn act(
+    context: &Context,
+    selection: &Selection,
+    entry_point: impl Fn(&Hosts, &Resource, &str) -> Result<Report>,
+) -> Result<Exit> {
+    let config = context.config()?;
+    let resources = config.select(&selection.names, selection.all)?;
+    let system = resource::local_system(&config, context.sys.as_deref())?;
+    let connector = context.connector();
+    let hosts = Hosts::new(&config, &connector);
+    let mut reports = Vec::new();
+    let mut exit = Exit::Success;
+    for res in resources {
+        match entry_point(&hosts, res, &system) {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                context.output.error(&e);
+                if exit == Exit::Success {
+                    exit = e.exit();
+                }
+            }
+        }
+    }
+    let rows = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.resource.clone(),
+                r.system.clone(),
+                r.action.to_owned(),
+                r.state.to_string(),
+                r.confidence.map_or(String::new(), |c| c.to_string()),
+                format!("{:.1}s", r.seconds),
+                r.detail.clone(),
+            ]
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    struct Reports<'a> {
+        results: &'a [Report],
+    }
+    if !reports.is_empty() {
+        context.output.emit(
+            &Reports { results: &reports },
+            &["RESOURCE", "SYSTEM", "ACTION", "STATE", "CONFIDENCE", "TIME", "DETAIL"],
+            rows,
+        );
+    }
+    for r in &reports {
+        if let Some(path) = &r.saved_definition {
+            context.output.note(&format!("{}: definition saved to {}", r.resource, path.display()));
+        }
+    }
+    Ok(exit)
+}

@@ -1,0 +1,30 @@
+//! `start`: the Online entry point.
+
+use crate::agent::{self, OnlineOptions};
+use crate::error::{Exit, Result};
+
+use super::{Context, Selection};
+
+/// Bring resources online on this system (define if configured, start, wait, verify)
+#[derive(Debug, clap::Args)]
+#[command(long_about = "Bring resources online on this system (the Online entry point): refuse \
+when the guest already runs on another of its systems; define it from GuestConfigFilePath when it \
+is not defined here (always, when ResyncVMCfg is 1); start it; wait DelayAfterGuestOnline; confirm \
+it is ONLINE.")]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// A system that cannot be reached but is known not to run the guest (fenced, powered off)
+    #[arg(long, value_name = "SYSTEM")]
+    assume_stopped: Vec<String>,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<Exit> {
+    let options = OnlineOptions {
+        assume_stopped: args.assume_stopped.clone(),
+    };
+    let console = context.output.console();
+    super::act(context, &args.selection, |hosts, res, system| {
+        agent::online(hosts, res, system, &options, &console)
+    })
+}

@@ -1,0 +1,48 @@
+//! `stop`: the Offline entry point.
+
+use crate::agent::{self, OfflineOptions, ShutdownRequest};
+use crate::error::{Exit, Result};
+
+use super::{Context, Selection};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Mode {
+    /// The guest agent when the guest has its channel, else ACPI
+    Auto,
+    /// The QEMU guest agent
+    Agent,
+    /// The ACPI power button
+    Acpi,
+}
+
+/// Shut resources down gracefully on this system, escalating to clean
+#[derive(Debug, clap::Args)]
+#[command(long_about = "Shut resources down on this system (the Offline entry point): ask the \
+guest to shut down, ask again every 5 seconds while waiting up to DelayAfterGuestOffline, then \
+destroy it (unless --no-kill). The definition is saved to SyncDir when configured. Stopping a \
+running guest asks for confirmation on a terminal and needs --yes elsewhere.")]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// How to ask the guest to shut down
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    mode: Mode,
+    /// Leave a guest that did not shut down running (and exit 1) instead of destroying it
+    #[arg(long)]
+    no_kill: bool,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<Exit> {
+    let options = OfflineOptions {
+        mode: match args.mode {
+            Mode::Auto => ShutdownRequest::Auto,
+            Mode::Agent => ShutdownRequest::Agent,
+            Mode::Acpi => ShutdownRequest::Acpi,
+        },
+        kill: !args.no_kill,
+    };
+    let console = context.output.console();
+    super::act(context, &args.selection, |hosts, res, system| {
+        agent::offline(hosts, res, system, &options, &console)
+    })
+}

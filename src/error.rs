@@ -1,0 +1,84 @@
+//! Errors of the core and the exit codes they map to.
+
+use serde::Serialize;
+
+/// The documented exit codes. Scripts and cluster engines depend on these numbers: never renumber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// 0: the command did what was asked.
+    Success = 0,
+    /// 1: the operation was tried and failed (the guest did not come online, did not stop, ...).
+    Failed = 1,
+    /// 2: bad command line or bad configuration (YAML, validation errors).
+    Usage = 2,
+    /// 3: a resource name that is not configured, or a guest that is not defined where needed.
+    Unknown = 3,
+    /// 4: a hypervisor could not be reached or did not answer in time.
+    Unreachable = 4,
+    /// 5: refused for safety (the guest runs elsewhere, confirmation missing or declined).
+    Refused = 5,
+    /// 6: a guest runs on more than one system at once (concurrency violation).
+    Concurrency = 6,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// One error type for the core; every variant knows its exit code.
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    /// Configuration problems; the message already carries file, line and column.
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Unknown(String),
+    #[error("{system}: cannot reach {uri}: {detail}")]
+    Unreachable {
+        system: String,
+        uri: String,
+        detail: String,
+    },
+    #[error("{system}: {what} did not answer within {seconds} s (is libvirtd hung?)")]
+    Timeout {
+        system: String,
+        what: String,
+        seconds: u64,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Config(_) | Error::Usage(_) => Exit::Usage,
+            Error::Unknown(_) => Exit::Unknown,
+            Error::Unreachable { .. } | Error::Timeout { .. } => Exit::Unreachable,
+            Error::Refused(_) => Exit::Refused,
+            Error::Failed(_) => Exit::Failed,
+        }
+    }
+
+    /// A short stable name of the error's class, for JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Usage(_) => "usage",
+            Error::Unknown(_) => "unknown",
+            Error::Unreachable { .. } => "unreachable",
+            Error::Timeout { .. } => "timeout",
+            Error::Refused(_) => "refused",
+            Error::Failed(_) => "failed",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

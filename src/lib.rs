@@ -1,0 +1,16 @@
+//! kvmguestctl: keep KVM guests highly available.
+//!
+//! Layers, from the bottom up:
+//! - [`resource`]: the KVMGuest resource model, loaded from YAML with exact error locations;
+//! - [`backend`]: one module per environment behind the [`backend::Host`] trait;
+//! - [`agent`]: the entry points (online, offline, monitor, clean), written once for every backend;
+//! - [`cli`] and [`render`]: the command line front end and everything it prints.
+
+pub mod agent;
+pub mod backend;
+pub mod cli;
+pub mod error;
+pub mod render;
+pub mod resource;
+
+pub use error::{Error, Exit};

@@ -1,0 +1,216 @@
+//! Everything kvmguestctl prints: tables or JSON on stdout, progress, questions, warnings and
+//! errors on stderr. Nothing else in the crate writes to a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use comfy_table::{Table, presets};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::agent::Console;
+use crate::error::{Error, Result};
+
+/// The `-o` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people (and `awk`).
+    Table,
+    /// One JSON document, documented and stable, for scripts.
+    Json,
+}
+
+/// How this invocation prints.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    pub quiet: bool,
+    /// `--yes`: questions are answered yes without asking.
+    pub yes: bool,
+    /// stderr is a terminal: progress is drawn there.
+    pub progress: bool,
+    /// stdin and stderr are a terminal: a person can be asked.
+    pub interactive: bool,
+}
+
+impl Output {
+    pub fn new(format: Format, quiet: bool, yes: bool) -> Output {
+        let stderr_tty = std::io::stderr().is_terminal();
+        Output {
+            format,
+            quiet,
+            yes,
+            progress: stderr_tty && !quiet,
+            interactive: stderr_tty && std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Print a result: `rows` as a table, or `value` as JSON.
+    pub fn emit<T: Serialize>(&self, value: &T, header: &[&str], rows: Vec<Vec<String>>) {
+        if self.quiet {
+            return;
+        }
+        match self.format {
+            Format::Json => self.json(value),
+            Format::Table => {
+                let mut table = Table::new();
+                table.load_style(presets::NOTHING);
+                table.set_header(header.to_vec());
+                for row in rows {
+                    table.add_row(row);
+                }
+                let text = table
+                    .lines()
+                    .map(|l| l.trim_end().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                self.raw(&format!("{text}\n"));
+            }
+        }
+    }
+
+    fn json<T: Serialize>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        self.raw(&format!("{text}\n"));
+    }
+
+    /// Text that is already formatted (completion scripts).
+    pub fn raw(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
+    /// A line for the person at the terminal, on stderr, unless `-q`.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A warning, on stderr, even with `-q`: something is wrong and a person must know.
+    pub fn warn(&self, message: &str) {
+        eprintln!("kvmguestctl: warning: {message}");
+    }
+
+    /// A command's failure: on stderr always, and as a JSON document on stdout with `-o json`.
+    pub fn error(&self, e: &Error) {
+        for line in e.to_string().lines() {
+            eprintln!("kvmguestctl: error: {line}");
+        }
+        if self.format == Format::Json && !self.quiet {
+            #[derive(Serialize)]
+            struct Failure<'a> {
+                error: Detail<'a>,
+            }
+            #[derive(Serialize)]
+            struct Detail<'a> {
+                exit_code: u8,
+                kind: &'a str,
+                message: String,
+            }
+            self.json(&Failure {
+                error: Detail {
+                    exit_code: e.exit().code(),
+                    kind: e.kind(),
+                    message: e.to_string(),
+                },
+            });
+        }
+    }
+
+    pub fn console(&self) -> TermConsole<'_> {
+        TermConsole {
+            output: self,
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+/// The core's [`Console`] on a terminal (or on a pipe, where it draws nothing and never asks).
+pub struct TermConsole<'a> {
+    output: &'a Output,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl TermConsole<'_> {
+    fn clear_bar(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for TermConsole<'_> {
+    fn drop(&mut self) {
+        self.clear_bar();
+    }
+}
+
+impl Console for TermConsole<'_> {
+    fn step(&self, message: &str) {
+        self.clear_bar();
+        self.output.note(message);
+    }
+
+    fn tick(&self, message: &str, elapsed: Duration, limit: Duration) {
+        if !self.output.progress {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(limit.as_millis() as u64);
+            let style = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        bar.set_message(message.to_owned());
+        bar.set_position(elapsed.as_millis() as u64);
+    }
+
+    fn confirm(&self, question: &str) -> Result<()> {
+        if self.output.yes {
+            return Ok(());
+        }
+        if !self.output.interactive {
+            return Err(Error::Refused(format!(
+                "{question} This needs confirmation and there is no terminal to ask on: pass --yes"
+            )));
+        }
+        self.clear_bar();
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .map_err(|e| Error::Refused(format!("{question} not confirmed: {e}")))?;
+        if answer {
+            Ok(())
+        } else {
+            Err(Error::Refused(format!("{question} declined")))
+        }
+    }
+}
+
+/// `-v`: every hypervisor call and its duration, on stderr.
+pub fn init_logging(verbose: bool) {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, _: &log::Metadata) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record) {
+            if record.target().starts_with("kvmguestctl") {
+                eprintln!("kvmguestctl: {}: {}", record.level().as_str().to_lowercase(), record.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(if verbose { log::LevelFilter::Debug } else { log::LevelFilter::Warn });
+    }
+}

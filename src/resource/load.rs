@@ -1,0 +1,467 @@
+//! Reading resource definitions from YAML: one file or a directory of `*.yaml` files, merged.
+//!
+//! The raw types mirror the YAML exactly (`deny_unknown_fields`, VCS attribute names) and keep the
+//! location of every value that a rule may reject, so that each diagnostic names file, line and
+//! column. They are converted into the resolved model only after every rule has passed.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use super::validate;
+use super::{
+    CeInfo, Config, DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE,
+    DEFAULT_MIGRATE_TIMEOUT, DEFAULT_MIGRATE_WAIT_LIMIT, Diagnostic, DrOpts, Origin, Resource,
+    RhevmInfo, Severity, System, resolve,
+};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// `--config PATH` or `KVMGUESTCTL_CONFIG`: a file, or a directory of `*.yaml` files.
+    Path(PathBuf),
+    /// `/etc/kvmguestctl/resources.yaml` plus `/etc/kvmguestctl/resources.d/*.yaml`.
+    Default,
+}
+
+pub const DEFAULT_FILE: &str = "/etc/kvmguestctl/resources.yaml";
+pub const DEFAULT_DIR: &str = "/etc/kvmguestctl/resources.d";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    #[serde(default, deserialize_with = "entries")]
+    systems: Vec<(Spanned<String>, RawSystem)>,
+    #[serde(default, deserialize_with = "entries")]
+    resources: Vec<(Spanned<String>, RawResource)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSystem {
+    pub uri: Spanned<String>,
+    pub site: Option<Spanned<String>>,
+}
+
+/// The only resource type this tool manages; any other `type:` is rejected with its location.
+#[derive(Debug, Deserialize)]
+enum Kind {
+    KVMGuest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)] // the YAML keys are VCS attribute names, kept verbatim
+pub(super) struct RawResource {
+    #[serde(rename = "type")]
+    #[allow(dead_code)] // read only to reject other types
+    kind: Kind,
+    pub systems: Spanned<Vec<Spanned<String>>>,
+    pub GuestName: Option<Spanned<String>>,
+    pub DelayAfterGuestOnline: Option<Spanned<Count>>,
+    pub DelayAfterGuestOffline: Option<Spanned<Count>>,
+    pub SyncDir: Option<Spanned<String>>,
+    pub GuestConfigFilePath: Option<Spanned<String>>,
+    pub ResyncVMCfg: Option<Spanned<Flag>>,
+    #[serde(default)]
+    pub CEInfo: RawCeInfo,
+    #[serde(default)]
+    pub RHEVMInfo: RawRhevmInfo,
+    #[serde(default)]
+    pub DROpts: RawDrOpts,
+    pub IntentionalOffline: Option<Flag>,
+    pub MigrateTimeout: Option<Spanned<Count>>,
+    pub MigrateWaitLimit: Option<Spanned<Count>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub(super) struct RawCeInfo {
+    pub Enabled: Option<Flag>,
+    pub CESystem: Option<Spanned<String>>,
+    pub FaultOnHBLoss: Option<Flag>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub(super) struct RawRhevmInfo {
+    pub Enabled: Option<Spanned<Flag>>,
+    pub URL: Option<Spanned<String>>,
+    pub User: Option<Spanned<String>>,
+    pub Password: Option<Spanned<String>>,
+    pub Cluster: Option<Spanned<String>>,
+    pub UseManualRHEVMFencing: Option<Flag>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub(super) struct RawDrOpts {
+    pub ConfigureNetwork: Option<Spanned<Flag>>,
+    pub IPAddress: Option<Spanned<String>>,
+    pub Netmask: Option<Spanned<String>>,
+    pub Gateway: Option<Spanned<String>>,
+    pub DNSServers: Option<Spanned<String>>,
+    pub DNSSearchPath: Option<Spanned<String>>,
+    pub Device: Option<Spanned<String>>,
+}
+
+/// A VCS boolean: 0 or 1 (true and false are accepted as well).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("0 or 1")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Flag, E> {
+                match v {
+                    0 | 1 => Ok(Flag(v == 1)),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Flag, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                match v {
+                    "0" => Ok(Flag(false)),
+                    "1" => Ok(Flag(true)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A whole number of seconds or cycles (VCS `int` attributes that may not be negative).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Count(pub u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number from 0 to 4294967295")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                u32::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A YAML mapping as an ordered list of (located key, value), so that every name keeps its place.
+fn entries<'de, D, V>(d: D) -> Result<Vec<(Spanned<String>, V)>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Entries<V>(PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for Entries<V> {
+        type Value = Vec<(Spanned<String>, V)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping of names")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = map.next_entry()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(Entries(PhantomData))
+}
+
+/// Load and validate the configuration. On failure, every error found is returned, located.
+pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
+    let files = files(source).map_err(|d| vec![d])?;
+    let mut parsed = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        match parse_file(&file) {
+            Ok(raw) => parsed.push((file, raw)),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let (config, diagnostics) = merge(parsed);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics);
+    }
+    Ok(Config {
+        warnings: diagnostics,
+        ..config
+    })
+}
+
+fn whole_file(file: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        origin: Origin {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+        },
+        resource: None,
+        message,
+    }
+}
+
+fn files(source: &ConfigSource) -> Result<Vec<PathBuf>, Diagnostic> {
+    match source {
+        ConfigSource::Path(path) => {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| whole_file(path, format!("cannot read the configuration: {e}")))?;
+            if meta.is_dir() {
+                let found = yaml_files(path)?;
+                if found.is_empty() {
+                    return Err(whole_file(path, "the directory holds no *.yaml file".into()));
+                }
+                Ok(found)
+            } else {
+                Ok(vec![path.clone()])
+            }
+        }
+        ConfigSource::Default => {
+            let mut found = Vec::new();
+            if Path::new(DEFAULT_FILE).exists() {
+                found.push(PathBuf::from(DEFAULT_FILE));
+            }
+            if Path::new(DEFAULT_DIR).is_dir() {
+                found.extend(yaml_files(Path::new(DEFAULT_DIR))?);
+            }
+            if found.is_empty() {
+                return Err(whole_file(
+                    Path::new(DEFAULT_FILE),
+                    format!(
+                        "no configuration: neither this file nor {DEFAULT_DIR}/*.yaml exists \
+                         (name one with --config or KVMGUESTCTL_CONFIG)"
+                    ),
+                ));
+            }
+            Ok(found)
+        }
+    }
+}
+
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let read = std::fs::read_dir(dir)
+        .map_err(|e| whole_file(dir, format!("cannot read the directory: {e}")))?;
+    let mut found: Vec<PathBuf> = read
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| whole_file(file, format!("cannot read the file: {e}")))?;
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Ok(RawFile::default());
+    }
+    serde_saphyr::from_str::<Option<RawFile>>(&text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let message = e.without_snippet().to_string();
+            // The library appends its own "at line L, column C": the location is in our prefix.
+            let suffix = format!(" at line {line}, column {column}");
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            Diagnostic {
+                severity: Severity::Error,
+                origin: Origin {
+                    file: file.to_owned(),
+                    line,
+                    column,
+                },
+                resource: None,
+                message,
+            }
+        })
+}
+
+pub(super) fn origin<T>(file: &Path, spanned: &Spanned<T>) -> Origin {
+    Origin {
+        file: file.to_owned(),
+        line: spanned.referenced.line(),
+        column: spanned.referenced.column(),
+    }
+}
+
+fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut systems = std::collections::BTreeMap::<String, (System, Origin)>::new();
+    let mut raw_resources: Vec<(PathBuf, Spanned<String>, RawResource)> = Vec::new();
+    let mut seen_resources = std::collections::BTreeMap::<String, Origin>::new();
+
+    for (file, raw) in parsed {
+        for (name, system) in raw.systems {
+            let here = origin(&file, &name);
+            if let Some((_, first)) = systems.get(&name.value) {
+                diagnostics.push(validate::error(
+                    here,
+                    None,
+                    format!("system '{}' is already defined at {first}", name.value),
+                ));
+                continue;
+            }
+            diagnostics.extend(validate::system(&file, &name, &system));
+            let base = base_dir(&file);
+            systems.insert(
+                name.value.clone(),
+                (
+                    System {
+                        name: name.value.clone(),
+                        uri: resolve_test_uri(&base, &system.uri.value),
+                        site: system.site.map(|s| s.value),
+                    },
+                    here,
+                ),
+            );
+        }
+        for (name, resource) in raw.resources {
+            let here = origin(&file, &name);
+            if let Some(first) = seen_resources.get(&name.value) {
+                diagnostics.push(validate::error(
+                    here,
+                    Some(&name.value),
+                    format!("resource '{}' is already defined at {first}", name.value),
+                ));
+                continue;
+            }
+            seen_resources.insert(name.value.clone(), here);
+            raw_resources.push((file.clone(), name, resource));
+        }
+    }
+
+    let systems: std::collections::BTreeMap<String, System> =
+        systems.into_iter().map(|(k, (s, _))| (k, s)).collect();
+    let mut resources = std::collections::BTreeMap::new();
+    for (file, name, raw) in raw_resources {
+        diagnostics.extend(validate::resource(&file, &name, &raw, &systems));
+        resources.insert(name.value.clone(), resolve_resource(&file, &name, raw));
+    }
+    if resources.is_empty() && diagnostics.is_empty() {
+        let file = seen_resources
+            .values()
+            .next()
+            .map(|o| o.file.clone())
+            .unwrap_or_default();
+        diagnostics.push(whole_file(&file, "no resources are defined".into()));
+    }
+    (
+        Config {
+            systems,
+            resources,
+            warnings: Vec::new(),
+        },
+        diagnostics,
+    )
+}
+
+/// libvirt's test driver wants an absolute path (`test:///abs/node.xml`); the configuration may
+/// write `test:node.xml` (no slashes) to mean a file beside the YAML file.
+fn resolve_test_uri(base: &Path, uri: &str) -> String {
+    match uri.strip_prefix("test:") {
+        Some(rest) if !rest.starts_with('/') && !rest.is_empty() => {
+            format!("test://{}", resolve(base, rest).display())
+        }
+        _ => uri.to_owned(),
+    }
+}
+
+/// VCS writes NONE (or nothing) for an unset association key.
+fn set(value: Option<Spanned<String>>) -> Option<String> {
+    value
+        .map(|s| s.value)
+        .filter(|v| !v.is_empty() && v != "NONE")
+}
+
+/// The directory that relative paths in `file` are resolved against, made absolute.
+fn base_dir(file: &Path) -> PathBuf {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    file.parent().map_or_else(|| PathBuf::from("/"), Path::to_owned)
+}
+
+fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Resource {
+    let base = &base_dir(file);
+    let count = |v: Option<Spanned<Count>>, default: u32| v.map_or(default, |c| c.value.0);
+    let flag = |v: Option<Flag>, default: bool| v.map_or(default, |f| f.0);
+    let path = |v: Option<Spanned<String>>| set(v).map(|p| resolve(base, &p));
+    Resource {
+        name: name.value.clone(),
+        origin: origin(file, name),
+        systems: raw.systems.value.into_iter().map(|s| s.value).collect(),
+        guest_name: set(raw.GuestName).unwrap_or_default(),
+        delay_after_guest_online: count(raw.DelayAfterGuestOnline, DEFAULT_DELAY_AFTER_GUEST_ONLINE),
+        delay_after_guest_offline: count(
+            raw.DelayAfterGuestOffline,
+            DEFAULT_DELAY_AFTER_GUEST_OFFLINE,
+        ),
+        sync_dir: path(raw.SyncDir),
+        guest_config_file_path: path(raw.GuestConfigFilePath),
+        resync_vm_cfg: flag(raw.ResyncVMCfg.map(|s| s.value), false),
+        ce_info: CeInfo {
+            enabled: flag(raw.CEInfo.Enabled, false),
+            ce_system: set(raw.CEInfo.CESystem),
+            fault_on_hb_loss: flag(raw.CEInfo.FaultOnHBLoss, true),
+        },
+        rhevm_info: RhevmInfo {
+            enabled: flag(raw.RHEVMInfo.Enabled.map(|s| s.value), false),
+            url: set(raw.RHEVMInfo.URL),
+            user: set(raw.RHEVMInfo.User),
+            password: set(raw.RHEVMInfo.Password),
+            cluster: set(raw.RHEVMInfo.Cluster),
+            use_manual_rhevm_fencing: flag(raw.RHEVMInfo.UseManualRHEVMFencing, false),
+        },
+        dr_opts: DrOpts {
+            configure_network: flag(raw.DROpts.ConfigureNetwork.map(|s| s.value), false),
+            ip_address: set(raw.DROpts.IPAddress),
+            netmask: set(raw.DROpts.Netmask),
+            gateway: set(raw.DROpts.Gateway),
+            dns_servers: set(raw.DROpts.DNSServers),
+            dns_search_path: set(raw.DROpts.DNSSearchPath),
+            device: set(raw.DROpts.Device),
+        },
+        intentional_offline: flag(raw.IntentionalOffline, true),
+        migrate_timeout: count(raw.MigrateTimeout, DEFAULT_MIGRATE_TIMEOUT),
+        migrate_wait_limit: count(raw.MigrateWaitLimit, DEFAULT_MIGRATE_WAIT_LIMIT),
+    }
+}

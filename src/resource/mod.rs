@@ -1,0 +1,286 @@
+//! The KVMGuest resource model: VCS attribute names, defaults from the type definition.
+//!
+//! `load` reads YAML into this model and `validate` holds the attr_changed rules; everything
+//! above this module sees only resolved values (defaults filled in, paths absolute).
+
+mod load;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, Serializer};
+
+pub use load::{ConfigSource, load};
+
+/// Defaults from the KVMGuest type definition.
+pub const DEFAULT_DELAY_AFTER_GUEST_ONLINE: u32 = 5;
+pub const DEFAULT_DELAY_AFTER_GUEST_OFFLINE: u32 = 30;
+pub const DEFAULT_MIGRATE_TIMEOUT: u32 = 300;
+pub const DEFAULT_MIGRATE_WAIT_LIMIT: u32 = 2;
+
+/// Everything the configuration defines, merged from all its files.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub systems: BTreeMap<String, System>,
+    pub resources: BTreeMap<String, Resource>,
+    /// Warnings of the attr_changed checks; errors never get this far.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A host of the cluster and how to reach its hypervisor.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct System {
+    pub name: String,
+    pub uri: String,
+    pub site: Option<String>,
+}
+
+/// Where something was written: the message prefix of every configuration diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding of loading or validation, located in its file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub resource: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}: {severity}: {}", self.origin, self.message)
+    }
+}
+
+/// A KVMGuest resource with every attribute resolved. Serialized with the VCS attribute names
+/// (this is what `display -o json` prints); the password never leaves as clear text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resource {
+    #[serde(rename = "Resource")]
+    pub name: String,
+    #[serde(skip)]
+    pub origin: Origin,
+    #[serde(rename = "Systems")]
+    pub systems: Vec<String>,
+    #[serde(rename = "GuestName")]
+    pub guest_name: String,
+    #[serde(rename = "DelayAfterGuestOnline")]
+    pub delay_after_guest_online: u32,
+    #[serde(rename = "DelayAfterGuestOffline")]
+    pub delay_after_guest_offline: u32,
+    #[serde(rename = "SyncDir")]
+    pub sync_dir: Option<PathBuf>,
+    #[serde(rename = "GuestConfigFilePath")]
+    pub guest_config_file_path: Option<PathBuf>,
+    #[serde(rename = "ResyncVMCfg", serialize_with = "vcs_bool")]
+    pub resync_vm_cfg: bool,
+    #[serde(rename = "CEInfo")]
+    pub ce_info: CeInfo,
+    #[serde(rename = "RHEVMInfo")]
+    pub rhevm_info: RhevmInfo,
+    #[serde(rename = "DROpts")]
+    pub dr_opts: DrOpts,
+    #[serde(rename = "IntentionalOffline", serialize_with = "vcs_bool")]
+    pub intentional_offline: bool,
+    #[serde(rename = "MigrateTimeout")]
+    pub migrate_timeout: u32,
+    #[serde(rename = "MigrateWaitLimit")]
+    pub migrate_wait_limit: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CeInfo {
+    #[serde(rename = "Enabled", serialize_with = "vcs_bool")]
+    pub enabled: bool,
+    #[serde(rename = "CESystem")]
+    pub ce_system: Option<String>,
+    #[serde(rename = "FaultOnHBLoss", serialize_with = "vcs_bool")]
+    pub fault_on_hb_loss: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RhevmInfo {
+    #[serde(rename = "Enabled", serialize_with = "vcs_bool")]
+    pub enabled: bool,
+    #[serde(rename = "URL")]
+    pub url: Option<String>,
+    #[serde(rename = "User")]
+    pub user: Option<String>,
+    #[serde(rename = "Password", serialize_with = "masked")]
+    pub password: Option<String>,
+    #[serde(rename = "Cluster")]
+    pub cluster: Option<String>,
+    #[serde(rename = "UseManualRHEVMFencing", serialize_with = "vcs_bool")]
+    pub use_manual_rhevm_fencing: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DrOpts {
+    #[serde(rename = "ConfigureNetwork", serialize_with = "vcs_bool")]
+    pub configure_network: bool,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: Option<String>,
+    #[serde(rename = "Netmask")]
+    pub netmask: Option<String>,
+    #[serde(rename = "Gateway")]
+    pub gateway: Option<String>,
+    #[serde(rename = "DNSServers")]
+    pub dns_servers: Option<String>,
+    #[serde(rename = "DNSSearchPath")]
+    pub dns_search_path: Option<String>,
+    #[serde(rename = "Device")]
+    pub device: Option<String>,
+}
+
+/// What a password is shown as, everywhere.
+pub const MASKED: &str = "********";
+
+fn masked<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str(MASKED),
+        None => s.serialize_none(),
+    }
+}
+
+/// VCS booleans are the integers 0 and 1; JSON keeps that convention.
+fn vcs_bool<S: Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u8(u8::from(*value))
+}
+
+impl Resource {
+    /// `<SyncDir>/<GuestName>.xml`, where the definition is saved, when SyncDir is set.
+    pub fn sync_file(&self) -> Option<PathBuf> {
+        self.sync_dir
+            .as_deref()
+            .map(|dir| dir.join(format!("{}.xml", self.guest_name)))
+    }
+
+    /// The attributes in display order as (name, value) pairs, associations flattened as
+    /// `RHEVMInfo.URL`, unset values as VCS's `NONE` or empty string.
+    pub fn attributes(&self) -> Vec<(String, String)> {
+        fn flatten(prefix: &str, value: serde_json::Value, out: &mut Vec<(String, String)>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, value) in map {
+                        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                        flatten(&name, value, out);
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items
+                        .into_iter()
+                        .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                        .collect();
+                    out.push((prefix.to_owned(), items.join(" ")));
+                }
+                serde_json::Value::Null => {
+                    // Association keys show VCS's placeholder; plain string attributes are empty.
+                    let shown = if prefix.contains('.') { "NONE" } else { "" };
+                    out.push((prefix.to_owned(), shown.to_owned()));
+                }
+                serde_json::Value::String(s) => out.push((prefix.to_owned(), s)),
+                other => out.push((prefix.to_owned(), other.to_string())),
+            }
+        }
+        let mut out = Vec::new();
+        let value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let serde_json::Value::Object(map) = value {
+            for (key, value) in map {
+                if key != "Resource" {
+                    flatten(&key, value, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Config {
+    /// The resources named, in the order given, or all of them (sorted by name).
+    pub fn select(&self, names: &[String], all: bool) -> crate::error::Result<Vec<&Resource>> {
+        use crate::error::Error;
+        if all {
+            return Ok(self.resources.values().collect());
+        }
+        if names.is_empty() {
+            return Err(Error::Usage(
+                "name at least one resource, or pass --all".to_owned(),
+            ));
+        }
+        names
+            .iter()
+            .map(|name| {
+                self.resources.get(name).ok_or_else(|| {
+                    let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
+                    Error::Unknown(format!(
+                        "no resource named '{name}' (configured: {})",
+                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    pub fn system(&self, name: &str) -> crate::error::Result<&System> {
+        self.systems
+            .get(name)
+            .ok_or_else(|| crate::error::Error::Config(format!("system '{name}' is not defined")))
+    }
+}
+
+/// The system this process acts on: `--sys`, else this machine's host name (full, then short).
+pub fn local_system(config: &Config, requested: Option<&str>) -> crate::error::Result<String> {
+    if let Some(name) = requested {
+        config.system(name)?;
+        return Ok(name.to_owned());
+    }
+    let host = hostname();
+    let short = host.split('.').next().unwrap_or_default().to_owned();
+    for candidate in [&host, &short] {
+        if config.systems.contains_key(candidate.as_str()) {
+            return Ok(candidate.clone());
+        }
+    }
+    Err(crate::error::Error::Usage(format!(
+        "this host ('{host}') is not one of the configured systems ({}); name one with --sys",
+        config.systems.keys().cloned().collect::<Vec<_>>().join(", ")
+    )))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Resolve a path written in a configuration file against that file's directory.
+fn resolve(base: &Path, written: &str) -> PathBuf {
+    let path = Path::new(written);
+    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+}

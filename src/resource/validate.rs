@@ -1,0 +1,338 @@
+//! The attr_changed checks: rules over located raw values, so that every finding is placed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::load::{RawResource, RawSystem, origin};
+use super::{
+    DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE, Diagnostic, Origin,
+    Severity, System,
+};
+
+pub(super) fn error(origin: Origin, resource: Option<&str>, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        origin,
+        resource: resource.map(str::to_owned),
+        message,
+    }
+}
+
+fn warning(origin: Origin, resource: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Warning,
+        origin,
+        resource: Some(resource.to_owned()),
+        message,
+    }
+}
+
+pub(super) fn system(file: &Path, name: &Spanned<String>, raw: &RawSystem) -> Vec<Diagnostic> {
+    let uri = raw.uri.value.trim();
+    let scheme_ok = uri
+        .split_once(':')
+        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(is_scheme_char));
+    if scheme_ok {
+        Vec::new()
+    } else {
+        vec![error(
+            origin(file, &raw.uri),
+            None,
+            format!(
+                "system '{}': uri '{}' is not a libvirt URI (expected for example \
+                 qemu:///system or qemu+ssh://host/system)",
+                name.value, raw.uri.value
+            ),
+        )]
+    }
+}
+
+fn is_scheme_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+}
+
+pub(super) fn resource(
+    file: &Path,
+    name: &Spanned<String>,
+    raw: &RawResource,
+    systems: &BTreeMap<String, System>,
+) -> Vec<Diagnostic> {
+    let res = name.value.as_str();
+    let at = |s: &dyn Located| s.origin(file);
+    let mut out = Vec::new();
+    let mut err = |o: Origin, m: String| out.push(error(o, Some(res), m));
+
+    if raw.systems.value.is_empty() {
+        err(at(&raw.systems), "systems is empty: name where the resource may run".into());
+    }
+    let mut seen = BTreeSet::new();
+    for sys in &raw.systems.value {
+        if !seen.insert(sys.value.as_str()) {
+            err(at(sys), format!("system '{}' is listed twice", sys.value));
+        } else if !systems.contains_key(&sys.value) {
+            let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+            err(
+                at(sys),
+                format!(
+                    "system '{}' is not defined under systems (defined: {})",
+                    sys.value,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+            );
+        }
+    }
+
+    match &raw.GuestName {
+        None => err(at(name), "GuestName is missing: the libvirt domain name is required".into()),
+        Some(g) if g.value.trim().is_empty() || g.value == "NONE" => {
+            err(at(g), "GuestName is empty: the libvirt domain name is required".into())
+        }
+        Some(g) if g.value.contains('/') => {
+            err(at(g), format!("GuestName '{}' contains '/', which libvirt forbids", g.value))
+        }
+        Some(_) => {}
+    }
+
+    for (value, attr) in [(&raw.MigrateTimeout, "MigrateTimeout"), (&raw.MigrateWaitLimit, "MigrateWaitLimit")] {
+        if let Some(v) = value.as_ref().filter(|v| v.value.0 == 0) {
+            err(at(v), format!("{attr} must be at least 1"));
+        }
+    }
+
+    let rhev = &raw.RHEVMInfo;
+    if let Some(enabled) = rhev.Enabled.as_ref().filter(|e| e.value.0) {
+        let missing: Vec<&str> = [("URL", &rhev.URL), ("User", &rhev.User), ("Cluster", &rhev.Cluster)]
+            .into_iter()
+            .filter(|(_, v)| v.as_ref().is_none_or(|v| v.value.is_empty() || v.value == "NONE"))
+            .map(|(k, _)| k)
+            .collect();
+        if !missing.is_empty() {
+            err(
+                at(enabled),
+                format!("RHEVMInfo.Enabled = 1 needs {}", join_keys("RHEVMInfo", &missing)),
+            );
+        }
+    }
+    if let Some(url) = rhev.URL.as_ref().filter(|u| u.value != "NONE") {
+        let host = url.value.strip_prefix("https://").map(|r| r.split(['/', ':']).next().unwrap_or(""));
+        if host.is_none_or(str::is_empty) {
+            err(
+                at(url),
+                format!(
+                    "RHEVMInfo.URL '{}' is not an https:// URL with a host (the engine's API \
+                     answers only over TLS)",
+                    url.value
+                ),
+            );
+        }
+    }
+
+    out.extend(dr_opts(file, res, raw));
+
+    let mut warn = Vec::new();
+    for (value, attr, default) in [
+        (&raw.DelayAfterGuestOnline, "DelayAfterGuestOnline", DEFAULT_DELAY_AFTER_GUEST_ONLINE),
+        (&raw.DelayAfterGuestOffline, "DelayAfterGuestOffline", DEFAULT_DELAY_AFTER_GUEST_OFFLINE),
+    ] {
+        if let Some(v) = value.as_ref().filter(|v| v.value.0 < default) {
+            warn.push(warning(
+                at(v),
+                res,
+                format!("{attr} = {} is below its default {default}", v.value.0),
+            ));
+        }
+    }
+    if let Some(r) = raw.ResyncVMCfg.as_ref().filter(|r| r.value.0)
+        && raw.GuestConfigFilePath.is_none()
+    {
+        warn.push(warning(
+            at(r),
+            res,
+            "ResyncVMCfg = 1 has no effect without GuestConfigFilePath".into(),
+        ));
+    }
+    out.extend(warn);
+    out
+}
+
+fn join_keys(prefix: &str, keys: &[&str]) -> String {
+    keys.iter().map(|k| format!("{prefix}.{k}")).collect::<Vec<_>>().join(", ")
+}
+
+fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
+    let dr = &raw.DROpts;
+    let mut out = Vec::new();
+    let present = |v: &Option<Spanned<String>>| {
+        v.as_ref().filter(|v| !v.value.is_empty() && v.value != "NONE").cloned()
+    };
+    let mut err = |s: &dyn Located, m: String| out.push(error(s.origin(file), Some(res), m));
+
+    if let Some(cn) = dr.ConfigureNetwork.as_ref().filter(|c| c.value.0) {
+        let missing: Vec<&str> = [("IPAddress", &dr.IPAddress), ("Netmask", &dr.Netmask)]
+            .into_iter()
+            .filter(|(_, v)| present(v).is_none())
+            .map(|(k, _)| k)
+            .collect();
+        if !missing.is_empty() {
+            err(cn, format!("DROpts.ConfigureNetwork = 1 needs {}", join_keys("DROpts", &missing)));
+        }
+    }
+
+    let ip = present(&dr.IPAddress).and_then(|v| match v.value.trim().parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            err(&v, format!("DROpts.IPAddress '{}' is not an IPv4 or IPv6 address", v.value));
+            None
+        }
+    });
+    let prefix = present(&dr.Netmask).and_then(|v| match netmask(&v.value, ip) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            err(&v, format!("DROpts.Netmask '{}' {why}", v.value));
+            None
+        }
+    });
+    if let Some(v) = present(&dr.Gateway) {
+        match v.value.trim().parse::<IpAddr>() {
+            Err(_) => err(&v, format!("DROpts.Gateway '{}' is not an IPv4 or IPv6 address", v.value)),
+            Ok(gw) => {
+                if let (Some(ip), Some(prefix)) = (ip, prefix)
+                    && !same_subnet(ip, gw, prefix)
+                {
+                    err(
+                        &v,
+                        format!(
+                            "DROpts.Gateway {gw} is not in the subnet of {ip}/{prefix}: the guest \
+                             could not reach it"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(v) = present(&dr.DNSServers) {
+        for server in v.value.split_whitespace() {
+            if server.parse::<IpAddr>().is_err() {
+                err(
+                    &v,
+                    format!("DROpts.DNSServers: '{server}' is not an IP address (separate servers with spaces)"),
+                );
+            }
+        }
+    }
+    if let Some(v) = present(&dr.DNSSearchPath) {
+        for domain in v.value.split_whitespace() {
+            if !is_domain_name(domain) {
+                err(&v, format!("DROpts.DNSSearchPath: '{domain}' is not a DNS domain name"));
+            }
+        }
+    }
+    if let Some(v) = present(&dr.Device) {
+        let d = v.value.as_str();
+        if d.len() > 15 || d.chars().any(|c| c.is_whitespace() || c == '/' || c == ':') {
+            err(&v, format!("DROpts.Device '{d}' is not a network interface name (at most 15 characters, no spaces, '/' or ':')"));
+        }
+    }
+    out
+}
+
+/// The prefix length of a netmask written as a dotted IPv4 mask or as a prefix length.
+fn netmask(written: &str, ip: Option<IpAddr>) -> Result<u8, String> {
+    let written = written.trim().trim_start_matches('/');
+    let max = if matches!(ip, Some(IpAddr::V6(_))) { 128 } else { 32 };
+    if let Ok(prefix) = written.parse::<u8>() {
+        return if prefix <= max {
+            Ok(prefix)
+        } else {
+            Err(format!("is not a prefix length from 0 to {max}"))
+        };
+    }
+    let mask: Ipv4Addr = written
+        .parse()
+        .map_err(|_| "is neither a dotted netmask (255.255.255.0) nor a prefix length (24)".to_owned())?;
+    if matches!(ip, Some(IpAddr::V6(_))) {
+        return Err("is an IPv4 netmask but DROpts.IPAddress is IPv6".to_owned());
+    }
+    let bits = u32::from(mask);
+    if bits.leading_ones() + bits.trailing_zeros() != 32 {
+        return Err("is not a contiguous netmask".to_owned());
+    }
+    Ok(bits.leading_ones() as u8)
+}
+
+fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+fn is_domain_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Anything that knows where in the file it was written.
+trait Located {
+    fn origin(&self, file: &Path) -> Origin;
+}
+
+impl<T> Located for Spanned<T> {
+    fn origin(&self, file: &Path) -> Origin {
+        origin(file, self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netmask_accepts_masks_and_prefixes() {
+        assert_eq!(netmask("255.255.255.0", None), Ok(24));
+        assert_eq!(netmask("/16", None), Ok(16));
+        assert_eq!(netmask("0.0.0.0", None), Ok(0));
+        assert_eq!(netmask("64", Some("fe80::1".parse().unwrap())), Ok(64));
+        assert!(netmask("255.0.255.0", None).unwrap_err().contains("contiguous"));
+        assert!(netmask("33", None).unwrap_err().contains("0 to 32"));
+        assert!(netmask("255.255.0.0", Some("fe80::1".parse().unwrap())).unwrap_err().contains("IPv6"));
+        assert!(netmask("mask", None).is_err());
+    }
+
+    #[test]
+    fn subnets() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(same_subnet(ip("10.1.2.3"), ip("10.1.2.254"), 24));
+        assert!(!same_subnet(ip("10.1.2.3"), ip("10.1.3.1"), 24));
+        assert!(same_subnet(ip("10.1.2.3"), ip("192.168.0.1"), 0));
+        assert!(!same_subnet(ip("10.1.2.3"), ip("::1"), 0));
+        assert!(same_subnet(ip("2001:db8::1"), ip("2001:db8::ffff"), 64));
+    }
+
+    #[test]
+    fn domain_names() {
+        assert!(is_domain_name("example.com"));
+        assert!(is_domain_name("east.example.com."));
+        assert!(!is_domain_name("-bad.example.com"));
+        assert!(!is_domain_name("a..b"));
+        assert!(!is_domain_name("under_score.com"));
+    }
+}
