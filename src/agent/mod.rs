@@ -8,6 +8,8 @@ pub mod definition;
 pub mod monitor;
 mod offline;
 mod online;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,7 @@ use crate::resource::{Config, Resource};
 
 pub use clean::clean;
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
-pub use offline::{OfflineOptions, ShutdownRequest, offline};
+pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline};
 pub use online::{OnlineOptions, online};
 
 /// How often a waiting entry point looks at the guest again.

@@ -28,6 +28,8 @@ pub struct OfflineOptions {
     pub mode: ShutdownRequest,
     /// Escalate to Clean when the guest has not stopped after DelayAfterGuestOffline.
     pub kill: bool,
+    /// How often the request is sent again ([`RESEND`] unless a test needs it shorter).
+    pub resend: Duration,
 }
 
 pub fn offline(
@@ -72,7 +74,7 @@ pub fn offline(
         if !verdict(&*host, guest)?.active {
             return Ok(true);
         }
-        if last_request.is_none_or(|at| elapsed - at >= RESEND) {
+        if last_request.is_none_or(|at| elapsed - at >= opts.resend) {
             last_request = Some(elapsed);
             requests += 1;
             match host.shutdown(guest, mode) {

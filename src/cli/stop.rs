@@ -1,6 +1,6 @@
 //! `stop`: the Offline entry point.
 
-use crate::agent::{self, OfflineOptions, ShutdownRequest};
+use crate::agent::{self, OfflineOptions, RESEND, ShutdownRequest};
 use crate::error::{Exit, Result};
 
 use super::{Context, Selection};
@@ -40,6 +40,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             Mode::Acpi => ShutdownRequest::Acpi,
         },
         kill: !args.no_kill,
+        resend: RESEND,
     };
     let console = context.output.console();
     super::act(context, &args.selection, |hosts, res, system| {

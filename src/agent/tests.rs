@@ -1,0 +1,219 @@
+//! The entry points against a scripted host: the paths a real hypervisor cannot be made to take
+//! on demand (a guest that ignores shutdown requests, a guest agent that fails).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::backend::{GuestState, ShutdownMode};
+use crate::resource::{ConfigSource, System};
+
+const SHUT_OFF: GuestState = GuestState::Libvirt { state: 5, reason: 1 };
+const RUNNING: GuestState = GuestState::Libvirt { state: 1, reason: 1 };
+
+#[derive(Default)]
+struct Fake {
+    guests: Mutex<HashMap<String, GuestState>>,
+    /// Shutdown requests each guest ignores before it obeys (u32::MAX: never obeys).
+    deaf: Mutex<HashMap<String, u32>>,
+    agent_fails: bool,
+    /// The guest crashes as soon as it is started.
+    dies_on_start: bool,
+    xml: String,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Fake {
+    fn running(name: &str, deaf: u32) -> Arc<Fake> {
+        Arc::new(Fake {
+            guests: Mutex::new(HashMap::from([(name.to_owned(), RUNNING)])),
+            deaf: Mutex::new(HashMap::from([(name.to_owned(), deaf)])),
+            xml: format!("<domain><name>{name}</name></domain>"),
+            ..Fake::default()
+        })
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+    fn set(&self, name: &str, state: GuestState) {
+        self.guests.lock().unwrap().insert(name.to_owned(), state);
+    }
+}
+
+impl Host for Fake {
+    fn system(&self) -> &str {
+        "a"
+    }
+    fn guests(&self) -> Result<Vec<Guest>> {
+        let guests = self.guests.lock().unwrap();
+        Ok(guests.iter().map(|(n, s)| Guest { name: n.clone(), state: *s }).collect())
+    }
+    fn guest(&self, name: &str) -> Result<Option<Guest>> {
+        Ok(self.guests.lock().unwrap().get(name).map(|s| Guest { name: name.to_owned(), state: *s }))
+    }
+    fn definition(&self, _: &str) -> Result<String> {
+        Ok(self.xml.clone())
+    }
+    fn define(&self, _: &str) -> Result<()> {
+        unreachable!("no test defines")
+    }
+    fn start(&self, name: &str) -> Result<()> {
+        self.calls.lock().unwrap().push(format!("start {name}"));
+        let crashed = GuestState::Libvirt { state: 5, reason: 3 };
+        self.set(name, if self.dies_on_start { crashed } else { RUNNING });
+        Ok(())
+    }
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {
+        self.calls.lock().unwrap().push(format!("shutdown {mode:?}"));
+        if mode == ShutdownMode::Agent && self.agent_fails {
+            return Err(Error::Failed("QEMU guest agent is not connected".into()));
+        }
+        let mut deaf = self.deaf.lock().unwrap();
+        let left = deaf.entry(name.to_owned()).or_default();
+        if *left > 0 {
+            if *left != u32::MAX {
+                *left -= 1;
+            }
+            return Ok(());
+        }
+        drop(deaf);
+        self.set(name, SHUT_OFF);
+        Ok(())
+    }
+    fn destroy(&self, name: &str) -> Result<()> {
+        self.calls.lock().unwrap().push("destroy".into());
+        self.set(name, GuestState::Libvirt { state: 5, reason: 2 });
+        Ok(())
+    }
+}
+
+struct FakeConnector(Arc<Fake>);
+
+impl Connector for FakeConnector {
+    fn connect(&self, _: &System) -> Result<Arc<dyn Host>> {
+        Ok(self.0.clone())
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    steps: Mutex<Vec<String>>,
+    decline: bool,
+}
+
+impl Console for Recorder {
+    fn step(&self, message: &str) {
+        self.steps.lock().unwrap().push(message.to_owned());
+    }
+    fn tick(&self, _: &str, elapsed: Duration, limit: Duration) {
+        assert!(elapsed <= limit);
+    }
+    fn confirm(&self, question: &str) -> Result<()> {
+        if self.decline { Err(Error::Refused(format!("{question} declined"))) } else { Ok(()) }
+    }
+}
+
+fn config(attributes: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.yaml");
+    let yaml = format!(
+        "systems:\n  a: {{ uri: 'fake:///' }}\nresources:\n  r: {{ type: KVMGuest, systems: [a], GuestName: g, {attributes} }}\n"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
+    (dir, config)
+}
+
+fn offline_with(fake: &Arc<Fake>, attributes: &str, mode: ShutdownRequest, kill: bool) -> (Result<Report>, Vec<String>) {
+    let (_dir, config) = config(attributes);
+    let connector = FakeConnector(fake.clone());
+    let hosts = Hosts::new(&config, &connector);
+    let console = Recorder::default();
+    let opts = OfflineOptions { mode, kill, resend: Duration::from_millis(300) };
+    let report = offline(&hosts, &config.resources["r"], "a", &opts, &console);
+    let steps = console.steps.lock().unwrap().clone();
+    (report, steps)
+}
+
+#[test]
+fn offline_sends_the_request_again_until_a_booting_guest_hears_it() {
+    let fake = Fake::running("g", 2);
+    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 5", ShutdownRequest::Acpi, true);
+    let report = report.unwrap();
+    assert_eq!(report.action, "stopped");
+    assert_eq!(report.state, ResourceState::Offline);
+    assert_eq!(fake.calls(), ["shutdown Acpi", "shutdown Acpi", "shutdown Acpi"]);
+    assert_eq!(steps.last().unwrap(), "asked g to shut down (ACPI, request 3)");
+}
+
+#[test]
+fn offline_escalates_to_clean_when_the_guest_ignores_shutdown() {
+    let fake = Fake::running("g", u32::MAX);
+    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 1", ShutdownRequest::Acpi, true);
+    let report = report.unwrap();
+    assert_eq!(report.action, "killed");
+    assert_eq!(report.state, ResourceState::Offline);
+    assert_eq!(fake.calls().last().unwrap(), "destroy");
+    assert!(fake.calls().iter().filter(|c| c.starts_with("shutdown")).count() >= 3, "{:?}", fake.calls());
+    assert!(steps.iter().any(|s| s == "g did not shut down within 1s; destroying it"), "{steps:?}");
+}
+
+#[test]
+fn offline_with_no_kill_leaves_the_guest_running_and_fails() {
+    let fake = Fake::running("g", u32::MAX);
+    let (report, _) = offline_with(&fake, "DelayAfterGuestOffline: 1", ShutdownRequest::Acpi, false);
+    let err = report.unwrap_err();
+    assert_eq!(err.exit(), crate::error::Exit::Failed);
+    assert!(err.to_string().contains("left running because of --no-kill"), "{err}");
+    assert!(!fake.calls().contains(&"destroy".to_owned()));
+    assert_eq!(fake.guest("g").unwrap().unwrap().state, RUNNING);
+}
+
+#[test]
+fn auto_mode_uses_the_guest_agent_and_falls_back_to_acpi() {
+    let agent_xml = "<domain><name>g</name><devices><channel type='unix'>\
+        <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>";
+    let fake = Arc::new(Fake {
+        agent_fails: true,
+        xml: agent_xml.into(),
+        ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
+    });
+    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 5", ShutdownRequest::Auto, true);
+    assert_eq!(report.unwrap().detail, "g shut down (ACPI)");
+    assert_eq!(fake.calls(), ["shutdown Agent", "shutdown Acpi"]);
+    assert!(steps[0].starts_with("the guest agent did not take the request"), "{steps:?}");
+
+    let obeys = Arc::new(Fake { xml: agent_xml.into(), ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap() });
+    let (report, _) = offline_with(&obeys, "DelayAfterGuestOffline: 5", ShutdownRequest::Auto, true);
+    assert_eq!(report.unwrap().detail, "g shut down (guest agent)");
+    assert_eq!(obeys.calls(), ["shutdown Agent"]);
+}
+
+#[test]
+fn a_declined_confirmation_touches_nothing() {
+    let fake = Fake::running("g", 0);
+    let (_dir, config) = config("DelayAfterGuestOffline: 1");
+    let connector = FakeConnector(fake.clone());
+    let hosts = Hosts::new(&config, &connector);
+    let console = Recorder { decline: true, ..Recorder::default() };
+    let opts = OfflineOptions { mode: ShutdownRequest::Acpi, kill: true, resend: RESEND };
+    let err = offline(&hosts, &config.resources["r"], "a", &opts, &console).unwrap_err();
+    assert_eq!(err.exit(), crate::error::Exit::Refused);
+    let err = clean(&hosts, &config.resources["r"], "a", &console).unwrap_err();
+    assert_eq!(err.exit(), crate::error::Exit::Refused);
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[test]
+fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
+    let fake = Arc::new(Fake { dies_on_start: true, ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap() });
+    fake.set("g", SHUT_OFF);
+    let (_dir, config) = config("DelayAfterGuestOnline: 30");
+    let connector = FakeConnector(fake);
+    let hosts = Hosts::new(&config, &connector);
+    let started = std::time::Instant::now();
+    let err = online(&hosts, &config.resources["r"], "a", &OnlineOptions::default(), &Recorder::default()).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+    assert_eq!(err.to_string(), "g did not come online on a: after 30s it is FAULTED (shut off (crashed))");
+}

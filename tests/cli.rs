@@ -1,0 +1,441 @@
+//! The built binary against libvirt's test driver: table and JSON output, and every exit code.
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The binary with a given configuration and none of the caller's KVMGUESTCTL_* settings.
+fn kvm(config: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    cmd.env_remove("KVMGUESTCTL_CONFIG")
+        .env_remove("KVMGUESTCTL_SYS")
+        .arg("--config")
+        .arg(config)
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn every_state() -> PathBuf {
+    fixtures().join("every-state.yaml")
+}
+
+/// A configuration file written for one test, in its own directory.
+fn config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resources.yaml");
+    std::fs::write(&path, yaml.replace("FIXTURES", &fixtures().display().to_string())).unwrap();
+    (dir, path)
+}
+
+fn json(cmd: &mut Command) -> Value {
+    let out = cmd.arg("-o").arg("json").output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+#[test]
+fn status_table_maps_every_state() {
+    let out = kvm(&every_state())
+        .args(["status", "running", "blocked", "paused", "shuttingdown", "shutoff", "crashed"])
+        .args(["pmsuspended", "elsewhere", "undefined"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(rows[0], ["RESOURCE", "SYSTEM", "STATE", "CONFIDENCE", "HYPERVISOR", "WHY"]);
+    let expected: &[&[&str]] = &[
+        &["running", "a", "ONLINE", "100", "running (unknown)"],
+        &["running", "b", "INTENTIONAL OFFLINE", "shut off (unknown)", "running on a"],
+        &["blocked", "a", "ONLINE", "100", "blocked (unknown)"],
+        &["paused", "a", "ONLINE", "20", "paused (unknown)"],
+        &["shuttingdown", "a", "ONLINE", "40", "shutting down (unknown)"],
+        &["shutoff", "a", "OFFLINE", "shut off (unknown)"],
+        &["crashed", "a", "FAULTED", "crashed (unknown)"],
+        &["pmsuspended", "a", "INTENTIONAL OFFLINE", "pmsuspended (unknown)"],
+        &["elsewhere", "a", "INTENTIONAL OFFLINE", "shut off (unknown)", "running on b"],
+        &["elsewhere", "b", "ONLINE", "100", "running (unknown)"],
+        &["undefined", "a", "OFFLINE", "-", "nowhere01 is not defined here"],
+    ];
+    assert_eq!(&rows[1..], expected);
+}
+
+#[test]
+fn status_json_is_complete_and_typed() {
+    let doc = json(kvm(&every_state()).args(["status", "paused", "elsewhere"]));
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 2);
+    let paused = &resources[0];
+    assert_eq!(paused["resource"], "paused");
+    assert_eq!(paused["guest"], "paused01");
+    assert_eq!(paused["running_on"], serde_json::json!(["a"]));
+    assert_eq!(paused["concurrency_violation"], false);
+    let a = &paused["systems"][0];
+    assert_eq!(a["system"], "a");
+    assert_eq!(a["state"], "ONLINE");
+    assert_eq!(a["confidence"], 20);
+    assert_eq!(a["active"], true);
+    assert_eq!(a["hypervisor_state"], "paused");
+    assert_eq!(a["hypervisor_reason"], "unknown");
+    assert_eq!(a["error"], Value::Null);
+    let here = &resources[1]["systems"][0];
+    assert_eq!(here["state"], "INTENTIONAL OFFLINE");
+    assert_eq!(here["confidence"], Value::Null);
+    assert_eq!(here["why"], "running on b");
+}
+
+#[test]
+fn a_guest_running_on_two_systems_is_a_concurrency_violation() {
+    kvm(&every_state())
+        .args(["status", "twice"])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("CONCURRENCY VIOLATION: twice (twice01) runs on a and b at once"));
+    let doc = json(kvm(&every_state()).args(["status", "--all"]));
+    let twice = doc["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "twice").unwrap();
+    assert_eq!(twice["concurrency_violation"], true);
+    assert_eq!(twice["running_on"], serde_json::json!(["a", "b"]));
+}
+
+#[test]
+fn intentional_offline_zero_reports_plain_offline() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n\
+         resources:\n  e: { type: KVMGuest, systems: [a, b], GuestName: elsewhere01, IntentionalOffline: 0 }\n",
+    );
+    let doc = json(kvm(&path).args(["status", "e"]));
+    assert_eq!(doc["resources"][0]["systems"][0]["state"], "OFFLINE");
+    assert_eq!(doc["resources"][0]["systems"][0]["why"], "running on b");
+}
+
+#[test]
+fn an_unreachable_system_is_unknown_with_exit_4() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  gone: { uri: 'qemu+unix:///system?socket=/nonexistent/libvirt-sock' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, gone], GuestName: running01 }\n",
+    );
+    let doc = json(kvm(&path).args(["status", "r"]));
+    let gone = &doc["resources"][0]["systems"][1];
+    assert_eq!(gone["state"], "UNKNOWN");
+    assert!(gone["error"].as_str().unwrap().starts_with("gone: cannot reach qemu+unix:///system"), "{gone}");
+    kvm(&path).args(["status", "r"]).assert().code(4);
+}
+
+#[test]
+fn a_hung_libvirtd_gives_unknown_within_the_timeout_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("libvirt-sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    // Accept and never answer: what a wedged libvirtd looks like from a client.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let (_cfg, path) = config(&format!(
+        "systems:\n  hung: {{ uri: 'qemu+unix:///system?socket={}' }}\n\
+         resources:\n  r: {{ type: KVMGuest, systems: [hung], GuestName: g }}\n",
+        socket.display()
+    ));
+    let started = Instant::now();
+    kvm(&path)
+        .args(["--timeout", "1", "status", "r"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("UNKNOWN"))
+        .stdout(predicate::str::contains("did not answer within 1 s"));
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn unknown_resources_exit_3_and_usage_errors_exit_2() {
+    kvm(&every_state())
+        .args(["status", "nosuch"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no resource named 'nosuch'"));
+    kvm(&every_state()).args(["status"]).assert().code(2);
+    kvm(&every_state()).args(["status", "--all", "running"]).assert().code(2);
+    kvm(&every_state())
+        .args(["--sys", "nosuch", "start", "running"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("system 'nosuch' is not defined"));
+}
+
+#[test]
+fn a_bad_configuration_exits_2_naming_file_line_and_column() {
+    let (_dir, path) = config("systems:\n  a: { uri: 'test:///default' }\nresources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: g }\n");
+    kvm(&path)
+        .args(["status", "--all"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "kvmguestctl: error: {}:4:37: error: system 'z' is not defined under systems (defined: a)",
+            path.display()
+        )));
+}
+
+#[test]
+fn errors_are_json_documents_with_o_json() {
+    let doc = json(kvm(&every_state()).args(["status", "nosuch"]));
+    assert_eq!(doc["error"]["exit_code"], 3);
+    assert_eq!(doc["error"]["kind"], "unknown");
+}
+
+#[test]
+fn start_refuses_a_second_copy_with_exit_5() {
+    kvm(&every_state())
+        .args(["--sys", "a", "start", "elsewhere"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("elsewhere01 already runs on b; refusing to start a second copy on a"));
+}
+
+#[test]
+fn start_refuses_when_another_system_cannot_be_asked_unless_assumed_stopped() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  gone: { uri: 'qemu+unix:///system?socket=/nonexistent/sock' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, gone], GuestName: shutoff01, DelayAfterGuestOnline: 0 }\n",
+    );
+    kvm(&path)
+        .args(["--sys", "a", "start", "r"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("cannot tell whether shutoff01 runs on gone"))
+        .stderr(predicate::str::contains("--assume-stopped gone"));
+    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", "gone"]));
+    assert_eq!(doc["results"][0]["action"], "started");
+    assert_eq!(doc["results"][0]["state"], "ONLINE");
+}
+
+#[test]
+fn start_defines_from_guest_config_file_path_and_waits() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n\
+         resources:\n  fresh: { type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 1, GuestConfigFilePath: FIXTURES/fresh01.xml }\n",
+    );
+    let started = Instant::now();
+    let out = kvm(&path).args(["--sys", "a", "start", "fresh", "-o", "json"]).assert().success();
+    assert!(started.elapsed() >= Duration::from_secs(1), "DelayAfterGuestOnline was not waited");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("defining fresh01 on a from"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(doc["results"][0]["action"], "started");
+    assert_eq!(doc["results"][0]["confidence"], 100);
+}
+
+#[test]
+fn start_rejects_a_config_file_for_another_guest() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a], GuestName: other01, GuestConfigFilePath: FIXTURES/fresh01.xml }\n",
+    );
+    kvm(&path)
+        .args(["--sys", "a", "start", "r"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("defines guest 'fresh01', but the resource's GuestName is 'other01'"));
+}
+
+#[test]
+fn start_of_an_undefined_guest_without_config_file_exits_3() {
+    kvm(&every_state())
+        .args(["--sys", "a", "start", "undefined"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("nowhere01 is not defined on a, and undefined has no GuestConfigFilePath"));
+}
+
+#[test]
+fn stop_and_clean_of_a_running_guest_need_yes_without_a_terminal() {
+    for command in ["stop", "clean"] {
+        kvm(&every_state())
+            .args(["--sys", "a", command, "running"])
+            .write_stdin("")
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains("needs confirmation and there is no terminal to ask on: pass --yes"));
+    }
+}
+
+#[test]
+fn stop_shuts_down_and_saves_the_definition_to_sync_dir() {
+    let sync = tempfile::tempdir().unwrap();
+    let (_dir, path) = config(&format!(
+        "systems:\n  a: {{ uri: 'test://FIXTURES/node-a.xml' }}\n\
+         resources:\n  r: {{ type: KVMGuest, systems: [a], GuestName: running01, SyncDir: {} }}\n",
+        sync.path().display()
+    ));
+    let doc = json(kvm(&path).args(["--sys", "a", "--yes", "stop", "r"]));
+    let result = &doc["results"][0];
+    assert_eq!(result["action"], "stopped");
+    assert_eq!(result["state"], "OFFLINE");
+    let saved = sync.path().join("running01.xml");
+    assert_eq!(result["saved_definition"], saved.display().to_string());
+    assert!(std::fs::read_to_string(saved).unwrap().contains("<name>running01</name>"));
+}
+
+#[test]
+fn stop_of_a_stopped_guest_succeeds_without_asking() {
+    let doc = json(kvm(&every_state()).args(["--sys", "a", "stop", "shutoff"]));
+    assert_eq!(doc["results"][0]["action"], "already-offline");
+}
+
+#[test]
+fn clean_destroys_with_yes() {
+    let doc = json(kvm(&every_state()).args(["--sys", "a", "--yes", "clean", "paused", "crashed"]));
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["action"], "cleaned", "{r}");
+        assert_eq!(r["state"], "OFFLINE", "{r}");
+    }
+}
+
+#[test]
+fn display_fills_defaults_and_never_shows_the_password() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default' }\n\
+         resources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    GuestName: g\n    \
+         RHEVMInfo: { Enabled: 1, URL: 'https://engine.example.com', User: admin@internal, Password: s3cret, Cluster: east }\n",
+    );
+    let out = kvm(&path).args(["display", "r"]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("s3cret"));
+    assert!(text.contains("RHEVMInfo.Password"));
+    assert!(text.contains("********"));
+    let doc = json(kvm(&path).args(["display", "r"]));
+    let r = &doc["resources"][0];
+    assert_eq!(r["Resource"], "r");
+    assert_eq!(r["DelayAfterGuestOnline"], 5);
+    assert_eq!(r["DelayAfterGuestOffline"], 30);
+    assert_eq!(r["MigrateTimeout"], 300);
+    assert_eq!(r["MigrateWaitLimit"], 2);
+    assert_eq!(r["IntentionalOffline"], 1);
+    assert_eq!(r["ResyncVMCfg"], 0);
+    assert_eq!(r["CEInfo"]["FaultOnHBLoss"], 1);
+    assert_eq!(r["RHEVMInfo"]["Password"], "********");
+    assert_eq!(r["DROpts"]["IPAddress"], Value::Null);
+    assert!(!doc.to_string().contains("s3cret"));
+}
+
+#[test]
+fn validate_warns_below_defaults_and_exits_0() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a], GuestName: g, DelayAfterGuestOnline: 2, DelayAfterGuestOffline: 10 }\n",
+    );
+    let doc = json(kvm(&path).args(["validate"]));
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["warnings"], 2);
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["severity"], "warning");
+    assert_eq!(first["line"], 4);
+    assert_eq!(first["message"], "DelayAfterGuestOnline = 2 is below its default 5");
+    kvm(&path).args(["validate"]).assert().success();
+}
+
+#[test]
+fn validate_reports_every_error_and_exits_2() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default' }\n\
+         resources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    DROpts: { ConfigureNetwork: 1, IPAddress: 10.0.0.300 }\n",
+    );
+    let doc = json(kvm(&path).args(["validate"]));
+    assert_eq!(doc["valid"], false);
+    let messages: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["message"].as_str().unwrap()).collect();
+    assert_eq!(
+        messages,
+        [
+            "GuestName is missing: the libvirt domain name is required",
+            "DROpts.ConfigureNetwork = 1 needs DROpts.Netmask",
+            "DROpts.IPAddress '10.0.0.300' is not an IPv4 or IPv6 address",
+        ]
+    );
+    kvm(&path).args(["validate"]).assert().code(2);
+}
+
+#[test]
+fn validate_connect_checks_hosts_guests_and_sync_dir() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  gone: { uri: 'qemu+unix:///system?socket=/nonexistent/sock' }\n\
+         resources:\n  ok: { type: KVMGuest, systems: [a], GuestName: running01 }\n  \
+         missing: { type: KVMGuest, systems: [a], GuestName: nowhere01 }\n  \
+         far: { type: KVMGuest, systems: [gone], GuestName: g, GuestConfigFilePath: FIXTURES/fresh01.xml }\n  \
+         nosync: { type: KVMGuest, systems: [a], GuestName: running01, SyncDir: /nonexistent/sync }\n",
+    );
+    kvm(&path).args(["validate", "--connect", "ok"]).assert().success();
+    kvm(&path)
+        .args(["validate", "--connect", "missing"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("nowhere01 is defined on none of a and GuestConfigFilePath is not set"));
+    kvm(&path)
+        .args(["validate", "--connect", "far"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("gone: cannot reach"))
+        .stdout(predicate::str::contains("defines guest 'fresh01', but the resource's GuestName is 'g'"));
+    kvm(&path)
+        .args(["validate", "--connect", "nosync"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("SyncDir /nonexistent/sync: does not exist or is not a directory"));
+}
+
+#[test]
+fn quickstart_status_prints_every_resource_with_state_and_confidence() {
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.yaml");
+    let doc = json(kvm(&quickstart).args(["status", "--all"]));
+    let resources = doc["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 4);
+    for r in resources {
+        for s in r["systems"].as_array().unwrap() {
+            assert_ne!(s["state"], "UNKNOWN", "{s}");
+        }
+    }
+    let web = resources.iter().find(|r| r["resource"] == "web_vm").unwrap();
+    assert_eq!(web["systems"][0]["state"], "ONLINE");
+    assert_eq!(web["systems"][0]["confidence"], 100);
+}
+
+#[test]
+fn help_documents_the_exit_codes_and_completions_are_printed() {
+    Command::cargo_bin("kvmguestctl")
+        .unwrap()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("6  concurrency violation"));
+    Command::cargo_bin("kvmguestctl")
+        .unwrap()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("_kvmguestctl()"));
+}
+
+#[test]
+fn verbose_logs_every_libvirt_call_with_its_duration() {
+    kvm(&every_state())
+        .args(["-v", "status", "running"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_match(r"libvirt a: all domain states: [0-9.]+ ms").unwrap());
+}
