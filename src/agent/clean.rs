@@ -14,18 +14,30 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
     let before = verdict(&*host, guest)?;
     if before.observed.is_none() {
         let detail = format!("{guest} is not defined on {system}");
-        return Ok(Report::new(res, system, "already-offline", &before, detail, started));
+        return Ok(Report::new(
+            res,
+            system,
+            "already-offline",
+            &before,
+            detail,
+            started,
+        ));
     }
     let xml = match res.sync_dir {
         Some(_) => Some(host.definition(guest)?),
         None => None,
     };
     let (action, detail) = if before.active {
-        console.confirm(&format!("Destroy {guest} on {system} at once, without a shutdown?"))?;
+        console.confirm(&format!(
+            "Destroy {guest} on {system} at once, without a shutdown?"
+        ))?;
         host.destroy(guest)?;
         ("cleaned", format!("{guest} destroyed"))
     } else {
-        ("already-offline", format!("{guest} is not running on {system}"))
+        (
+            "already-offline",
+            format!("{guest} is not running on {system}"),
+        )
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;

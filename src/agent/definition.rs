@@ -28,9 +28,9 @@ pub fn has_guest_agent(xml: &str) -> bool {
                 let in_channel = path.last().is_some_and(|p| p == "channel");
                 if in_channel
                     && e.name().as_ref() == "target"
-                    && e.attributes().flatten().any(|a| {
-                        a.key.as_ref() == "name" && a.value == GUEST_AGENT_CHANNEL
-                    })
+                    && e.attributes()
+                        .flatten()
+                        .any(|a| a.key.as_ref() == "name" && a.value == GUEST_AGENT_CHANNEL)
                 {
                     return true;
                 }
@@ -44,8 +44,12 @@ pub fn has_guest_agent(xml: &str) -> bool {
 /// Read a GuestConfigFilePath file and make sure it defines exactly the expected guest:
 /// well-formed XML whose root is `<domain>` and whose `<name>` is `guest`.
 pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
-    let xml = fs::read_to_string(path)
-        .map_err(|e| Error::Config(format!("{}: cannot read GuestConfigFilePath: {e}", path.display())))?;
+    let xml = fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "{}: cannot read GuestConfigFilePath: {e}",
+            path.display()
+        ))
+    })?;
     let located = |pos: u64, what: String| {
         let (line, column) = line_column(&xml, pos as usize);
         Error::Config(format!("{}:{line}:{column}: {what}", path.display()))
@@ -59,12 +63,20 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
     loop {
         let pos = reader.buffer_position();
         match reader.read_event() {
-            Err(e) => return Err(located(reader.error_position(), format!("not well-formed XML: {e}"))),
+            Err(e) => {
+                return Err(located(
+                    reader.error_position(),
+                    format!("not well-formed XML: {e}"),
+                ));
+            }
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => {
                 if depth == 0 {
                     if e.name().as_ref() != "domain" || root_seen {
-                        return Err(located(pos, "expected a libvirt <domain> definition as the root element".into()));
+                        return Err(located(
+                            pos,
+                            "expected a libvirt <domain> definition as the root element".into(),
+                        ));
                     }
                     root_seen = true;
                 }
@@ -73,7 +85,10 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             }
             Ok(Event::Empty(e)) if depth == 0 => {
                 let _ = e;
-                return Err(located(pos, "expected a libvirt <domain> definition as the root element".into()));
+                return Err(located(
+                    pos,
+                    "expected a libvirt <domain> definition as the root element".into(),
+                ));
             }
             Ok(Event::End(_)) => {
                 depth = depth.saturating_sub(1);
@@ -86,7 +101,10 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
         }
     }
     if !root_seen {
-        return Err(located(0, "expected a libvirt <domain> definition, found no element".into()));
+        return Err(located(
+            0,
+            "expected a libvirt <domain> definition, found no element".into(),
+        ));
     }
     match name {
         Some(n) if n == guest => Ok(xml),
@@ -94,14 +112,20 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             "{}: defines guest '{n}', but the resource's GuestName is '{guest}'",
             path.display()
         ))),
-        None => Err(Error::Config(format!("{}: the <domain> has no <name>", path.display()))),
+        None => Err(Error::Config(format!(
+            "{}: the <domain> has no <name>",
+            path.display()
+        ))),
     }
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -112,7 +136,10 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<PathBuf> {
     let target = dir.join(format!("{guest}.xml"));
     let failed = |what: &str, e: std::io::Error| {
-        Error::Failed(format!("saving the definition of {guest} to {}: {what}: {e}", dir.display()))
+        Error::Failed(format!(
+            "saving the definition of {guest} to {}: {what}: {e}",
+            dir.display()
+        ))
     };
     if !dir.is_dir() {
         return Err(Error::Failed(format!(
@@ -130,10 +157,13 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<PathBuf> {
             .mode(0o600)
             .open(&temporary)
             .map_err(|e| failed("create", e))?;
-        file.write_all(xml.as_bytes()).map_err(|e| failed("write", e))?;
+        file.write_all(xml.as_bytes())
+            .map_err(|e| failed("write", e))?;
         file.sync_all().map_err(|e| failed("flush", e))?;
         fs::rename(&temporary, &target).map_err(|e| failed("rename", e))?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| failed("flush directory", e))
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| failed("flush directory", e))
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
@@ -170,7 +200,10 @@ mod tests {
         let (_d, ok) = file(AGENT);
         assert_eq!(read_config_file(&ok, "g").unwrap(), AGENT);
         let err = read_config_file(&ok, "other").unwrap_err().to_string();
-        assert!(err.ends_with("defines guest 'g', but the resource's GuestName is 'other'"), "{err}");
+        assert!(
+            err.ends_with("defines guest 'g', but the resource's GuestName is 'other'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -182,13 +215,26 @@ mod tests {
 
         let (_d, wrong_root) = file("<network><name>g</name></network>");
         let err = read_config_file(&wrong_root, "g").unwrap_err().to_string();
-        assert!(err.contains("g.xml:1:1: expected a libvirt <domain>"), "{err}");
+        assert!(
+            err.contains("g.xml:1:1: expected a libvirt <domain>"),
+            "{err}"
+        );
 
         let (_d, nameless) = file("<domain type='kvm'><memory>1</memory></domain>");
-        assert!(read_config_file(&nameless, "g").unwrap_err().to_string().ends_with("has no <name>"));
+        assert!(
+            read_config_file(&nameless, "g")
+                .unwrap_err()
+                .to_string()
+                .ends_with("has no <name>")
+        );
 
         let (_d, empty) = file("");
-        assert!(read_config_file(&empty, "g").unwrap_err().to_string().contains("found no element"));
+        assert!(
+            read_config_file(&empty, "g")
+                .unwrap_err()
+                .to_string()
+                .contains("found no element")
+        );
     }
 
     #[test]
@@ -198,15 +244,27 @@ mod tests {
         let first = save(dir.path(), "g", "<domain>1</domain>").unwrap();
         save(dir.path(), "g", "<domain>2</domain>").unwrap();
         assert_eq!(fs::read_to_string(&first).unwrap(), "<domain>2</domain>");
-        assert_eq!(fs::metadata(&first).unwrap().permissions().mode() & 0o777, 0o600);
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("g.xml")], "no temporary file left behind");
+        assert_eq!(
+            fs::metadata(&first).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("g.xml")],
+            "no temporary file left behind"
+        );
     }
 
     #[test]
     fn save_refuses_a_missing_sync_dir() {
         let dir = tempfile::tempdir().unwrap();
-        let err = save(&dir.path().join("not-mounted"), "g", "x").unwrap_err().to_string();
+        let err = save(&dir.path().join("not-mounted"), "g", "x")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is the shared storage mounted?"), "{err}");
     }
 }

@@ -109,7 +109,9 @@ impl<'a> Hosts<'a> {
                 .into_iter()
                 .map(|(system, query)| {
                     let answer = query.join().unwrap_or_else(|_| {
-                        Err(Error::Failed(format!("{system}: the status query panicked")))
+                        Err(Error::Failed(format!(
+                            "{system}: the status query panicked"
+                        )))
                     });
                     (system.to_owned(), answer)
                 })

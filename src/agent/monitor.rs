@@ -87,19 +87,46 @@ const STATE_NAMES: [&str; 8] = [
 /// libvirt's reason names per state (virDomainRunningReason, virDomainPausedReason, ...).
 fn reason_name(state: u32, reason: i32) -> &'static str {
     const RUNNING: &[&str] = &[
-        "unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
-        "migration canceled", "save canceled", "wakeup", "crashed", "post-copy",
+        "unknown",
+        "booted",
+        "migrated",
+        "restored",
+        "from snapshot",
+        "unpaused",
+        "migration canceled",
+        "save canceled",
+        "wakeup",
+        "crashed",
+        "post-copy",
         "post-copy failed",
     ];
     const PAUSED: &[&str] = &[
-        "unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog",
-        "from snapshot", "shutting down", "creating snapshot", "API error", "starting up",
-        "post-copy", "post-copy failed",
+        "unknown",
+        "user",
+        "migrating",
+        "saving",
+        "dumping",
+        "I/O error",
+        "watchdog",
+        "from snapshot",
+        "shutting down",
+        "creating snapshot",
+        "API error",
+        "starting up",
+        "post-copy",
+        "post-copy failed",
     ];
     const SHUTDOWN: &[&str] = &["unknown", "user"];
     const SHUTOFF: &[&str] = &[
-        "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
-        "from snapshot", "daemon",
+        "unknown",
+        "shutdown",
+        "destroyed",
+        "crashed",
+        "migrated",
+        "saved",
+        "failed",
+        "from snapshot",
+        "daemon",
     ];
     const CRASHED: &[&str] = &["unknown", "panicked"];
     let names: &[&str] = match state {
@@ -122,21 +149,21 @@ pub fn classify(state: &GuestState) -> Verdict {
     let GuestState::Libvirt { state, reason } = *state;
     use ResourceState::*;
     let (resource_state, confidence) = match (state, reason) {
-        (1, 9 | 11) => (Faulted, None),        // running crashed / post-copy failed
-        (1, 10) => (Online, Some(60)),         // running on the target, pages still arriving
+        (1, 9 | 11) => (Faulted, None), // running crashed / post-copy failed
+        (1, 10) => (Online, Some(60)),  // running on the target, pages still arriving
         (1, _) | (2, _) => (Online, Some(100)),
         (3, 2 | 12) => (IntentionalOffline, None), // migrating away
-        (3, 3) => (IntentionalOffline, None),  // saving state
+        (3, 3) => (IntentionalOffline, None),      // saving state
         (3, 5 | 6 | 10 | 13) => (Faulted, None), // I/O error, watchdog, API error, post-copy failed
-        (3, 8) => (Online, Some(40)),          // paused while shutting down
-        (3, 11) => (Online, Some(10)),         // starting up: wait_for_launch
+        (3, 8) => (Online, Some(40)),            // paused while shutting down
+        (3, 11) => (Online, Some(10)),           // starting up: wait_for_launch
         (3, _) => (Online, Some(20)),
-        (4, _) => (Online, Some(40)),          // powering down
-        (5, 3 | 6 | 8) => (Faulted, None),     // crashed, failed to start, lost with its daemon
+        (4, _) => (Online, Some(40)),             // powering down
+        (5, 3 | 6 | 8) => (Faulted, None),        // crashed, failed to start, lost with its daemon
         (5, 4 | 5) => (IntentionalOffline, None), // migrated away, saved (suspended)
         (5, _) => (Offline, None),
         (6, _) => (Faulted, None),
-        (7, _) => (IntentionalOffline, None),  // suspended by the guest (S3)
+        (7, _) => (IntentionalOffline, None), // suspended by the guest (S3)
         _ => (Unknown, None),
     };
     let known = (state as usize) < STATE_NAMES.len();
@@ -187,7 +214,11 @@ impl ResourceStatus {
 
 /// Monitor many resources: every system involved is asked once, all at the same time.
 pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
-    let survey = hosts.survey(resources.iter().flat_map(|r| r.systems.iter().map(String::as_str)));
+    let survey = hosts.survey(
+        resources
+            .iter()
+            .flat_map(|r| r.systems.iter().map(String::as_str)),
+    );
     resources.iter().map(|r| judge(r, &survey)).collect()
 }
 
@@ -226,11 +257,22 @@ pub fn judge(res: &Resource, survey: &BTreeMap<String, Result<Vec<Guest>>>) -> R
         .filter(|s| s.active)
         .map(|s| s.system.clone())
         .collect();
-    for s in systems.iter_mut().filter(|s| s.state == ResourceState::Offline) {
-        let elsewhere: Vec<&str> = running_on.iter().map(String::as_str).filter(|o| *o != s.system).collect();
+    for s in systems
+        .iter_mut()
+        .filter(|s| s.state == ResourceState::Offline)
+    {
+        let elsewhere: Vec<&str> = running_on
+            .iter()
+            .map(String::as_str)
+            .filter(|o| *o != s.system)
+            .collect();
         if !elsewhere.is_empty() {
             let running = format!("running on {}", elsewhere.join(", "));
-            s.why = if s.why.is_empty() { running } else { format!("{}; {running}", s.why) };
+            s.why = if s.why.is_empty() {
+                running
+            } else {
+                format!("{}; {running}", s.why)
+            };
             if res.intentional_offline {
                 s.state = ResourceState::IntentionalOffline;
             }
@@ -271,8 +313,18 @@ mod tests {
     /// Every libvirt state and reason, with the expected (state, confidence, active, names).
     #[test]
     fn the_whole_table() {
+        /// (libvirt state, reason, resource state, confidence, active, state name, reason name)
+        type Row = (
+            u32,
+            i32,
+            ResourceState,
+            Option<u8>,
+            bool,
+            &'static str,
+            &'static str,
+        );
         #[rustfmt::skip]
-        let table: &[(u32, i32, ResourceState, Option<u8>, bool, &str, &str)] = &[
+        let table: &[Row] = &[
             (0, 0, Unknown, None, false, "no state", "unknown"),
             (1, 0, Online, Some(100), true, "running", "unknown"),
             (1, 1, Online, Some(100), true, "running", "booted"),

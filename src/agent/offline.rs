@@ -46,7 +46,14 @@ pub fn offline(
     let before = verdict(&*host, guest)?;
     if before.observed.is_none() {
         let detail = format!("{guest} is not defined on {system}");
-        return Ok(Report::new(res, system, "already-offline", &before, detail, started));
+        return Ok(Report::new(
+            res,
+            system,
+            "already-offline",
+            &before,
+            detail,
+            started,
+        ));
     }
     // Taken before the shutdown: a transient guest has no definition left afterwards.
     let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
@@ -57,19 +64,26 @@ pub fn offline(
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
         let detail = format!("{guest} is not running on {system}");
-        return Ok(Report::new(res, system, "already-offline", &before, detail, started).saved(saved));
+        return Ok(
+            Report::new(res, system, "already-offline", &before, detail, started).saved(saved),
+        );
     }
     console.confirm(&format!("Shut down {guest} on {system}?"))?;
 
     let mut mode = match opts.mode {
-        ShutdownRequest::Auto if xml.as_deref().is_some_and(definition::has_guest_agent) => ShutdownMode::Agent,
+        ShutdownRequest::Auto if xml.as_deref().is_some_and(definition::has_guest_agent) => {
+            ShutdownMode::Agent
+        }
         ShutdownRequest::Agent => ShutdownMode::Agent,
         _ => ShutdownMode::Acpi,
     };
     let mut last_request: Option<Duration> = None;
     let mut requests = 0u32;
     let delay = seconds(res.delay_after_guest_offline);
-    let message = format!("{guest}: DelayAfterGuestOffline {}s", res.delay_after_guest_offline);
+    let message = format!(
+        "{guest}: DelayAfterGuestOffline {}s",
+        res.delay_after_guest_offline
+    );
     let stopped = wait_until(console, &message, delay, |elapsed| {
         if !verdict(&*host, guest)?.active {
             return Ok(true);
@@ -83,7 +97,9 @@ pub fn offline(
                     mode_name(mode)
                 )),
                 Err(e) if opts.mode == ShutdownRequest::Auto && mode == ShutdownMode::Agent => {
-                    console.step(&format!("the guest agent did not take the request ({e}); using ACPI"));
+                    console.step(&format!(
+                        "the guest agent did not take the request ({e}); using ACPI"
+                    ));
                     mode = ShutdownMode::Acpi;
                     last_request = None;
                 }
@@ -95,7 +111,10 @@ pub fn offline(
     })?;
 
     let (action, detail) = if stopped {
-        ("stopped", format!("{guest} shut down ({})", mode_name(mode)))
+        (
+            "stopped",
+            format!("{guest} shut down ({})", mode_name(mode)),
+        )
     } else if !opts.kill {
         return Err(Error::Failed(format!(
             "{guest} is still running on {system} after {}s (DelayAfterGuestOffline); \
@@ -108,7 +127,10 @@ pub fn offline(
             res.delay_after_guest_offline
         ));
         host.destroy(guest)?;
-        ("killed", format!("{guest} ignored {requests} shutdown request(s) and was destroyed"))
+        (
+            "killed",
+            format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),
+        )
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;

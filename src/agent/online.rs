@@ -64,7 +64,14 @@ pub fn online(
                 active: true,
                 observed: None,
             };
-            return Ok(Report::new(res, system, "already-online", &v, here.why.clone(), started));
+            return Ok(Report::new(
+                res,
+                system,
+                "already-online",
+                &v,
+                here.why.clone(),
+                started,
+            ));
         }
         return Err(Error::Failed(format!(
             "{guest} is {} on {system} ({}); clean it before starting it again",
@@ -77,8 +84,15 @@ pub fn online(
     match &res.guest_config_file_path {
         Some(path) if !defined || res.resync_vm_cfg => {
             let xml = definition::read_config_file(path, guest)?;
-            let why = if defined { "ResyncVMCfg = 1" } else { "not defined here" };
-            console.step(&format!("defining {guest} on {system} from {} ({why})", path.display()));
+            let why = if defined {
+                "ResyncVMCfg = 1"
+            } else {
+                "not defined here"
+            };
+            console.step(&format!(
+                "defining {guest} on {system} from {} ({why})",
+                path.display()
+            ));
             host.define(&xml)?;
         }
         None if !defined => {
@@ -93,12 +107,19 @@ pub fn online(
     console.step(&format!("starting {guest} on {system}"));
     host.start(guest)?;
     let delay = seconds(res.delay_after_guest_online);
-    let message = format!("{guest}: DelayAfterGuestOnline {}s", res.delay_after_guest_online);
+    let message = format!(
+        "{guest}: DelayAfterGuestOnline {}s",
+        res.delay_after_guest_online
+    );
     // The full delay is waited (the guest settles), unless the guest dies during it.
-    wait_until(console, &message, delay, |_| Ok(!verdict(&*host, guest)?.active))?;
+    wait_until(console, &message, delay, |_| {
+        Ok(!verdict(&*host, guest)?.active)
+    })?;
 
     let v = verdict(&*host, guest)?;
-    let observed = v.observed.map_or("not defined".to_owned(), |(s, r)| format!("{s} ({r})"));
+    let observed = v
+        .observed
+        .map_or("not defined".to_owned(), |(s, r)| format!("{s} ({r})"));
     if v.state == ResourceState::Online {
         Ok(Report::new(res, system, "started", &v, observed, started))
     } else {

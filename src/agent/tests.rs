@@ -9,8 +9,14 @@ use super::*;
 use crate::backend::{GuestState, ShutdownMode};
 use crate::resource::{ConfigSource, System};
 
-const SHUT_OFF: GuestState = GuestState::Libvirt { state: 5, reason: 1 };
-const RUNNING: GuestState = GuestState::Libvirt { state: 1, reason: 1 };
+const SHUT_OFF: GuestState = GuestState::Libvirt {
+    state: 5,
+    reason: 1,
+};
+const RUNNING: GuestState = GuestState::Libvirt {
+    state: 1,
+    reason: 1,
+};
 
 #[derive(Default)]
 struct Fake {
@@ -47,10 +53,19 @@ impl Host for Fake {
     }
     fn guests(&self) -> Result<Vec<Guest>> {
         let guests = self.guests.lock().unwrap();
-        Ok(guests.iter().map(|(n, s)| Guest { name: n.clone(), state: *s }).collect())
+        Ok(guests
+            .iter()
+            .map(|(n, s)| Guest {
+                name: n.clone(),
+                state: *s,
+            })
+            .collect())
     }
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
-        Ok(self.guests.lock().unwrap().get(name).map(|s| Guest { name: name.to_owned(), state: *s }))
+        Ok(self.guests.lock().unwrap().get(name).map(|s| Guest {
+            name: name.to_owned(),
+            state: *s,
+        }))
     }
     fn definition(&self, _: &str) -> Result<String> {
         Ok(self.xml.clone())
@@ -60,12 +75,18 @@ impl Host for Fake {
     }
     fn start(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push(format!("start {name}"));
-        let crashed = GuestState::Libvirt { state: 5, reason: 3 };
+        let crashed = GuestState::Libvirt {
+            state: 5,
+            reason: 3,
+        };
         self.set(name, if self.dies_on_start { crashed } else { RUNNING });
         Ok(())
     }
     fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {
-        self.calls.lock().unwrap().push(format!("shutdown {mode:?}"));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("shutdown {mode:?}"));
         if mode == ShutdownMode::Agent && self.agent_fails {
             return Err(Error::Failed("QEMU guest agent is not connected".into()));
         }
@@ -83,7 +104,13 @@ impl Host for Fake {
     }
     fn destroy(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push("destroy".into());
-        self.set(name, GuestState::Libvirt { state: 5, reason: 2 });
+        self.set(
+            name,
+            GuestState::Libvirt {
+                state: 5,
+                reason: 2,
+            },
+        );
         Ok(())
     }
 }
@@ -110,7 +137,11 @@ impl Console for Recorder {
         assert!(elapsed <= limit);
     }
     fn confirm(&self, question: &str) -> Result<()> {
-        if self.decline { Err(Error::Refused(format!("{question} declined"))) } else { Ok(()) }
+        if self.decline {
+            Err(Error::Refused(format!("{question} declined")))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -125,12 +156,21 @@ fn config(attributes: &str) -> (tempfile::TempDir, Config) {
     (dir, config)
 }
 
-fn offline_with(fake: &Arc<Fake>, attributes: &str, mode: ShutdownRequest, kill: bool) -> (Result<Report>, Vec<String>) {
+fn offline_with(
+    fake: &Arc<Fake>,
+    attributes: &str,
+    mode: ShutdownRequest,
+    kill: bool,
+) -> (Result<Report>, Vec<String>) {
     let (_dir, config) = config(attributes);
     let connector = FakeConnector(fake.clone());
     let hosts = Hosts::new(&config, &connector);
     let console = Recorder::default();
-    let opts = OfflineOptions { mode, kill, resend: Duration::from_millis(300) };
+    let opts = OfflineOptions {
+        mode,
+        kill,
+        resend: Duration::from_millis(300),
+    };
     let report = offline(&hosts, &config.resources["r"], "a", &opts, &console);
     let steps = console.steps.lock().unwrap().clone();
     (report, steps)
@@ -139,33 +179,71 @@ fn offline_with(fake: &Arc<Fake>, attributes: &str, mode: ShutdownRequest, kill:
 #[test]
 fn offline_sends_the_request_again_until_a_booting_guest_hears_it() {
     let fake = Fake::running("g", 2);
-    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 5", ShutdownRequest::Acpi, true);
+    let (report, steps) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 5",
+        ShutdownRequest::Acpi,
+        true,
+    );
     let report = report.unwrap();
     assert_eq!(report.action, "stopped");
     assert_eq!(report.state, ResourceState::Offline);
-    assert_eq!(fake.calls(), ["shutdown Acpi", "shutdown Acpi", "shutdown Acpi"]);
-    assert_eq!(steps.last().unwrap(), "asked g to shut down (ACPI, request 3)");
+    assert_eq!(
+        fake.calls(),
+        ["shutdown Acpi", "shutdown Acpi", "shutdown Acpi"]
+    );
+    assert_eq!(
+        steps.last().unwrap(),
+        "asked g to shut down (ACPI, request 3)"
+    );
 }
 
 #[test]
 fn offline_escalates_to_clean_when_the_guest_ignores_shutdown() {
     let fake = Fake::running("g", u32::MAX);
-    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 1", ShutdownRequest::Acpi, true);
+    let (report, steps) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 1",
+        ShutdownRequest::Acpi,
+        true,
+    );
     let report = report.unwrap();
     assert_eq!(report.action, "killed");
     assert_eq!(report.state, ResourceState::Offline);
     assert_eq!(fake.calls().last().unwrap(), "destroy");
-    assert!(fake.calls().iter().filter(|c| c.starts_with("shutdown")).count() >= 3, "{:?}", fake.calls());
-    assert!(steps.iter().any(|s| s == "g did not shut down within 1s; destroying it"), "{steps:?}");
+    assert!(
+        fake.calls()
+            .iter()
+            .filter(|c| c.starts_with("shutdown"))
+            .count()
+            >= 3,
+        "{:?}",
+        fake.calls()
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s == "g did not shut down within 1s; destroying it"),
+        "{steps:?}"
+    );
 }
 
 #[test]
 fn offline_with_no_kill_leaves_the_guest_running_and_fails() {
     let fake = Fake::running("g", u32::MAX);
-    let (report, _) = offline_with(&fake, "DelayAfterGuestOffline: 1", ShutdownRequest::Acpi, false);
+    let (report, _) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 1",
+        ShutdownRequest::Acpi,
+        false,
+    );
     let err = report.unwrap_err();
     assert_eq!(err.exit(), crate::error::Exit::Failed);
-    assert!(err.to_string().contains("left running because of --no-kill"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("left running because of --no-kill"),
+        "{err}"
+    );
     assert!(!fake.calls().contains(&"destroy".to_owned()));
     assert_eq!(fake.guest("g").unwrap().unwrap().state, RUNNING);
 }
@@ -179,13 +257,29 @@ fn auto_mode_uses_the_guest_agent_and_falls_back_to_acpi() {
         xml: agent_xml.into(),
         ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
     });
-    let (report, steps) = offline_with(&fake, "DelayAfterGuestOffline: 5", ShutdownRequest::Auto, true);
+    let (report, steps) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 5",
+        ShutdownRequest::Auto,
+        true,
+    );
     assert_eq!(report.unwrap().detail, "g shut down (ACPI)");
     assert_eq!(fake.calls(), ["shutdown Agent", "shutdown Acpi"]);
-    assert!(steps[0].starts_with("the guest agent did not take the request"), "{steps:?}");
+    assert!(
+        steps[0].starts_with("the guest agent did not take the request"),
+        "{steps:?}"
+    );
 
-    let obeys = Arc::new(Fake { xml: agent_xml.into(), ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap() });
-    let (report, _) = offline_with(&obeys, "DelayAfterGuestOffline: 5", ShutdownRequest::Auto, true);
+    let obeys = Arc::new(Fake {
+        xml: agent_xml.into(),
+        ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
+    });
+    let (report, _) = offline_with(
+        &obeys,
+        "DelayAfterGuestOffline: 5",
+        ShutdownRequest::Auto,
+        true,
+    );
     assert_eq!(report.unwrap().detail, "g shut down (guest agent)");
     assert_eq!(obeys.calls(), ["shutdown Agent"]);
 }
@@ -196,8 +290,15 @@ fn a_declined_confirmation_touches_nothing() {
     let (_dir, config) = config("DelayAfterGuestOffline: 1");
     let connector = FakeConnector(fake.clone());
     let hosts = Hosts::new(&config, &connector);
-    let console = Recorder { decline: true, ..Recorder::default() };
-    let opts = OfflineOptions { mode: ShutdownRequest::Acpi, kill: true, resend: RESEND };
+    let console = Recorder {
+        decline: true,
+        ..Recorder::default()
+    };
+    let opts = OfflineOptions {
+        mode: ShutdownRequest::Acpi,
+        kill: true,
+        resend: RESEND,
+    };
     let err = offline(&hosts, &config.resources["r"], "a", &opts, &console).unwrap_err();
     assert_eq!(err.exit(), crate::error::Exit::Refused);
     let err = clean(&hosts, &config.resources["r"], "a", &console).unwrap_err();
@@ -207,13 +308,30 @@ fn a_declined_confirmation_touches_nothing() {
 
 #[test]
 fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
-    let fake = Arc::new(Fake { dies_on_start: true, ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap() });
+    let fake = Arc::new(Fake {
+        dies_on_start: true,
+        ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
+    });
     fake.set("g", SHUT_OFF);
     let (_dir, config) = config("DelayAfterGuestOnline: 30");
     let connector = FakeConnector(fake);
     let hosts = Hosts::new(&config, &connector);
     let started = std::time::Instant::now();
-    let err = online(&hosts, &config.resources["r"], "a", &OnlineOptions::default(), &Recorder::default()).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
-    assert_eq!(err.to_string(), "g did not come online on a: after 30s it is FAULTED (shut off (crashed))");
+    let err = online(
+        &hosts,
+        &config.resources["r"],
+        "a",
+        &OnlineOptions::default(),
+        &Recorder::default(),
+    )
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        err.to_string(),
+        "g did not come online on a: after 30s it is FAULTED (shut off (crashed))"
+    );
 }

@@ -41,7 +41,9 @@ impl Connector for Libvirt {
             Error::Failed(detail) | Error::Unreachable { detail, .. } => Error::Unreachable {
                 system: system.name.clone(),
                 uri: uri.clone(),
-                detail: detail.trim_start_matches(&format!("{}: ", system.name)).to_owned(),
+                detail: detail
+                    .trim_start_matches(&format!("{}: ", system.name))
+                    .to_owned(),
             },
             other => other,
         })?;
@@ -74,10 +76,15 @@ fn bounded<T: Send + 'static>(
             let _ = tx.send(call());
         });
     if let Err(e) = spawned {
-        return Err(Error::Failed(format!("{system}: {what}: cannot start a thread: {e}")));
+        return Err(Error::Failed(format!(
+            "{system}: {what}: cannot start a thread: {e}"
+        )));
     }
     let answer = rx.recv_timeout(timeout);
-    log::debug!("libvirt {system}: {what}: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    log::debug!(
+        "libvirt {system}: {what}: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     match answer {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(classify(system, &e)),
@@ -86,9 +93,9 @@ fn bounded<T: Send + 'static>(
             what: what.to_owned(),
             seconds: timeout.as_secs(),
         }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err(Error::Failed(format!("{system}: {what}: the libvirt call panicked")))
-        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Failed(format!(
+            "{system}: {what}: the libvirt call panicked"
+        ))),
     }
 }
 
@@ -101,8 +108,15 @@ fn classify(system: &str, e: &VirtError) -> Error {
     let detail = format!("{system}: {}", e.message());
     if is(e, ErrorNumber::NoDomain) {
         Error::Unknown(detail)
-    } else if is(e, ErrorNumber::NoConnect) || is(e, ErrorNumber::Rpc) || is(e, ErrorNumber::AuthFailed) {
-        Error::Unreachable { system: system.to_owned(), uri: String::new(), detail: e.message().to_owned() }
+    } else if is(e, ErrorNumber::NoConnect)
+        || is(e, ErrorNumber::Rpc)
+        || is(e, ErrorNumber::AuthFailed)
+    {
+        Error::Unreachable {
+            system: system.to_owned(),
+            uri: String::new(),
+            detail: e.message().to_owned(),
+        }
     } else {
         Error::Failed(detail)
     }
@@ -120,10 +134,15 @@ impl LibvirtHost {
     ) -> Result<T> {
         let conn = self.conn.clone();
         let guest = name.to_owned();
-        bounded(&self.system, &format!("{what} {name}"), self.timeout, move || {
-            let dom = conn.lookup_domain_by_name(&guest)?;
-            call(&conn, &dom)
-        })
+        bounded(
+            &self.system,
+            &format!("{what} {name}"),
+            self.timeout,
+            move || {
+                let dom = conn.lookup_domain_by_name(&guest)?;
+                call(&conn, &dom)
+            },
+        )
     }
 }
 
@@ -134,19 +153,24 @@ impl Host for LibvirtHost {
 
     fn guests(&self) -> Result<Vec<Guest>> {
         let conn = self.conn.clone();
-        bounded(&self.system, "all domain states", self.timeout, move || ffi::all_states(&conn))
+        bounded(&self.system, "all domain states", self.timeout, move || {
+            ffi::all_states(&conn)
+        })
     }
 
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
         let conn = self.conn.clone();
         let guest = name.to_owned();
-        bounded(&self.system, &format!("state {name}"), self.timeout, move || {
-            match conn.lookup_domain_by_name(&guest) {
+        bounded(
+            &self.system,
+            &format!("state {name}"),
+            self.timeout,
+            move || match conn.lookup_domain_by_name(&guest) {
                 Ok(dom) => ffi::state(&dom).map(|state| Some(Guest { name: guest, state })),
                 Err(e) if is(&e, ErrorNumber::NoDomain) => Ok(None),
                 Err(e) => Err(e),
-            }
-        })
+            },
+        )
     }
 
     fn definition(&self, name: &str) -> Result<String> {
@@ -208,7 +232,12 @@ mod ffi {
         // SAFETY: conn is a live connection; on success libvirt hands us `count` records that we
         // own until virDomainStatsRecordListFree, which we call on every path below.
         let count = unsafe {
-            sys::virConnectGetAllDomainStats(conn.as_ptr(), sys::VIR_DOMAIN_STATS_STATE, &mut records, 0)
+            sys::virConnectGetAllDomainStats(
+                conn.as_ptr(),
+                sys::VIR_DOMAIN_STATS_STATE,
+                &mut records,
+                0,
+            )
         };
         if count < 0 {
             return Err(VirtError::last_error());
@@ -218,15 +247,28 @@ mod ffi {
             // SAFETY: i < count, so the record pointer and its fields are valid.
             unsafe {
                 let record = *records.add(i);
-                let name = CStr::from_ptr(sys::virDomainGetName((*record).dom)).to_string_lossy().into_owned();
+                let name = CStr::from_ptr(sys::virDomainGetName((*record).dom))
+                    .to_string_lossy()
+                    .into_owned();
                 let int = |key: &CStr| {
                     let mut value: c_int = -1;
-                    sys::virTypedParamsGetInt((*record).params, (*record).nparams, key.as_ptr(), &mut value);
+                    sys::virTypedParamsGetInt(
+                        (*record).params,
+                        (*record).nparams,
+                        key.as_ptr(),
+                        &mut value,
+                    );
                     value
                 };
                 let state = int(sys::VIR_DOMAIN_STATS_STATE_STATE);
                 let reason = int(sys::VIR_DOMAIN_STATS_STATE_REASON);
-                guests.push(Guest { name, state: GuestState::Libvirt { state: state.max(0) as u32, reason } });
+                guests.push(Guest {
+                    name,
+                    state: GuestState::Libvirt {
+                        state: state.max(0) as u32,
+                        reason,
+                    },
+                });
             }
         }
         // SAFETY: records came from virConnectGetAllDomainStats and are freed exactly once.
@@ -242,6 +284,9 @@ mod ffi {
         if rc < 0 {
             return Err(VirtError::last_error());
         }
-        Ok(GuestState::Libvirt { state: state.max(0) as u32, reason })
+        Ok(GuestState::Libvirt {
+            state: state.max(0) as u32,
+            reason,
+        })
     }
 }

@@ -7,9 +7,11 @@ use super::{Context, Selection};
 
 /// Destroy resources' guests on this system at once (no graceful shutdown)
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Destroy resources' guests on this system at once (the Clean entry point), \
+#[command(
+    long_about = "Destroy resources' guests on this system at once (the Clean entry point), \
 then save the definition to SyncDir when configured. Asks for confirmation on a terminal and needs \
---yes elsewhere.")]
+--yes elsewhere."
+)]
 pub struct Args {
     #[command(flatten)]
     selection: Selection,

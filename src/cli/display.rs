@@ -27,8 +27,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     struct Display<'a> {
         resources: &'a [&'a Resource],
     }
-    context
-        .output
-        .emit(&Display { resources: &resources }, &["RESOURCE", "ATTRIBUTE", "VALUE"], rows);
+    context.output.emit(
+        &Display {
+            resources: &resources,
+        },
+        &["RESOURCE", "ATTRIBUTE", "VALUE"],
+        rows,
+    );
     Ok(Exit::Success)
 }

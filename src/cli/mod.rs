@@ -41,7 +41,12 @@ pub struct Cli {
     config: Option<PathBuf>,
 
     /// The system to act on [default: this machine's host name]
-    #[arg(long = "sys", global = true, env = "KVMGUESTCTL_SYS", value_name = "SYSTEM")]
+    #[arg(
+        long = "sys",
+        global = true,
+        env = "KVMGUESTCTL_SYS",
+        value_name = "SYSTEM"
+    )]
     sys: Option<String>,
 
     /// Output format
@@ -102,7 +107,13 @@ struct Context {
 impl Context {
     fn config(&self) -> Result<Config> {
         resource::load(&self.source).map_err(|diagnostics| {
-            Error::Config(diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            Error::Config(
+                diagnostics
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
         })
     }
 
@@ -187,13 +198,25 @@ fn act(
     if !reports.is_empty() {
         context.output.emit(
             &Reports { results: &reports },
-            &["RESOURCE", "SYSTEM", "ACTION", "STATE", "CONFIDENCE", "TIME", "DETAIL"],
+            &[
+                "RESOURCE",
+                "SYSTEM",
+                "ACTION",
+                "STATE",
+                "CONFIDENCE",
+                "TIME",
+                "DETAIL",
+            ],
             rows,
         );
     }
     for r in &reports {
         if let Some(path) = &r.saved_definition {
-            context.output.note(&format!("{}: definition saved to {}", r.resource, path.display()));
+            context.output.note(&format!(
+                "{}: definition saved to {}",
+                r.resource,
+                path.display()
+            ));
         }
     }
     Ok(exit)

@@ -7,10 +7,12 @@ use super::{Context, Selection};
 
 /// Bring resources online on this system (define if configured, start, wait, verify)
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Bring resources online on this system (the Online entry point): refuse \
+#[command(
+    long_about = "Bring resources online on this system (the Online entry point): refuse \
 when the guest already runs on another of its systems; define it from GuestConfigFilePath when it \
 is not defined here (always, when ResyncVMCfg is 1); start it; wait DelayAfterGuestOnline; confirm \
-it is ONLINE.")]
+it is ONLINE."
+)]
 pub struct Args {
     #[command(flatten)]
     selection: Selection,

@@ -7,9 +7,11 @@ use super::{Context, Selection};
 
 /// Show where each resource's guest runs and its state and confidence on every system
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Show where each resource's guest runs and its state and confidence on every \
+#[command(
+    long_about = "Show where each resource's guest runs and its state and confidence on every \
 system (the Monitor entry point). Each system is asked once, all systems at the same time.\n\n\
-Exit code 4 when a system could not be asked, 6 when a guest runs on more than one system.")]
+Exit code 4 when a system could not be asked, 6 when a guest runs on more than one system."
+)]
 pub struct Args {
     #[command(flatten)]
     selection: Selection,
@@ -45,8 +47,17 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         resources: &'a [agent::ResourceStatus],
     }
     context.output.emit(
-        &Statuses { resources: &statuses },
-        &["RESOURCE", "SYSTEM", "STATE", "CONFIDENCE", "HYPERVISOR", "WHY"],
+        &Statuses {
+            resources: &statuses,
+        },
+        &[
+            "RESOURCE",
+            "SYSTEM",
+            "STATE",
+            "CONFIDENCE",
+            "HYPERVISOR",
+            "WHY",
+        ],
         rows,
     );
 

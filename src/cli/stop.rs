@@ -17,10 +17,12 @@ enum Mode {
 
 /// Shut resources down gracefully on this system, escalating to clean
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Shut resources down on this system (the Offline entry point): ask the \
+#[command(
+    long_about = "Shut resources down on this system (the Offline entry point): ask the \
 guest to shut down, ask again every 5 seconds while waiting up to DelayAfterGuestOffline, then \
 destroy it (unless --no-kill). The definition is saved to SyncDir when configured. Stopping a \
-running guest asks for confirmation on a terminal and needs --yes elsewhere.")]
+running guest asks for confirmation on a terminal and needs --yes elsewhere."
+)]
 pub struct Args {
     #[command(flatten)]
     selection: Selection,

@@ -10,12 +10,14 @@ use super::Context;
 
 /// Check resource definitions (and with --connect, the hosts they run on)
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Check resource definitions: YAML structure and types, the attr_changed \
+#[command(
+    long_about = "Check resource definitions: YAML structure and types, the attr_changed \
 rules (delays below their defaults warn; a missing GuestName, incomplete RHEVMInfo or DROpts and \
 malformed addresses are errors). With --connect, also the environment: every system's hypervisor \
 reachable, the guest defined (or definable from GuestConfigFilePath), SyncDir writable.\n\n\
 Exit code 2 on configuration errors; with --connect, 4 when a system is unreachable, 3 when a \
-guest can be found nowhere, 1 when SyncDir is not usable.")]
+guest can be found nowhere, 1 when SyncDir is not usable."
+)]
 pub struct Args {
     /// Resource names [default: all]
     #[arg(value_name = "RESOURCE")]
@@ -29,13 +31,28 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let (mut findings, config): (Vec<(Diagnostic, Exit)>, Option<Config>) = match resource::load(&context.source) {
-        Err(diagnostics) => (diagnostics.into_iter().map(|d| (d, Exit::Usage)).collect(), None),
-        Ok(config) => (config.warnings.iter().map(|d| (d.clone(), Exit::Success)).collect(), Some(config)),
-    };
+    let (mut findings, config): (Vec<(Diagnostic, Exit)>, Option<Config>) =
+        match resource::load(&context.source) {
+            Err(diagnostics) => (
+                diagnostics.into_iter().map(|d| (d, Exit::Usage)).collect(),
+                None,
+            ),
+            Ok(config) => (
+                config
+                    .warnings
+                    .iter()
+                    .map(|d| (d.clone(), Exit::Success))
+                    .collect(),
+                Some(config),
+            ),
+        };
     if let Some(config) = &config {
         let resources = config.select(&args.names, args.all || args.names.is_empty())?;
-        findings.retain(|(d, _)| d.resource.as_ref().is_none_or(|r| resources.iter().any(|s| &s.name == r)));
+        findings.retain(|(d, _)| {
+            d.resource
+                .as_ref()
+                .is_none_or(|r| resources.iter().any(|s| &s.name == r))
+        });
         if args.connect {
             findings.extend(environment(context, config, &resources));
         }
@@ -52,7 +69,10 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             ]
         })
         .collect();
-    let errors = findings.iter().filter(|(d, _)| d.severity == Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|(d, _)| d.severity == Severity::Error)
+        .count();
     #[derive(serde::Serialize)]
     struct Validation<'a> {
         valid: bool,
@@ -60,7 +80,11 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         warnings: usize,
         diagnostics: Vec<&'a Diagnostic>,
     }
-    let table_rows = if findings.is_empty() { Vec::new() } else { rows };
+    let table_rows = if findings.is_empty() {
+        Vec::new()
+    } else {
+        rows
+    };
     if findings.is_empty() && context.output.format == crate::render::Format::Table {
         context.output.note("configuration is valid");
         return Ok(Exit::Success);
@@ -99,17 +123,27 @@ fn finding(origin: &Origin, res: &Resource, message: String, exit: Exit) -> (Dia
 }
 
 /// The environment checks of `--connect`, each located at the resource's definition.
-fn environment(context: &Context, config: &Config, resources: &[&Resource]) -> Vec<(Diagnostic, Exit)> {
+fn environment(
+    context: &Context,
+    config: &Config,
+    resources: &[&Resource],
+) -> Vec<(Diagnostic, Exit)> {
     let connector = context.connector();
     let hosts = Hosts::new(config, &connector);
-    let survey = hosts.survey(resources.iter().flat_map(|r| r.systems.iter().map(String::as_str)));
+    let survey = hosts.survey(
+        resources
+            .iter()
+            .flat_map(|r| r.systems.iter().map(String::as_str)),
+    );
     let mut out = Vec::new();
     for res in resources {
         let at = &res.origin;
         let mut defined_somewhere = false;
         for system in &res.systems {
             match survey.get(system) {
-                Some(Ok(guests)) => defined_somewhere |= guests.iter().any(|g| g.name == res.guest_name),
+                Some(Ok(guests)) => {
+                    defined_somewhere |= guests.iter().any(|g| g.name == res.guest_name)
+                }
                 Some(Err(e)) => out.push(finding(at, res, e.to_string(), e.exit())),
                 None => {}
             }
@@ -135,7 +169,12 @@ fn environment(context: &Context, config: &Config, resources: &[&Resource]) -> V
         if let Some(dir) = &res.sync_dir
             && let Err(why) = writable(dir)
         {
-            out.push(finding(at, res, format!("SyncDir {}: {why}", dir.display()), Exit::Failed));
+            out.push(finding(
+                at,
+                res,
+                format!("SyncDir {}: {why}", dir.display()),
+                Exit::Failed,
+            ));
         }
     }
     out

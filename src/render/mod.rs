@@ -71,7 +71,8 @@ impl Output {
     }
 
     fn json<T: Serialize>(&self, value: &T) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         self.raw(&format!("{text}\n"));
     }
 
@@ -204,13 +205,21 @@ pub fn init_logging(verbose: bool) {
         }
         fn log(&self, record: &log::Record) {
             if record.target().starts_with("kvmguestctl") {
-                eprintln!("kvmguestctl: {}: {}", record.level().as_str().to_lowercase(), record.args());
+                eprintln!(
+                    "kvmguestctl: {}: {}",
+                    record.level().as_str().to_lowercase(),
+                    record.args()
+                );
             }
         }
         fn flush(&self) {}
     }
     static LOGGER: Stderr = Stderr;
     if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(if verbose { log::LevelFilter::Debug } else { log::LevelFilter::Warn });
+        log::set_max_level(if verbose {
+            log::LevelFilter::Debug
+        } else {
+            log::LevelFilter::Warn
+        });
     }
 }

@@ -249,7 +249,10 @@ fn files(source: &ConfigSource) -> Result<Vec<PathBuf>, Diagnostic> {
             if meta.is_dir() {
                 let found = yaml_files(path)?;
                 if found.is_empty() {
-                    return Err(whole_file(path, "the directory holds no *.yaml file".into()));
+                    return Err(whole_file(
+                        path,
+                        "the directory holds no *.yaml file".into(),
+                    ));
                 }
                 Ok(found)
             } else {
@@ -293,7 +296,10 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| whole_file(file, format!("cannot read the file: {e}")))?;
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(RawFile::default());
     }
     serde_saphyr::from_str::<Option<RawFile>>(&text)
@@ -417,7 +423,8 @@ fn set(value: Option<Spanned<String>>) -> Option<String> {
 /// The directory that relative paths in `file` are resolved against, made absolute.
 fn base_dir(file: &Path) -> PathBuf {
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-    file.parent().map_or_else(|| PathBuf::from("/"), Path::to_owned)
+    file.parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_owned)
 }
 
 fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Resource {
@@ -430,7 +437,10 @@ fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Re
         origin: origin(file, name),
         systems: raw.systems.value.into_iter().map(|s| s.value).collect(),
         guest_name: set(raw.GuestName).unwrap_or_default(),
-        delay_after_guest_online: count(raw.DelayAfterGuestOnline, DEFAULT_DELAY_AFTER_GUEST_ONLINE),
+        delay_after_guest_online: count(
+            raw.DelayAfterGuestOnline,
+            DEFAULT_DELAY_AFTER_GUEST_ONLINE,
+        ),
         delay_after_guest_offline: count(
             raw.DelayAfterGuestOffline,
             DEFAULT_DELAY_AFTER_GUEST_OFFLINE,

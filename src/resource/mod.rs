@@ -188,14 +188,22 @@ impl Resource {
             match value {
                 serde_json::Value::Object(map) => {
                     for (key, value) in map {
-                        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                        let name = if prefix.is_empty() {
+                            key
+                        } else {
+                            format!("{prefix}.{key}")
+                        };
                         flatten(&name, value, out);
                     }
                 }
                 serde_json::Value::Array(items) => {
                     let items: Vec<String> = items
                         .into_iter()
-                        .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string())
+                        })
                         .collect();
                     out.push((prefix.to_owned(), items.join(" ")));
                 }
@@ -240,7 +248,11 @@ impl Config {
                     let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
                     Error::Unknown(format!(
                         "no resource named '{name}' (configured: {})",
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ))
                 })
             })
@@ -269,7 +281,12 @@ pub fn local_system(config: &Config, requested: Option<&str>) -> crate::error::R
     }
     Err(crate::error::Error::Usage(format!(
         "this host ('{host}') is not one of the configured systems ({}); name one with --sys",
-        config.systems.keys().cloned().collect::<Vec<_>>().join(", ")
+        config
+            .systems
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -282,5 +299,9 @@ fn hostname() -> String {
 /// Resolve a path written in a configuration file against that file's directory.
 fn resolve(base: &Path, written: &str) -> PathBuf {
     let path = Path::new(written);
-    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
 }

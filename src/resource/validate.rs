@@ -66,7 +66,10 @@ pub(super) fn resource(
     let mut err = |o: Origin, m: String| out.push(error(o, Some(res), m));
 
     if raw.systems.value.is_empty() {
-        err(at(&raw.systems), "systems is empty: name where the resource may run".into());
+        err(
+            at(&raw.systems),
+            "systems is empty: name where the resource may run".into(),
+        );
     }
     let mut seen = BTreeSet::new();
     for sys in &raw.systems.value {
@@ -79,24 +82,39 @@ pub(super) fn resource(
                 format!(
                     "system '{}' is not defined under systems (defined: {})",
                     sys.value,
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             );
         }
     }
 
     match &raw.GuestName {
-        None => err(at(name), "GuestName is missing: the libvirt domain name is required".into()),
-        Some(g) if g.value.trim().is_empty() || g.value == "NONE" => {
-            err(at(g), "GuestName is empty: the libvirt domain name is required".into())
-        }
-        Some(g) if g.value.contains('/') => {
-            err(at(g), format!("GuestName '{}' contains '/', which libvirt forbids", g.value))
-        }
+        None => err(
+            at(name),
+            "GuestName is missing: the libvirt domain name is required".into(),
+        ),
+        Some(g) if g.value.trim().is_empty() || g.value == "NONE" => err(
+            at(g),
+            "GuestName is empty: the libvirt domain name is required".into(),
+        ),
+        Some(g) if g.value.contains('/') => err(
+            at(g),
+            format!(
+                "GuestName '{}' contains '/', which libvirt forbids",
+                g.value
+            ),
+        ),
         Some(_) => {}
     }
 
-    for (value, attr) in [(&raw.MigrateTimeout, "MigrateTimeout"), (&raw.MigrateWaitLimit, "MigrateWaitLimit")] {
+    for (value, attr) in [
+        (&raw.MigrateTimeout, "MigrateTimeout"),
+        (&raw.MigrateWaitLimit, "MigrateWaitLimit"),
+    ] {
         if let Some(v) = value.as_ref().filter(|v| v.value.0 == 0) {
             err(at(v), format!("{attr} must be at least 1"));
         }
@@ -104,20 +122,33 @@ pub(super) fn resource(
 
     let rhev = &raw.RHEVMInfo;
     if let Some(enabled) = rhev.Enabled.as_ref().filter(|e| e.value.0) {
-        let missing: Vec<&str> = [("URL", &rhev.URL), ("User", &rhev.User), ("Cluster", &rhev.Cluster)]
-            .into_iter()
-            .filter(|(_, v)| v.as_ref().is_none_or(|v| v.value.is_empty() || v.value == "NONE"))
-            .map(|(k, _)| k)
-            .collect();
+        let missing: Vec<&str> = [
+            ("URL", &rhev.URL),
+            ("User", &rhev.User),
+            ("Cluster", &rhev.Cluster),
+        ]
+        .into_iter()
+        .filter(|(_, v)| {
+            v.as_ref()
+                .is_none_or(|v| v.value.is_empty() || v.value == "NONE")
+        })
+        .map(|(k, _)| k)
+        .collect();
         if !missing.is_empty() {
             err(
                 at(enabled),
-                format!("RHEVMInfo.Enabled = 1 needs {}", join_keys("RHEVMInfo", &missing)),
+                format!(
+                    "RHEVMInfo.Enabled = 1 needs {}",
+                    join_keys("RHEVMInfo", &missing)
+                ),
             );
         }
     }
     if let Some(url) = rhev.URL.as_ref().filter(|u| u.value != "NONE") {
-        let host = url.value.strip_prefix("https://").map(|r| r.split(['/', ':']).next().unwrap_or(""));
+        let host = url
+            .value
+            .strip_prefix("https://")
+            .map(|r| r.split(['/', ':']).next().unwrap_or(""));
         if host.is_none_or(str::is_empty) {
             err(
                 at(url),
@@ -134,8 +165,16 @@ pub(super) fn resource(
 
     let mut warn = Vec::new();
     for (value, attr, default) in [
-        (&raw.DelayAfterGuestOnline, "DelayAfterGuestOnline", DEFAULT_DELAY_AFTER_GUEST_ONLINE),
-        (&raw.DelayAfterGuestOffline, "DelayAfterGuestOffline", DEFAULT_DELAY_AFTER_GUEST_OFFLINE),
+        (
+            &raw.DelayAfterGuestOnline,
+            "DelayAfterGuestOnline",
+            DEFAULT_DELAY_AFTER_GUEST_ONLINE,
+        ),
+        (
+            &raw.DelayAfterGuestOffline,
+            "DelayAfterGuestOffline",
+            DEFAULT_DELAY_AFTER_GUEST_OFFLINE,
+        ),
     ] {
         if let Some(v) = value.as_ref().filter(|v| v.value.0 < default) {
             warn.push(warning(
@@ -159,14 +198,19 @@ pub(super) fn resource(
 }
 
 fn join_keys(prefix: &str, keys: &[&str]) -> String {
-    keys.iter().map(|k| format!("{prefix}.{k}")).collect::<Vec<_>>().join(", ")
+    keys.iter()
+        .map(|k| format!("{prefix}.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
     let dr = &raw.DROpts;
     let mut out = Vec::new();
     let present = |v: &Option<Spanned<String>>| {
-        v.as_ref().filter(|v| !v.value.is_empty() && v.value != "NONE").cloned()
+        v.as_ref()
+            .filter(|v| !v.value.is_empty() && v.value != "NONE")
+            .cloned()
     };
     let mut err = |s: &dyn Located, m: String| out.push(error(s.origin(file), Some(res), m));
 
@@ -177,14 +221,26 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             .map(|(k, _)| k)
             .collect();
         if !missing.is_empty() {
-            err(cn, format!("DROpts.ConfigureNetwork = 1 needs {}", join_keys("DROpts", &missing)));
+            err(
+                cn,
+                format!(
+                    "DROpts.ConfigureNetwork = 1 needs {}",
+                    join_keys("DROpts", &missing)
+                ),
+            );
         }
     }
 
     let ip = present(&dr.IPAddress).and_then(|v| match v.value.trim().parse::<IpAddr>() {
         Ok(ip) => Some(ip),
         Err(_) => {
-            err(&v, format!("DROpts.IPAddress '{}' is not an IPv4 or IPv6 address", v.value));
+            err(
+                &v,
+                format!(
+                    "DROpts.IPAddress '{}' is not an IPv4 or IPv6 address",
+                    v.value
+                ),
+            );
             None
         }
     });
@@ -197,7 +253,13 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
     });
     if let Some(v) = present(&dr.Gateway) {
         match v.value.trim().parse::<IpAddr>() {
-            Err(_) => err(&v, format!("DROpts.Gateway '{}' is not an IPv4 or IPv6 address", v.value)),
+            Err(_) => err(
+                &v,
+                format!(
+                    "DROpts.Gateway '{}' is not an IPv4 or IPv6 address",
+                    v.value
+                ),
+            ),
             Ok(gw) => {
                 if let (Some(ip), Some(prefix)) = (ip, prefix)
                     && !same_subnet(ip, gw, prefix)
@@ -218,7 +280,9 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             if server.parse::<IpAddr>().is_err() {
                 err(
                     &v,
-                    format!("DROpts.DNSServers: '{server}' is not an IP address (separate servers with spaces)"),
+                    format!(
+                        "DROpts.DNSServers: '{server}' is not an IP address (separate servers with spaces)"
+                    ),
                 );
             }
         }
@@ -226,14 +290,22 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
     if let Some(v) = present(&dr.DNSSearchPath) {
         for domain in v.value.split_whitespace() {
             if !is_domain_name(domain) {
-                err(&v, format!("DROpts.DNSSearchPath: '{domain}' is not a DNS domain name"));
+                err(
+                    &v,
+                    format!("DROpts.DNSSearchPath: '{domain}' is not a DNS domain name"),
+                );
             }
         }
     }
     if let Some(v) = present(&dr.Device) {
         let d = v.value.as_str();
         if d.len() > 15 || d.chars().any(|c| c.is_whitespace() || c == '/' || c == ':') {
-            err(&v, format!("DROpts.Device '{d}' is not a network interface name (at most 15 characters, no spaces, '/' or ':')"));
+            err(
+                &v,
+                format!(
+                    "DROpts.Device '{d}' is not a network interface name (at most 15 characters, no spaces, '/' or ':')"
+                ),
+            );
         }
     }
     out
@@ -242,7 +314,11 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
 /// The prefix length of a netmask written as a dotted IPv4 mask or as a prefix length.
 fn netmask(written: &str, ip: Option<IpAddr>) -> Result<u8, String> {
     let written = written.trim().trim_start_matches('/');
-    let max = if matches!(ip, Some(IpAddr::V6(_))) { 128 } else { 32 };
+    let max = if matches!(ip, Some(IpAddr::V6(_))) {
+        128
+    } else {
+        32
+    };
     if let Ok(prefix) = written.parse::<u8>() {
         return if prefix <= max {
             Ok(prefix)
@@ -250,9 +326,9 @@ fn netmask(written: &str, ip: Option<IpAddr>) -> Result<u8, String> {
             Err(format!("is not a prefix length from 0 to {max}"))
         };
     }
-    let mask: Ipv4Addr = written
-        .parse()
-        .map_err(|_| "is neither a dotted netmask (255.255.255.0) nor a prefix length (24)".to_owned())?;
+    let mask: Ipv4Addr = written.parse().map_err(|_| {
+        "is neither a dotted netmask (255.255.255.0) nor a prefix length (24)".to_owned()
+    })?;
     if matches!(ip, Some(IpAddr::V6(_))) {
         return Err("is an IPv4 netmask but DROpts.IPAddress is IPv6".to_owned());
     }
@@ -311,9 +387,17 @@ mod tests {
         assert_eq!(netmask("/16", None), Ok(16));
         assert_eq!(netmask("0.0.0.0", None), Ok(0));
         assert_eq!(netmask("64", Some("fe80::1".parse().unwrap())), Ok(64));
-        assert!(netmask("255.0.255.0", None).unwrap_err().contains("contiguous"));
+        assert!(
+            netmask("255.0.255.0", None)
+                .unwrap_err()
+                .contains("contiguous")
+        );
         assert!(netmask("33", None).unwrap_err().contains("0 to 32"));
-        assert!(netmask("255.255.0.0", Some("fe80::1".parse().unwrap())).unwrap_err().contains("IPv6"));
+        assert!(
+            netmask("255.255.0.0", Some("fe80::1".parse().unwrap()))
+                .unwrap_err()
+                .contains("IPv6")
+        );
         assert!(netmask("mask", None).is_err());
     }
 

@@ -1,0 +1,127 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kvmguestctl_global_optspecs
+    string join \n config= sys= o/output= q/quiet v/verbose y/yes timeout= h/help V/version
+end
+
+function __fish_kvmguestctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kvmguestctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kvmguestctl_using_subcommand
+    set -l cmd (__fish_kvmguestctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s V -l version -d 'Print version'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l all -d 'Every configured resource (the default)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l connect -d 'Also check the environment: hypervisors, guest definitions, SyncDir'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l assume-stopped -d 'A system that cannot be reached but is known not to run the guest (fenced, powered off)' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l mode -d 'How to ask the guest to shut down' -r -f -a "auto\t'The guest agent when the guest has its channel, else ACPI'
+agent\t'The QEMU guest agent'
+acpi\t'The ACPI power button'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l no-kill -d 'Leave a guest that did not shut down running (and exit 1) instead of destroying it'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,104 @@
+//! The core's entry points in process, through the libvirt backend on libvirt's test driver:
+//! one `Hosts` keeps one connection per system, so state changes are seen by the next call.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kvmguestctl::agent::{
+    self, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState, ShutdownRequest,
+};
+use kvmguestctl::backend::libvirt::Libvirt;
+use kvmguestctl::error::Result;
+use kvmguestctl::resource::{ConfigSource, load};
+
+#[derive(Default)]
+struct Steps(Mutex<Vec<String>>);
+
+impl Console for Steps {
+    fn step(&self, message: &str) {
+        self.0.lock().unwrap().push(message.to_owned());
+    }
+    fn tick(&self, _: &str, _: Duration, _: Duration) {}
+    fn confirm(&self, _: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn online_offline_and_clean_through_the_libvirt_backend() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let sync = dir.path().join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    let yaml = format!(
+        "systems:\n  a: {{ uri: 'test://{f}/node-a.xml' }}\n  b: {{ uri: 'test://{f}/node-b.xml' }}\n\
+         resources:\n  fresh: {{ type: KVMGuest, systems: [a, b], GuestName: fresh01, DelayAfterGuestOnline: 0,\n    \
+         GuestConfigFilePath: {f}/fresh01.xml, SyncDir: {s} }}\n",
+        f = fixtures.display(),
+        s = sync.display()
+    );
+    let path = dir.path().join("r.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let config = load(&ConfigSource::Path(path)).unwrap();
+    let connector = Libvirt::new(Duration::from_secs(10));
+    let hosts = Hosts::new(&config, &connector);
+    let res = &config.resources["fresh"];
+    let console = Steps::default();
+
+    let status = |system: &str| {
+        let statuses = agent::status(&hosts, &[res]);
+        statuses[0].on(system).unwrap().state
+    };
+    assert_eq!(status("a"), ResourceState::Offline);
+
+    let report = agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
+    assert_eq!(report.action, "started");
+    assert_eq!(
+        (report.state, report.confidence),
+        (ResourceState::Online, Some(100))
+    );
+    assert_eq!(status("a"), ResourceState::Online);
+    assert_eq!(
+        status("b"),
+        ResourceState::IntentionalOffline,
+        "running on a"
+    );
+
+    let again = agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
+    assert_eq!(again.action, "already-online");
+
+    let opts = OfflineOptions {
+        mode: ShutdownRequest::Acpi,
+        kill: true,
+        resend: RESEND,
+    };
+    let report = agent::offline(&hosts, res, "a", &opts, &console).unwrap();
+    assert_eq!(report.action, "stopped");
+    assert_eq!(report.state, ResourceState::Offline);
+    let saved = sync.join("fresh01.xml");
+    assert_eq!(report.saved_definition.as_deref(), Some(saved.as_path()));
+    assert!(
+        std::fs::read_to_string(&saved)
+            .unwrap()
+            .contains("<name>fresh01</name>")
+    );
+
+    agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
+    let report = agent::clean(&hosts, res, "a", &console).unwrap();
+    assert_eq!(report.action, "cleaned");
+    assert_eq!(status("a"), ResourceState::Offline);
+
+    let steps = console.0.lock().unwrap().clone();
+    assert_eq!(
+        steps[0],
+        format!(
+            "defining fresh01 on a from {}/fresh01.xml (not defined here)",
+            fixtures.display()
+        )
+    );
+    assert!(
+        steps.contains(&"asked fresh01 to shut down (ACPI, request 1)".to_owned()),
+        "{steps:?}"
+    );
+}
