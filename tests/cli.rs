@@ -31,21 +31,32 @@ fn every_state() -> PathBuf {
 fn config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("resources.yaml");
-    std::fs::write(&path, yaml.replace("FIXTURES", &fixtures().display().to_string())).unwrap();
+    std::fs::write(
+        &path,
+        yaml.replace("FIXTURES", &fixtures().display().to_string()),
+    )
+    .unwrap();
     (dir, path)
 }
 
 fn json(cmd: &mut Command) -> Value {
     let out = cmd.arg("-o").arg("json").output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
 fn status_table_maps_every_state() {
     let out = kvm(&every_state())
-        .args(["status", "running", "blocked", "paused", "shuttingdown", "shutoff", "crashed"])
+        .args([
+            "status",
+            "running",
+            "blocked",
+            "paused",
+            "shuttingdown",
+            "shutoff",
+            "crashed",
+        ])
         .args(["pmsuspended", "elsewhere", "undefined"])
         .assert()
         .success()
@@ -55,21 +66,65 @@ fn status_table_maps_every_state() {
     let text = String::from_utf8(out).unwrap();
     let rows: Vec<Vec<&str>> = text
         .lines()
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
-    assert_eq!(rows[0], ["RESOURCE", "SYSTEM", "STATE", "CONFIDENCE", "HYPERVISOR", "WHY"]);
+    assert_eq!(
+        rows[0],
+        [
+            "RESOURCE",
+            "SYSTEM",
+            "STATE",
+            "CONFIDENCE",
+            "HYPERVISOR",
+            "WHY"
+        ]
+    );
     let expected: &[&[&str]] = &[
         &["running", "a", "ONLINE", "100", "running (unknown)"],
-        &["running", "b", "INTENTIONAL OFFLINE", "shut off (unknown)", "running on a"],
+        &[
+            "running",
+            "b",
+            "INTENTIONAL OFFLINE",
+            "shut off (unknown)",
+            "running on a",
+        ],
         &["blocked", "a", "ONLINE", "100", "blocked (unknown)"],
         &["paused", "a", "ONLINE", "20", "paused (unknown)"],
-        &["shuttingdown", "a", "ONLINE", "40", "shutting down (unknown)"],
+        &[
+            "shuttingdown",
+            "a",
+            "ONLINE",
+            "40",
+            "shutting down (unknown)",
+        ],
         &["shutoff", "a", "OFFLINE", "shut off (unknown)"],
         &["crashed", "a", "FAULTED", "crashed (unknown)"],
-        &["pmsuspended", "a", "INTENTIONAL OFFLINE", "pmsuspended (unknown)"],
-        &["elsewhere", "a", "INTENTIONAL OFFLINE", "shut off (unknown)", "running on b"],
+        &[
+            "pmsuspended",
+            "a",
+            "INTENTIONAL OFFLINE",
+            "pmsuspended (unknown)",
+        ],
+        &[
+            "elsewhere",
+            "a",
+            "INTENTIONAL OFFLINE",
+            "shut off (unknown)",
+            "running on b",
+        ],
         &["elsewhere", "b", "ONLINE", "100", "running (unknown)"],
-        &["undefined", "a", "OFFLINE", "-", "nowhere01 is not defined here"],
+        &[
+            "undefined",
+            "a",
+            "OFFLINE",
+            "-",
+            "nowhere01 is not defined here",
+        ],
     ];
     assert_eq!(&rows[1..], expected);
 }
@@ -104,9 +159,16 @@ fn a_guest_running_on_two_systems_is_a_concurrency_violation() {
         .args(["status", "twice"])
         .assert()
         .code(6)
-        .stderr(predicate::str::contains("CONCURRENCY VIOLATION: twice (twice01) runs on a and b at once"));
+        .stderr(predicate::str::contains(
+            "CONCURRENCY VIOLATION: twice (twice01) runs on a and b at once",
+        ));
     let doc = json(kvm(&every_state()).args(["status", "--all"]));
-    let twice = doc["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "twice").unwrap();
+    let twice = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "twice")
+        .unwrap();
     assert_eq!(twice["concurrency_violation"], true);
     assert_eq!(twice["running_on"], serde_json::json!(["a", "b"]));
 }
@@ -131,7 +193,13 @@ fn an_unreachable_system_is_unknown_with_exit_4() {
     let doc = json(kvm(&path).args(["status", "r"]));
     let gone = &doc["resources"][0]["systems"][1];
     assert_eq!(gone["state"], "UNKNOWN");
-    assert!(gone["error"].as_str().unwrap().starts_with("gone: cannot reach qemu+unix:///system"), "{gone}");
+    assert!(
+        gone["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("gone: cannot reach qemu+unix:///system"),
+        "{gone}"
+    );
     kvm(&path).args(["status", "r"]).assert().code(4);
 }
 
@@ -159,7 +227,11 @@ fn a_hung_libvirtd_gives_unknown_within_the_timeout_not_a_hang() {
         .code(4)
         .stdout(predicate::str::contains("UNKNOWN"))
         .stdout(predicate::str::contains("did not answer within 1 s"));
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -170,7 +242,10 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
         .code(3)
         .stderr(predicate::str::contains("no resource named 'nosuch'"));
     kvm(&every_state()).args(["status"]).assert().code(2);
-    kvm(&every_state()).args(["status", "--all", "running"]).assert().code(2);
+    kvm(&every_state())
+        .args(["status", "--all", "running"])
+        .assert()
+        .code(2);
     kvm(&every_state())
         .args(["--sys", "nosuch", "start", "running"])
         .assert()
@@ -180,7 +255,9 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
 
 #[test]
 fn a_bad_configuration_exits_2_naming_file_line_and_column() {
-    let (_dir, path) = config("systems:\n  a: { uri: 'test:///default' }\nresources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: g }\n");
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default' }\nresources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: g }\n",
+    );
     kvm(&path)
         .args(["status", "--all"])
         .assert()
@@ -204,7 +281,9 @@ fn start_refuses_a_second_copy_with_exit_5() {
         .args(["--sys", "a", "start", "elsewhere"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("elsewhere01 already runs on b; refusing to start a second copy on a"));
+        .stderr(predicate::str::contains(
+            "elsewhere01 already runs on b; refusing to start a second copy on a",
+        ));
 }
 
 #[test]
@@ -217,7 +296,9 @@ fn start_refuses_when_another_system_cannot_be_asked_unless_assumed_stopped() {
         .args(["--sys", "a", "start", "r"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("cannot tell whether shutoff01 runs on gone"))
+        .stderr(predicate::str::contains(
+            "cannot tell whether shutoff01 runs on gone",
+        ))
         .stderr(predicate::str::contains("--assume-stopped gone"));
     let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", "gone"]));
     assert_eq!(doc["results"][0]["action"], "started");
@@ -231,8 +312,14 @@ fn start_defines_from_guest_config_file_path_and_waits() {
          resources:\n  fresh: { type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 1, GuestConfigFilePath: FIXTURES/fresh01.xml }\n",
     );
     let started = Instant::now();
-    let out = kvm(&path).args(["--sys", "a", "start", "fresh", "-o", "json"]).assert().success();
-    assert!(started.elapsed() >= Duration::from_secs(1), "DelayAfterGuestOnline was not waited");
+    let out = kvm(&path)
+        .args(["--sys", "a", "start", "fresh", "-o", "json"])
+        .assert()
+        .success();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "DelayAfterGuestOnline was not waited"
+    );
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("defining fresh01 on a from"), "{stderr}");
     let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -250,7 +337,9 @@ fn start_rejects_a_config_file_for_another_guest() {
         .args(["--sys", "a", "start", "r"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("defines guest 'fresh01', but the resource's GuestName is 'other01'"));
+        .stderr(predicate::str::contains(
+            "defines guest 'fresh01', but the resource's GuestName is 'other01'",
+        ));
 }
 
 #[test]
@@ -259,7 +348,9 @@ fn start_of_an_undefined_guest_without_config_file_exits_3() {
         .args(["--sys", "a", "start", "undefined"])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("nowhere01 is not defined on a, and undefined has no GuestConfigFilePath"));
+        .stderr(predicate::str::contains(
+            "nowhere01 is not defined on a, and undefined has no GuestConfigFilePath",
+        ));
 }
 
 #[test]
@@ -270,7 +361,9 @@ fn stop_and_clean_of_a_running_guest_need_yes_without_a_terminal() {
             .write_stdin("")
             .assert()
             .code(5)
-            .stderr(predicate::str::contains("needs confirmation and there is no terminal to ask on: pass --yes"));
+            .stderr(predicate::str::contains(
+                "needs confirmation and there is no terminal to ask on: pass --yes",
+            ));
     }
 }
 
@@ -288,7 +381,11 @@ fn stop_shuts_down_and_saves_the_definition_to_sync_dir() {
     assert_eq!(result["state"], "OFFLINE");
     let saved = sync.path().join("running01.xml");
     assert_eq!(result["saved_definition"], saved.display().to_string());
-    assert!(std::fs::read_to_string(saved).unwrap().contains("<name>running01</name>"));
+    assert!(
+        std::fs::read_to_string(saved)
+            .unwrap()
+            .contains("<name>running01</name>")
+    );
 }
 
 #[test]
@@ -315,7 +412,13 @@ fn display_fills_defaults_and_never_shows_the_password() {
          resources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    GuestName: g\n    \
          RHEVMInfo: { Enabled: 1, URL: 'https://engine.example.com', User: admin@internal, Password: s3cret, Cluster: east }\n",
     );
-    let out = kvm(&path).args(["display", "r"]).assert().success().get_output().stdout.clone();
+    let out = kvm(&path)
+        .args(["display", "r"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains("s3cret"));
     assert!(text.contains("RHEVMInfo.Password"));
@@ -347,7 +450,10 @@ fn validate_warns_below_defaults_and_exits_0() {
     let first = &doc["diagnostics"][0];
     assert_eq!(first["severity"], "warning");
     assert_eq!(first["line"], 4);
-    assert_eq!(first["message"], "DelayAfterGuestOnline = 2 is below its default 5");
+    assert_eq!(
+        first["message"],
+        "DelayAfterGuestOnline = 2 is below its default 5"
+    );
     kvm(&path).args(["validate"]).assert().success();
 }
 
@@ -359,7 +465,12 @@ fn validate_reports_every_error_and_exits_2() {
     );
     let doc = json(kvm(&path).args(["validate"]));
     assert_eq!(doc["valid"], false);
-    let messages: Vec<&str> = doc["diagnostics"].as_array().unwrap().iter().map(|d| d["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
     assert_eq!(
         messages,
         [
@@ -380,23 +491,32 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
          far: { type: KVMGuest, systems: [gone], GuestName: g, GuestConfigFilePath: FIXTURES/fresh01.xml }\n  \
          nosync: { type: KVMGuest, systems: [a], GuestName: running01, SyncDir: /nonexistent/sync }\n",
     );
-    kvm(&path).args(["validate", "--connect", "ok"]).assert().success();
+    kvm(&path)
+        .args(["validate", "--connect", "ok"])
+        .assert()
+        .success();
     kvm(&path)
         .args(["validate", "--connect", "missing"])
         .assert()
         .code(3)
-        .stdout(predicate::str::contains("nowhere01 is defined on none of a and GuestConfigFilePath is not set"));
+        .stdout(predicate::str::contains(
+            "nowhere01 is defined on none of a and GuestConfigFilePath is not set",
+        ));
     kvm(&path)
         .args(["validate", "--connect", "far"])
         .assert()
         .code(4)
         .stdout(predicate::str::contains("gone: cannot reach"))
-        .stdout(predicate::str::contains("defines guest 'fresh01', but the resource's GuestName is 'g'"));
+        .stdout(predicate::str::contains(
+            "defines guest 'fresh01', but the resource's GuestName is 'g'",
+        ));
     kvm(&path)
         .args(["validate", "--connect", "nosync"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("SyncDir /nonexistent/sync: does not exist or is not a directory"));
+        .stdout(predicate::str::contains(
+            "SyncDir /nonexistent/sync: does not exist or is not a directory",
+        ));
 }
 
 #[test]
@@ -410,7 +530,10 @@ fn quickstart_status_prints_every_resource_with_state_and_confidence() {
             assert_ne!(s["state"], "UNKNOWN", "{s}");
         }
     }
-    let web = resources.iter().find(|r| r["resource"] == "web_vm").unwrap();
+    let web = resources
+        .iter()
+        .find(|r| r["resource"] == "web_vm")
+        .unwrap();
     assert_eq!(web["systems"][0]["state"], "ONLINE");
     assert_eq!(web["systems"][0]["confidence"], 100);
 }
@@ -429,6 +552,28 @@ fn help_documents_the_exit_codes_and_completions_are_printed() {
         .assert()
         .success()
         .stdout(predicate::str::contains("_kvmguestctl()"));
+}
+
+#[test]
+fn status_of_many_resources_asks_each_system_once() {
+    let out = kvm(&every_state())
+        .args(["-v", "status", "--all"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let queries: Vec<&str> = log.lines().filter(|l| l.contains("libvirt")).collect();
+    assert_eq!(
+        queries.len(),
+        4,
+        "one connect and one bulk query per system: {queries:#?}"
+    );
+    for system in ["a", "b"] {
+        let asked = queries
+            .iter()
+            .filter(|l| l.contains(&format!("libvirt {system}: all domain states")))
+            .count();
+        assert_eq!(asked, 1, "{queries:#?}");
+    }
 }
 
 #[test]

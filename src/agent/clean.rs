@@ -2,27 +2,17 @@
 
 use std::time::Instant;
 
-use super::{Console, Hosts, Report, check_system, save_definition, verdict};
+use super::{Console, Hosts, Local, Report, local, save_definition, verdict};
 use crate::error::Result;
 use crate::resource::Resource;
 
 pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console) -> Result<Report> {
-    check_system(res, system)?;
     let started = Instant::now();
     let guest = res.guest_name.as_str();
-    let host = hosts.get(system)?;
-    let before = verdict(&*host, guest)?;
-    if before.observed.is_none() {
-        let detail = format!("{guest} is not defined on {system}");
-        return Ok(Report::new(
-            res,
-            system,
-            "already-offline",
-            &before,
-            detail,
-            started,
-        ));
-    }
+    let (host, before) = match local(hosts, res, system, started)? {
+        Local::Defined(host, before) => (host, before),
+        Local::Undefined(report) => return Ok(report),
+    };
     let xml = match res.sync_dir {
         Some(_) => Some(host.definition(guest)?),
         None => None,

@@ -162,6 +162,25 @@ fn verdict(host: &dyn Host, guest: &str) -> Result<Verdict> {
     })
 }
 
+/// Where offline and clean begin: the local host and the guest's verdict there, or, when the guest
+/// is not defined on this system, the report that there is nothing to stop.
+enum Local {
+    Defined(Arc<dyn Host>, Verdict),
+    Undefined(Report),
+}
+
+fn local(hosts: &Hosts, res: &Resource, system: &str, started: Instant) -> Result<Local> {
+    check_system(res, system)?;
+    let host = hosts.get(system)?;
+    let before = verdict(&*host, &res.guest_name)?;
+    if before.observed.is_some() {
+        return Ok(Local::Defined(host, before));
+    }
+    let detail = format!("{} is not defined on {system}", res.guest_name);
+    let report = Report::new(res, system, "already-offline", &before, detail, started);
+    Ok(Local::Undefined(report))
+}
+
 /// Save the definition to SyncDir when the resource has one; the path written, if any.
 fn save_definition(res: &Resource, xml: Option<&str>) -> Result<Option<std::path::PathBuf>> {
     match (res.sync_dir.as_deref(), xml) {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Console, Hosts, Report, check_system, definition, save_definition, seconds, verdict, wait_until,
+    Console, Hosts, Local, Report, definition, local, save_definition, seconds, verdict, wait_until,
 };
 use crate::backend::ShutdownMode;
 use crate::error::{Error, Result};
@@ -39,22 +39,12 @@ pub fn offline(
     opts: &OfflineOptions,
     console: &dyn Console,
 ) -> Result<Report> {
-    check_system(res, system)?;
     let started = Instant::now();
     let guest = res.guest_name.as_str();
-    let host = hosts.get(system)?;
-    let before = verdict(&*host, guest)?;
-    if before.observed.is_none() {
-        let detail = format!("{guest} is not defined on {system}");
-        return Ok(Report::new(
-            res,
-            system,
-            "already-offline",
-            &before,
-            detail,
-            started,
-        ));
-    }
+    let (host, before) = match local(hosts, res, system, started)? {
+        Local::Defined(host, before) => (host, before),
+        Local::Undefined(report) => return Ok(report),
+    };
     // Taken before the shutdown: a transient guest has no definition left afterwards.
     let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
         Some(host.definition(guest)?)
