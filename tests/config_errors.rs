@@ -16,7 +16,12 @@ fn first_error(source: &Path) -> (PathBuf, u64, u64, String) {
         .into_iter()
         .find(|d| d.severity == Severity::Error)
         .expect("at least one error");
-    (first.origin.file, first.origin.line, first.origin.column, first.message)
+    (
+        first.origin.file,
+        first.origin.line,
+        first.origin.column,
+        first.message,
+    )
 }
 
 #[test]
@@ -35,25 +40,36 @@ fn every_bad_configuration_is_rejected_with_its_exact_location_and_message() {
         } else {
             let text = std::fs::read_to_string(case).unwrap();
             let first = text.lines().next().unwrap_or_default();
-            let expected = first
-                .strip_prefix("# expect: ")
-                .unwrap_or_else(|| panic!("{}: first line must be '# expect: ...'", case.display()));
+            let expected = first.strip_prefix("# expect: ").unwrap_or_else(|| {
+                panic!("{}: first line must be '# expect: ...'", case.display())
+            });
             (expected.to_owned(), corpus.clone())
         };
         let (file, line, column, message) = first_error(case);
         let prefix = format!("{}/", base.display());
         let message = message.replace(&prefix, "");
         let got = if case.is_dir() {
-            let name = file.strip_prefix(&base).unwrap_or(&file).display().to_string();
+            let name = file
+                .strip_prefix(&base)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             format!("{name}:{line}:{column}: {message}")
         } else {
             assert_eq!(&file, case, "the error must name the file");
             format!("{line}:{column}: {message}")
         };
         if got != expected {
-            failures.push(format!("{}\n  expected: {expected}\n  got:      {got}", case.display()));
+            failures.push(format!(
+                "{}\n  expected: {expected}\n  got:      {got}",
+                case.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-    assert!(cases.len() >= 20, "the corpus must hold at least 20 cases, it holds {}", cases.len());
+    assert!(
+        cases.len() >= 20,
+        "the corpus must hold at least 20 cases, it holds {}",
+        cases.len()
+    );
 }

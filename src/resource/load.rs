@@ -218,7 +218,17 @@ pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    let (config, diagnostics) = merge(parsed);
+    let loaded: Vec<PathBuf> = parsed.iter().map(|(file, _)| file.clone()).collect();
+    let (config, mut diagnostics) = merge(parsed);
+    if config.resources.is_empty() && diagnostics.is_empty() {
+        let names: Vec<String> = loaded.iter().map(|f| f.display().to_string()).collect();
+        let first = loaded.first().cloned().unwrap_or_default();
+        let message = match names.len() {
+            1 => "no resources are defined".to_owned(),
+            _ => format!("no resources are defined in any of {}", names.join(", ")),
+        };
+        diagnostics.push(whole_file(&first, message));
+    }
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(diagnostics);
     }
@@ -302,14 +312,16 @@ fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
     {
         return Ok(RawFile::default());
     }
-    serde_saphyr::from_str::<Option<RawFile>>(&text)
+    // Strict booleans: YAML 1.1's yes/no/on/off are not VCS's 0/1, and a typo must not flip a flag.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Option<RawFile>>(&text, options)
         .map(Option::unwrap_or_default)
         .map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             let message = e.without_snippet().to_string();
             // The library appends its own "at line L, column C": the location is in our prefix.
             let suffix = format!(" at line {line}, column {column}");
-            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            let message = plain(message.strip_suffix(&suffix).unwrap_or(&message));
             Diagnostic {
                 severity: Severity::Error,
                 origin: Origin {
@@ -321,6 +333,23 @@ fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
                 message,
             }
         })
+}
+
+/// The YAML library's messages, in an administrator's words where its own are parser jargon or
+/// advice meant for programmers.
+fn plain(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        (", set DuplicateKeyPolicy in Options if acceptable", ""),
+        ("expected string scalar", "expected a string"),
+        (
+            "expected sequence start",
+            "expected a list ([a, b] or one '- item' per line)",
+        ),
+        ("unknown variant", "unknown value"),
+    ];
+    WORDS.iter().fold(message.to_owned(), |m, (jargon, words)| {
+        m.replace(jargon, words)
+    })
 }
 
 pub(super) fn origin<T>(file: &Path, spanned: &Spanned<T>) -> Origin {
@@ -383,14 +412,6 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
     for (file, name, raw) in raw_resources {
         diagnostics.extend(validate::resource(&file, &name, &raw, &systems));
         resources.insert(name.value.clone(), resolve_resource(&file, &name, raw));
-    }
-    if resources.is_empty() && diagnostics.is_empty() {
-        let file = seen_resources
-            .values()
-            .next()
-            .map(|o| o.file.clone())
-            .unwrap_or_default();
-        diagnostics.push(whole_file(&file, "no resources are defined".into()));
     }
     (
         Config {

@@ -144,7 +144,11 @@ pub(super) fn resource(
             );
         }
     }
-    if let Some(url) = rhev.URL.as_ref().filter(|u| u.value != "NONE") {
+    if let Some(url) = rhev
+        .URL
+        .as_ref()
+        .filter(|u| !u.value.is_empty() && u.value != "NONE")
+    {
         let host = url
             .value
             .strip_prefix("https://")
