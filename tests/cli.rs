@@ -555,6 +555,22 @@ fn help_documents_the_exit_codes_and_completions_are_printed() {
 }
 
 #[test]
+fn quiet_prints_nothing_and_the_exit_code_tells() {
+    kvm(&every_state())
+        .args(["-q", "status", "running"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    kvm(&every_state())
+        .args(["-q", "-o", "json", "status", "twice"])
+        .assert()
+        .code(6)
+        .stdout("")
+        .stderr(predicate::str::contains("CONCURRENCY VIOLATION"));
+}
+
+#[test]
 fn status_of_many_resources_asks_each_system_once() {
     let out = kvm(&every_state())
         .args(["-v", "status", "--all"])
