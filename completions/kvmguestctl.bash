@@ -40,6 +40,9 @@ _kvmguestctl() {
             kvmguestctl,validate)
                 cmd="kvmguestctl__subcmd__validate"
                 ;;
+            kvmguestctl,vmconfigsync)
+                cmd="kvmguestctl__subcmd__vmconfigsync"
+                ;;
             kvmguestctl__subcmd__help,clean)
                 cmd="kvmguestctl__subcmd__help__subcmd__clean"
                 ;;
@@ -64,6 +67,9 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,validate)
                 cmd="kvmguestctl__subcmd__help__subcmd__validate"
                 ;;
+            kvmguestctl__subcmd__help,vmconfigsync)
+                cmd="kvmguestctl__subcmd__help__subcmd__vmconfigsync"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +77,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --help --version validate status start stop clean display completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --help --version validate status start stop clean display vmconfigsync completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,7 +213,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help)
-            opts="validate status start stop clean display completions help"
+            opts="validate status start stop clean display vmconfigsync completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +325,20 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__vmconfigsync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -449,6 +469,44 @@ _kvmguestctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vmconfigsync)
+            opts="-o -q -v -y -h --all --define-on --everywhere --check --config --sys --output --quiet --verbose --yes --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --define-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -40,6 +40,7 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "start" -d '
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
@@ -108,6 +109,19 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s q -l
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l define-on -d 'After saving, define the definition on these systems' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l everywhere -d 'After saving, define the definition on every other system of the resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l check -d 'Only compare the copies; change nothing'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
@@ -117,11 +131,12 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s 
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -20,6 +20,8 @@ pub enum Exit {
     Refused = 5,
     /// 6: a guest runs on more than one system at once (concurrency violation).
     Concurrency = 6,
+    /// 7: a guest's definitions differ between systems or SyncDir (`vmconfigsync --check`).
+    Diverged = 7,
 }
 
 impl Exit {

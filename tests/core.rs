@@ -102,3 +102,74 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
         "{steps:?}"
     );
 }
+
+#[test]
+fn a_transient_guest_leaves_no_definition_behind() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "systems:\n  a: {{ uri: 'test://{f}/node-a.xml' }}\n\
+         resources:\n  \
+         transient: {{ type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 0, Transient: 1,\n    \
+         GuestConfigFilePath: {f}/fresh01.xml, SyncDir: {d} }}\n  \
+         persistent: {{ type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 0,\n    \
+         GuestConfigFilePath: {f}/fresh01.xml }}\n",
+        f = fixtures.display(),
+        d = dir.path().display()
+    );
+    let path = dir.path().join("r.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let config = load(&ConfigSource::Path(path)).unwrap();
+    let connector = Libvirt::new(Duration::from_secs(10));
+    let hosts = Hosts::new(&config, &connector);
+    let console = Steps::default();
+    let transient = &config.resources["transient"];
+    let defined = || hosts.get("a").unwrap().guest("fresh01").unwrap().is_some();
+
+    let report =
+        agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap();
+    assert_eq!(
+        (report.action, report.state),
+        ("started", ResourceState::Online)
+    );
+    assert!(console.0.lock().unwrap()[0].starts_with("creating transient fresh01 on a from"));
+
+    let opts = OfflineOptions {
+        mode: ShutdownRequest::Auto,
+        kill: true,
+        resend: RESEND,
+    };
+    let report = agent::offline(&hosts, transient, "a", &opts, &console).unwrap();
+    assert_eq!(report.action, "stopped");
+    assert!(!defined(), "a stopped transient guest leaves no definition");
+    let saved = dir.path().join("fresh01.xml");
+    assert!(
+        std::fs::read_to_string(saved)
+            .unwrap()
+            .contains("<name>fresh01</name>"),
+        "SyncDir got the definition taken before the stop"
+    );
+
+    agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap();
+    agent::clean(&hosts, transient, "a", &console).unwrap();
+    assert!(!defined(), "a cleaned transient guest leaves no definition");
+
+    // A persistent definition of the same guest is never silently shadowed by a transient one.
+    agent::online(
+        &hosts,
+        &config.resources["persistent"],
+        "a",
+        &OnlineOptions::default(),
+        &console,
+    )
+    .unwrap();
+    agent::clean(&hosts, &config.resources["persistent"], "a", &console).unwrap();
+    let err =
+        agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap_err();
+    assert_eq!(err.exit(), kvmguestctl::Exit::Refused);
+    assert!(
+        err.to_string()
+            .contains("has a persistent definition on a, but transient is Transient"),
+        "{err}"
+    );
+}

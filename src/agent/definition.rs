@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use quick_xml::Reader;
@@ -129,18 +129,27 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Save a definition as `<dir>/<guest>.xml`: written to a temporary file in the same directory,
-/// flushed to disk, renamed over the old copy, and the directory flushed, so that a crash or a
-/// full disk leaves either the old copy or the new one, never a torn file. SyncDir is not created:
-/// a missing SyncDir usually means shared storage that is not mounted.
-pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<PathBuf> {
-    let target = dir.join(format!("{guest}.xml"));
-    let failed = |what: &str, e: std::io::Error| {
-        Error::Failed(format!(
-            "saving the definition of {guest} to {}: {what}: {e}",
-            dir.display()
-        ))
-    };
+/// What [`save`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub path: PathBuf,
+    /// False when the file already held exactly this definition (nothing was written).
+    pub changed: bool,
+    /// Where the previous version was kept, when there was one and it differed.
+    pub backup: Option<PathBuf>,
+}
+
+/// Save a definition as `<dir>/<guest>.xml`, never leaving a torn or lost copy:
+/// - unchanged content is not rewritten;
+/// - the new copy is written to a temporary file in the same directory, flushed, and renamed over
+///   the old one, then the directory is flushed: a crash or a full disk leaves the old copy or the
+///   new one;
+/// - the previous version is kept as `<guest>.xml.bak` (copied and renamed the same way first);
+/// - owner, group and mode (0600 or 0640) of the previous copy are kept; a first copy is 0600;
+/// - temporary files left by a crashed writer (whose process is gone) are removed.
+///
+/// SyncDir is not created: a missing SyncDir usually means shared storage that is not mounted.
+pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
     if !dir.is_dir() {
         return Err(Error::Failed(format!(
             "saving the definition of {guest}: SyncDir {} does not exist or is not a directory \
@@ -148,27 +157,194 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<PathBuf> {
             dir.display()
         )));
     }
+    let failed = |what: &str, e: std::io::Error| {
+        Error::Failed(format!(
+            "saving the definition of {guest} to {}: {what}: {e}",
+            dir.display()
+        ))
+    };
+    remove_stale_temporaries(dir, guest);
+    let target = dir.join(format!("{guest}.xml"));
+    let previous = match fs::read(&target) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(failed("read the previous copy", e)),
+    };
+    if previous.as_deref() == Some(xml.as_bytes()) {
+        return Ok(Saved {
+            path: target,
+            changed: false,
+            backup: None,
+        });
+    }
+    let meta = fs::metadata(&target).ok();
+    let mode = meta
+        .as_ref()
+        .map_or(0o600, |m| match m.permissions().mode() & 0o777 {
+            0o640 => 0o640,
+            _ => 0o600,
+        });
+    let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
+    let backup = match &previous {
+        Some(old) => {
+            let backup = dir.join(format!("{guest}.xml.bak"));
+            write_replace(dir, guest, old, &backup, mode, owner).map_err(|(w, e)| failed(w, e))?;
+            Some(backup)
+        }
+        None => None,
+    };
+    write_replace(dir, guest, xml.as_bytes(), &target, mode, owner)
+        .map_err(|(w, e)| failed(w, e))?;
+    Ok(Saved {
+        path: target,
+        changed: true,
+        backup,
+    })
+}
+
+type IoStep = std::result::Result<(), (&'static str, std::io::Error)>;
+
+/// Write `bytes` to a temporary file beside `target`, flush it, rename it over `target`, flush
+/// the directory. On failure the temporary file is removed and `target` is untouched.
+fn write_replace(
+    dir: &Path,
+    guest: &str,
+    bytes: &[u8],
+    target: &Path,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> IoStep {
     let temporary = dir.join(format!(".{guest}.xml.tmp.{}", std::process::id()));
     let written = (|| {
         let mut file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&temporary)
-            .map_err(|e| failed("create", e))?;
-        file.write_all(xml.as_bytes())
-            .map_err(|e| failed("write", e))?;
-        file.sync_all().map_err(|e| failed("flush", e))?;
-        fs::rename(&temporary, &target).map_err(|e| failed("rename", e))?;
+            .map_err(|e| ("create a temporary file", e))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&file, Some(uid), Some(gid))
+                .map_err(|e| ("keep the owner", e))?;
+        }
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| ("set the mode", e))?;
+        file.write_all(bytes).map_err(|e| ("write", e))?;
+        file.sync_all().map_err(|e| ("flush", e))?;
+        fs::rename(&temporary, target).map_err(|e| ("rename", e))?;
         File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| failed("flush directory", e))
+            .map_err(|e| ("flush the directory", e))
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
-    written.map(|()| target)
+    written
+}
+
+/// Temporary files are named `.<guest>.xml.tmp.<pid>`; one whose writer no longer runs is debris
+/// of a crash and is removed. A concurrent writer's file (its process alive) is left alone.
+fn remove_stale_temporaries(dir: &Path, guest: &str) {
+    let prefix = format!(".{guest}.xml.tmp.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A definition in canonical form for comparing: one element per line, attributes sorted, text
+/// trimmed, comments and whitespace dropped. Two definitions that mean the same XML compare equal
+/// whatever their attribute order or indentation.
+pub fn canonical(xml: &str) -> Result<String> {
+    struct Element {
+        open: String,
+        text: String,
+        children: Vec<String>,
+    }
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    let open = |e: &quick_xml::events::BytesStart| {
+        let mut attributes: Vec<String> = e
+            .attributes()
+            .flatten()
+            .map(|a| format!(" {}=\"{}\"", a.key.as_ref(), a.value))
+            .collect();
+        attributes.sort();
+        format!("{}{}", e.name().as_ref(), attributes.concat())
+    };
+    let render = |el: Element, depth: usize| -> Vec<String> {
+        let pad = "  ".repeat(depth);
+        let name = el.open.split(' ').next().unwrap_or_default().to_owned();
+        match (el.text.is_empty(), el.children.is_empty()) {
+            (true, true) => vec![format!("{pad}<{}/>", el.open)],
+            (false, true) => vec![format!("{pad}<{}>{}</{name}>", el.open, el.text)],
+            _ => {
+                let mut lines = vec![format!("{pad}<{}>", el.open)];
+                if !el.text.is_empty() {
+                    lines.push(format!("{pad}  {}", el.text));
+                }
+                lines.extend(el.children);
+                lines.push(format!("{pad}</{name}>"));
+                lines
+            }
+        }
+    };
+    loop {
+        match reader.read_event() {
+            Err(e) => return Err(Error::Failed(format!("not well-formed XML: {e}"))),
+            Ok(Event::Eof) if stack.is_empty() => break,
+            Ok(Event::Eof) => {
+                return Err(Error::Failed(
+                    "not well-formed XML: an element is never closed".into(),
+                ));
+            }
+            Ok(Event::Start(e)) => stack.push(Element {
+                open: open(&e),
+                text: String::new(),
+                children: Vec::new(),
+            }),
+            Ok(Event::Empty(e)) => {
+                let el = Element {
+                    open: open(&e),
+                    text: String::new(),
+                    children: Vec::new(),
+                };
+                let lines = render(el, stack.len());
+                match stack.last_mut() {
+                    Some(parent) => parent.children.extend(lines),
+                    None => out.extend(lines),
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(t.xml10_content().trim());
+                }
+            }
+            Ok(Event::End(_)) => {
+                let Some(el) = stack.pop() else { continue };
+                let lines = render(el, stack.len());
+                match stack.last_mut() {
+                    Some(parent) => parent.children.extend(lines),
+                    None => out.extend(lines),
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(out.join("\n") + "\n")
 }
 
 #[cfg(test)]
@@ -237,26 +413,76 @@ mod tests {
         );
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
-    fn save_replaces_atomically_and_keeps_mode_0600() {
-        use std::os::unix::fs::PermissionsExt;
+    fn save_replaces_keeps_a_backup_and_skips_unchanged_content() {
         let dir = tempfile::tempdir().unwrap();
         let first = save(dir.path(), "g", "<domain>1</domain>").unwrap();
-        save(dir.path(), "g", "<domain>2</domain>").unwrap();
-        assert_eq!(fs::read_to_string(&first).unwrap(), "<domain>2</domain>");
+        assert_eq!((first.changed, first.backup.clone()), (true, None));
         assert_eq!(
-            fs::metadata(&first).unwrap().permissions().mode() & 0o777,
+            fs::metadata(&first.path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+
+        let second = save(dir.path(), "g", "<domain>2</domain>").unwrap();
+        assert!(second.changed);
         assert_eq!(
-            names,
-            vec![std::ffi::OsString::from("g.xml")],
+            fs::read_to_string(&second.path).unwrap(),
+            "<domain>2</domain>"
+        );
+        assert_eq!(
+            fs::read_to_string(second.backup.unwrap()).unwrap(),
+            "<domain>1</domain>"
+        );
+
+        let again = save(dir.path(), "g", "<domain>2</domain>").unwrap();
+        assert_eq!((again.changed, again.backup), (false, None));
+        assert_eq!(
+            names(dir.path()),
+            ["g.xml", "g.xml.bak"],
             "no temporary file left behind"
         );
+    }
+
+    #[test]
+    fn save_keeps_mode_0640_and_cleans_a_crashed_writers_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.xml");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        // A writer that died half way: its pid does not exist (pids are below 2^22 on Linux).
+        let debris = dir.path().join(".g.xml.tmp.4294967");
+        fs::write(&debris, "<dom").unwrap();
+        save(dir.path(), "g", "new").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(names(dir.path()), ["g.xml", "g.xml.bak"]);
+    }
+
+    #[test]
+    fn canonical_form_ignores_attribute_order_whitespace_and_comments() {
+        let a = "<domain type='kvm' id='1'><name>g</name>\n  <!-- note --><devices><disk a='1' b='2'/></devices></domain>";
+        let b = "<domain id=\"1\" type=\"kvm\">\n<name> g </name><devices>\n<disk b='2' a='1'></disk>\n</devices>\n</domain>";
+        assert_eq!(canonical(a).unwrap(), canonical(b).unwrap());
+        assert_eq!(
+            canonical(a).unwrap(),
+            "<domain id=\"1\" type=\"kvm\">\n  <name>g</name>\n  <devices>\n    <disk a=\"1\" b=\"2\"/>\n  </devices>\n</domain>\n"
+        );
+        assert_ne!(
+            canonical(a).unwrap(),
+            canonical(&a.replace("b='2'", "b='3'")).unwrap()
+        );
+        assert!(canonical("<domain><name>").is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod offline;
 mod online;
 #[cfg(test)]
 mod tests;
+pub mod vmconfigsync;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -184,7 +185,7 @@ fn local(hosts: &Hosts, res: &Resource, system: &str, started: Instant) -> Resul
 /// Save the definition to SyncDir when the resource has one; the path written, if any.
 fn save_definition(res: &Resource, xml: Option<&str>) -> Result<Option<std::path::PathBuf>> {
     match (res.sync_dir.as_deref(), xml) {
-        (Some(dir), Some(xml)) => definition::save(dir, &res.guest_name, xml).map(Some),
+        (Some(dir), Some(xml)) => definition::save(dir, &res.guest_name, xml).map(|s| Some(s.path)),
         _ => Ok(None),
     }
 }

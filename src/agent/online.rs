@@ -81,31 +81,53 @@ pub fn online(
 
     let host = hosts.get(system)?;
     let defined = here.hypervisor_state.is_some();
-    match &res.guest_config_file_path {
-        Some(path) if !defined || res.resync_vm_cfg => {
-            let xml = definition::read_config_file(path, guest)?;
-            let why = if defined {
-                "ResyncVMCfg = 1"
-            } else {
-                "not defined here"
-            };
-            console.step(&format!(
-                "defining {guest} on {system} from {} ({why})",
-                path.display()
-            ));
-            host.define(&xml)?;
-        }
-        None if !defined => {
-            return Err(Error::Unknown(format!(
-                "{guest} is not defined on {system}, and {} has no GuestConfigFilePath to define it from",
+    if res.transient {
+        // A defined but inactive guest can only be persistent: transient ones vanish when they stop.
+        if defined {
+            return Err(Error::Refused(format!(
+                "{guest} has a persistent definition on {system}, but {} is Transient: \
+                 undefine it there first, or set Transient: 0",
                 res.name
             )));
         }
-        _ => {}
+        let path = res.guest_config_file_path.as_deref().ok_or_else(|| {
+            Error::Config(format!(
+                "{} is Transient but has no GuestConfigFilePath",
+                res.name
+            ))
+        })?;
+        let xml = definition::read_config_file(path, guest)?;
+        console.step(&format!(
+            "creating transient {guest} on {system} from {}",
+            path.display()
+        ));
+        host.create_transient(&xml)?;
+    } else {
+        match &res.guest_config_file_path {
+            Some(path) if !defined || res.resync_vm_cfg => {
+                let xml = definition::read_config_file(path, guest)?;
+                let why = if defined {
+                    "ResyncVMCfg = 1"
+                } else {
+                    "not defined here"
+                };
+                console.step(&format!(
+                    "defining {guest} on {system} from {} ({why})",
+                    path.display()
+                ));
+                host.define(&xml)?;
+            }
+            None if !defined => {
+                return Err(Error::Unknown(format!(
+                    "{guest} is not defined on {system}, and {} has no GuestConfigFilePath to define it from",
+                    res.name
+                )));
+            }
+            _ => {}
+        }
+        console.step(&format!("starting {guest} on {system}"));
+        host.start(guest)?;
     }
-
-    console.step(&format!("starting {guest} on {system}"));
-    host.start(guest)?;
     let delay = seconds(res.delay_after_guest_online);
     let message = format!(
         "{guest}: DelayAfterGuestOnline {}s",

@@ -73,6 +73,9 @@ impl Host for Fake {
     fn define(&self, _: &str) -> Result<()> {
         unreachable!("no test defines")
     }
+    fn create_transient(&self, _: &str) -> Result<()> {
+        unreachable!("no test creates transient guests on the scripted host")
+    }
     fn start(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push(format!("start {name}"));
         let crashed = GuestState::Libvirt {

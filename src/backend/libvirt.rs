@@ -187,6 +187,14 @@ impl Host for LibvirtHost {
         })
     }
 
+    fn create_transient(&self, xml: &str) -> Result<()> {
+        let conn = self.conn.clone();
+        let xml = xml.to_owned();
+        bounded(&self.system, "create transient", self.timeout, move || {
+            conn.create_domain_xml(&xml, 0).map(drop)
+        })
+    }
+
     fn start(&self, name: &str) -> Result<()> {
         self.on_guest(name, "start", |_, dom| dom.create().map(drop))
     }

@@ -47,6 +47,8 @@ pub trait Host: Send + Sync {
     fn define(&self, xml: &str) -> Result<()>;
     /// Start a defined guest.
     fn start(&self, name: &str) -> Result<()>;
+    /// Create and start a transient guest from its XML: nothing stays defined once it stops.
+    fn create_transient(&self, xml: &str) -> Result<()>;
     /// Ask the guest to shut itself down; returns as soon as the request is delivered.
     fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()>;
     /// Stop the guest at once (pull the plug).

@@ -7,6 +7,7 @@ mod start;
 mod status;
 mod stop;
 mod validate;
+mod vmconfigsync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +29,8 @@ Exit codes:
   3  unknown resource, or guest not defined where it is needed
   4  a hypervisor could not be reached or did not answer within --timeout
   5  refused for safety (the guest runs elsewhere; confirmation missing or declined)
-  6  concurrency violation: a guest runs on more than one system";
+  6  concurrency violation: a guest runs on more than one system
+  7  definitions differ or are missing (vmconfigsync --check)";
 
 /// Keep KVM guests highly available: start, stop, monitor and clean guests as the VCS KVMGuest
 /// agent does, from a shell, cron, runbooks or a cluster engine.
@@ -82,6 +84,7 @@ enum Command {
     Stop(stop::Args),
     Clean(clean::Args),
     Display(display::Args),
+    Vmconfigsync(vmconfigsync::Args),
     Completions(completions::Args),
 }
 
@@ -143,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Stop(args) => stop::run(&context, args),
         Command::Clean(args) => clean::run(&context, args),
         Command::Display(args) => display::run(&context, args),
+        Command::Vmconfigsync(args) => vmconfigsync::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {

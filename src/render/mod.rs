@@ -76,6 +76,13 @@ impl Output {
         self.raw(&format!("{text}\n"));
     }
 
+    /// Text that belongs to the result (a diff after its table), unless `-q`.
+    pub fn text(&self, text: &str) {
+        if !self.quiet {
+            self.raw(text);
+        }
+    }
+
     /// Text that is already formatted (completion scripts).
     pub fn raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();

@@ -76,6 +76,7 @@ pub(super) struct RawResource {
     pub IntentionalOffline: Option<Flag>,
     pub MigrateTimeout: Option<Spanned<Count>>,
     pub MigrateWaitLimit: Option<Spanned<Count>>,
+    pub Transient: Option<Spanned<Flag>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -494,5 +495,6 @@ fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Re
         intentional_offline: flag(raw.IntentionalOffline, true),
         migrate_timeout: count(raw.MigrateTimeout, DEFAULT_MIGRATE_TIMEOUT),
         migrate_wait_limit: count(raw.MigrateWaitLimit, DEFAULT_MIGRATE_WAIT_LIMIT),
+        transient: flag(raw.Transient.map(|s| s.value), false),
     }
 }

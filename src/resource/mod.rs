@@ -116,6 +116,10 @@ pub struct Resource {
     pub migrate_timeout: u32,
     #[serde(rename = "MigrateWaitLimit")]
     pub migrate_wait_limit: u32,
+    /// Extension (not in VCS's type): run the guest transient, created from GuestConfigFilePath at
+    /// every start and leaving no persistent definition on any host, as rgmanager does.
+    #[serde(rename = "Transient", serialize_with = "vcs_bool")]
+    pub transient: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

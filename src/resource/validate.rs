@@ -165,6 +165,16 @@ pub(super) fn resource(
         }
     }
 
+    if let Some(t) = raw.Transient.as_ref().filter(|t| t.value.0) {
+        let path = raw
+            .GuestConfigFilePath
+            .as_ref()
+            .filter(|p| !p.value.is_empty() && p.value != "NONE");
+        if path.is_none() {
+            err(at(t), "Transient = 1 needs GuestConfigFilePath: a transient guest is created from it at every start".into());
+        }
+    }
+
     out.extend(dr_opts(file, res, raw));
 
     let mut warn = Vec::new();

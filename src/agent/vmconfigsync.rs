@@ -1,0 +1,279 @@
+//! vmconfigsync: keep a guest's definition identical on shared storage and on every host that may
+//! run it (VCS's vmconfigsync action and havmconfigsync utility), and prove it (`check`).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{Console, Hosts, definition, monitor};
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// The outcome of saving one resource's definition and defining it elsewhere.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SyncReport {
+    pub resource: String,
+    pub guest: String,
+    /// The system the definition was taken from (where the guest runs, else where it is defined).
+    pub source: String,
+    pub path: PathBuf,
+    /// saved, or unchanged when SyncDir already held exactly this definition.
+    pub action: &'static str,
+    pub backup: Option<PathBuf>,
+    pub defined_on: Vec<Placement>,
+}
+
+/// Defining the saved definition on one other system.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Placement {
+    pub system: String,
+    /// defined, refused (the guest runs there) or failed.
+    pub result: &'static str,
+    pub detail: String,
+    #[serde(skip)]
+    pub error: Option<Error>,
+}
+
+/// Save the definition to SyncDir, then define it on `define_on` (other systems of the resource),
+/// never on a system where the guest is live (that includes a concurrency violation: the copy
+/// saved is the one from the first system, in priority order, where the guest runs).
+pub fn vmconfigsync(
+    hosts: &Hosts,
+    res: &Resource,
+    define_on: &[String],
+    console: &dyn Console,
+) -> Result<SyncReport> {
+    let dir = res.sync_dir.as_deref().ok_or_else(|| {
+        Error::Usage(format!(
+            "{} has no SyncDir to save its definition to",
+            res.name
+        ))
+    })?;
+    for target in define_on {
+        super::check_system(res, target)?;
+    }
+    let guest = res.guest_name.as_str();
+    let survey = hosts.survey(res.systems.iter().map(String::as_str));
+    let status = monitor::judge(res, &survey);
+    let defined_here = |s: &&monitor::SystemStatus| s.hypervisor_state.is_some();
+    let source = status
+        .systems
+        .iter()
+        .find(|s| s.active)
+        .or_else(|| status.systems.iter().find(defined_here))
+        .map(|s| s.system.clone())
+        .ok_or_else(|| {
+            let unreachable = status.systems.iter().find_map(|s| s.error_class.clone());
+            unreachable.unwrap_or_else(|| {
+                Error::Unknown(format!(
+                    "{guest} is defined on none of {}",
+                    res.systems.join(", ")
+                ))
+            })
+        })?;
+    let xml = hosts.get(&source)?.definition(guest)?;
+    let saved = definition::save(dir, guest, &xml)?;
+    console.step(&format!(
+        "{guest}: definition from {source} {} {}",
+        if saved.changed {
+            "saved to"
+        } else {
+            "unchanged in"
+        },
+        saved.path.display()
+    ));
+
+    let defined_on = define_on
+        .iter()
+        .filter(|t| **t != source)
+        .map(|target| place(hosts, &status, target, guest, &xml, console))
+        .collect();
+    Ok(SyncReport {
+        resource: res.name.clone(),
+        guest: guest.to_owned(),
+        source,
+        path: saved.path,
+        action: if saved.changed { "saved" } else { "unchanged" },
+        backup: saved.backup,
+        defined_on,
+    })
+}
+
+fn place(
+    hosts: &Hosts,
+    status: &monitor::ResourceStatus,
+    target: &str,
+    guest: &str,
+    xml: &str,
+    console: &dyn Console,
+) -> Placement {
+    let here = status.on(target);
+    let refused = |detail: String| Placement {
+        system: target.to_owned(),
+        result: "refused",
+        error: Some(Error::Refused(detail.clone())),
+        detail,
+    };
+    if let Some(s) = here.filter(|s| s.active) {
+        return refused(format!(
+            "{guest} is {} on {target}: its definition is not replaced under a live guest",
+            s.state
+        ));
+    }
+    if let Some(e) = here.and_then(|s| s.error_class.clone()) {
+        return Placement {
+            system: target.to_owned(),
+            result: "failed",
+            detail: e.to_string(),
+            error: Some(e),
+        };
+    }
+    match hosts.get(target).and_then(|h| h.define(xml)) {
+        Ok(()) => {
+            console.step(&format!("{guest}: defined on {target}"));
+            Placement {
+                system: target.to_owned(),
+                result: "defined",
+                detail: String::new(),
+                error: None,
+            }
+        }
+        Err(e) => Placement {
+            system: target.to_owned(),
+            result: "failed",
+            detail: e.to_string(),
+            error: Some(e),
+        },
+    }
+}
+
+/// One copy of a definition and how it compares with the reference copy.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Copy {
+    /// A system name, or "SyncDir".
+    pub place: String,
+    /// reference, agrees, differs, missing (a problem), not-defined (fine: it is defined from
+    /// GuestConfigFilePath or is transient) or unreadable.
+    pub state: &'static str,
+    pub detail: String,
+    /// A unified diff from the reference to this copy, when it differs.
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckReport {
+    pub resource: String,
+    pub guest: String,
+    /// Every copy that should exist exists and all agree.
+    pub consistent: bool,
+    pub copies: Vec<Copy>,
+    #[serde(skip)]
+    pub unreachable: bool,
+}
+
+/// Compare the definition on every system and in SyncDir, semantically.
+pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
+    let guest = res.guest_name.as_str();
+    let survey = hosts.survey(res.systems.iter().map(String::as_str));
+    let status = monitor::judge(res, &survey);
+    // A host without a definition can still run the guest when the definition comes from a file.
+    let undefined_is_fine = res.guest_config_file_path.is_some() || res.transient;
+
+    let mut found: Vec<(String, std::result::Result<Option<String>, String>)> = Vec::new();
+    for s in &status.systems {
+        let copy = match (&s.error, s.hypervisor_state) {
+            (Some(e), _) => Err(e.clone()),
+            (None, None) => Ok(None),
+            (None, Some(_)) => hosts
+                .get(&s.system)
+                .and_then(|h| h.definition(guest))
+                .and_then(|xml| definition::canonical(&xml))
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        };
+        found.push((s.system.clone(), copy));
+    }
+    if let Some(file) = res.sync_file() {
+        let copy = match std::fs::read_to_string(&file) {
+            Ok(xml) => definition::canonical(&xml)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", file.display())),
+        };
+        found.push(("SyncDir".to_owned(), copy));
+    }
+
+    // The reference: the copy on the system where the guest runs, else SyncDir's, else the first.
+    let running = status.running_on.first();
+    let reference = found
+        .iter()
+        .position(|(place, c)| Some(place) == running && matches!(c, Ok(Some(_))))
+        .or_else(|| {
+            found
+                .iter()
+                .position(|(place, c)| place == "SyncDir" && matches!(c, Ok(Some(_))))
+        })
+        .or_else(|| found.iter().position(|(_, c)| matches!(c, Ok(Some(_)))));
+    let reference_text = reference.and_then(|i| found[i].1.clone().ok().flatten());
+    let reference_place = reference.map(|i| found[i].0.clone()).unwrap_or_default();
+
+    let copies: Vec<Copy> = found
+        .iter()
+        .enumerate()
+        .map(|(i, (place, copy))| {
+            let (state, detail, diff) = match copy {
+                Err(e) => ("unreadable", e.clone(), None),
+                Ok(None) if place == "SyncDir" => (
+                    "missing",
+                    "no copy in SyncDir: run vmconfigsync".to_owned(),
+                    None,
+                ),
+                Ok(None) if undefined_is_fine => (
+                    "not-defined",
+                    "defined from GuestConfigFilePath at start".to_owned(),
+                    None,
+                ),
+                Ok(None) => (
+                    "missing",
+                    format!("{guest} is not defined here: this system could not run it"),
+                    None,
+                ),
+                Ok(Some(_)) if Some(i) == reference => ("reference", String::new(), None),
+                Ok(Some(text)) if Some(text) == reference_text.as_ref() => {
+                    ("agrees", String::new(), None)
+                }
+                Ok(Some(text)) => {
+                    let diff = similar::TextDiff::from_lines(
+                        reference_text.as_deref().unwrap_or(""),
+                        text.as_str(),
+                    )
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&reference_place, place)
+                    .to_string();
+                    (
+                        "differs",
+                        format!("differs from {reference_place}"),
+                        Some(diff),
+                    )
+                }
+            };
+            Copy {
+                place: place.clone(),
+                state,
+                detail,
+                diff,
+            }
+        })
+        .collect();
+    CheckReport {
+        resource: res.name.clone(),
+        guest: guest.to_owned(),
+        consistent: copies
+            .iter()
+            .all(|c| matches!(c.state, "reference" | "agrees" | "not-defined")),
+        unreachable: copies.iter().any(|c| c.state == "unreadable"),
+        copies,
+    }
+}

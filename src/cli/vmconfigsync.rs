@@ -1,0 +1,147 @@
+//! `vmconfigsync`: save definitions to SyncDir, define them on the other systems, or check that
+//! every copy agrees.
+
+use crate::agent::Hosts;
+use crate::agent::vmconfigsync::{self, CheckReport, SyncReport};
+use crate::error::{Exit, Result};
+
+use super::{Context, Selection};
+
+/// Save guests' definitions to SyncDir (and define them elsewhere), or check that all copies agree
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Save each guest's definition (inactive, migratable), taken from the system \
+where it runs or else where it is defined, to SyncDir as <GuestName>.xml: atomically, keeping the \
+previous version as <GuestName>.xml.bak, skipped when unchanged (the vmconfigsync action).\n\n\
+--define-on / --everywhere then define it on other systems of the resource (havmconfigsync), \
+never under a guest that runs there (exit 5).\n\n\
+--check compares the definition on every system and in SyncDir, ignoring attribute order and \
+whitespace, shows which copies agree and a unified diff of those that do not, and exits 7 when \
+any differ or are missing. Designed for cron."
+)]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// After saving, define the definition on these systems
+    #[arg(long, value_name = "SYSTEM", num_args = 1.., conflicts_with_all = ["everywhere", "check"])]
+    define_on: Vec<String>,
+    /// After saving, define the definition on every other system of the resource
+    #[arg(long, conflicts_with = "check")]
+    everywhere: bool,
+    /// Only compare the copies; change nothing
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<Exit> {
+    let config = context.config()?;
+    let resources = config.select(&args.selection.names, args.selection.all)?;
+    let connector = context.connector();
+    let hosts = Hosts::new(&config, &connector);
+    if args.check {
+        let reports: Vec<CheckReport> = resources
+            .iter()
+            .map(|r| vmconfigsync::check(&hosts, r))
+            .collect();
+        return Ok(render_check(context, &reports));
+    }
+    let console = context.output.console();
+    let mut reports = Vec::new();
+    let mut exit = Exit::Success;
+    for res in resources {
+        let targets = if args.everywhere {
+            res.systems.clone()
+        } else {
+            args.define_on.clone()
+        };
+        match vmconfigsync::vmconfigsync(&hosts, res, &targets, &console) {
+            Ok(report) => {
+                if let Some(e) = report.defined_on.iter().find_map(|p| p.error.as_ref()) {
+                    context.output.error(e);
+                    if exit == Exit::Success {
+                        exit = e.exit();
+                    }
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                context.output.error(&e);
+                if exit == Exit::Success {
+                    exit = e.exit();
+                }
+            }
+        }
+    }
+    render_sync(context, &reports);
+    Ok(exit)
+}
+
+fn render_sync(context: &Context, reports: &[SyncReport]) {
+    let rows = reports
+        .iter()
+        .map(|r| {
+            let placed: Vec<String> = r
+                .defined_on
+                .iter()
+                .map(|p| format!("{}: {}", p.system, p.result))
+                .collect();
+            vec![
+                r.resource.clone(),
+                r.source.clone(),
+                r.action.to_owned(),
+                r.path.display().to_string(),
+                placed.join(", "),
+            ]
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    struct Synced<'a> {
+        results: &'a [SyncReport],
+    }
+    context.output.emit(
+        &Synced { results: reports },
+        &["RESOURCE", "SOURCE", "ACTION", "PATH", "DEFINED ON"],
+        rows,
+    );
+}
+
+fn render_check(context: &Context, reports: &[CheckReport]) -> Exit {
+    let rows = reports
+        .iter()
+        .flat_map(|r| {
+            r.copies.iter().map(|c| {
+                vec![
+                    r.resource.clone(),
+                    c.place.clone(),
+                    c.state.to_owned(),
+                    c.detail.clone(),
+                ]
+            })
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    struct Checked<'a> {
+        resources: &'a [CheckReport],
+    }
+    context.output.emit(
+        &Checked { resources: reports },
+        &["RESOURCE", "COPY", "STATE", "DETAIL"],
+        rows,
+    );
+    if context.output.format == crate::render::Format::Table {
+        for diff in reports
+            .iter()
+            .flat_map(|r| &r.copies)
+            .filter_map(|c| c.diff.as_deref())
+        {
+            context.output.text(diff);
+        }
+    }
+    if reports.iter().any(|r| !r.consistent) {
+        Exit::Diverged
+    } else if reports.iter().any(|r| r.unreachable) {
+        Exit::Unreachable
+    } else {
+        Exit::Success
+    }
+}

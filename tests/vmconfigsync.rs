@@ -1,0 +1,175 @@
+//! `vmconfigsync` through the binary on libvirt's test driver (each command is one process, so
+//! every test sets up its state within one invocation or through SyncDir, which persists).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Two test-driver systems and three resources sharing one SyncDir.
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let sync = dir.path().join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    let f = fixtures().display().to_string();
+    let yaml = format!(
+        "systems:\n  a: {{ uri: 'test://{f}/node-a.xml' }}\n  b: {{ uri: 'test://{f}/node-b.xml' }}\n\
+         resources:\n  running: {{ type: KVMGuest, systems: [a, b], GuestName: running01, SyncDir: sync }}\n  \
+         twice: {{ type: KVMGuest, systems: [a, b], GuestName: twice01, SyncDir: sync }}\n  \
+         paused: {{ type: KVMGuest, systems: [a, b], GuestName: paused01, SyncDir: sync }}\n  \
+         nosync: {{ type: KVMGuest, systems: [a], GuestName: running01 }}\n"
+    );
+    let path = dir.path().join("r.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    (dir, path, sync)
+}
+
+fn kvm(config: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    cmd.env_remove("KVMGUESTCTL_CONFIG")
+        .env_remove("KVMGUESTCTL_SYS")
+        .arg("--config")
+        .arg(config)
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn json(cmd: &mut Command) -> Value {
+    let out = cmd.args(["-o", "json"]).output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn saves_from_the_running_system_then_reports_unchanged() {
+    let (_dir, config, sync) = setup();
+    let doc = json(kvm(&config).args(["vmconfigsync", "running"]));
+    let r = &doc["results"][0];
+    assert_eq!(r["source"], "a");
+    assert_eq!(r["action"], "saved");
+    assert_eq!(r["backup"], Value::Null);
+    let saved = sync.join("running01.xml");
+    assert_eq!(r["path"], saved.display().to_string());
+    let xml = std::fs::read_to_string(&saved).unwrap();
+    assert!(xml.contains("<name>running01</name>"), "{xml}");
+    assert_eq!(
+        std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let again = json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(again["results"][0]["action"], "unchanged");
+}
+
+#[test]
+fn a_changed_definition_keeps_the_previous_copy_as_backup() {
+    let (_dir, config, sync) = setup();
+    let saved = sync.join("running01.xml");
+    std::fs::write(
+        &saved,
+        "<domain><name>running01</name><!-- older --></domain>",
+    )
+    .unwrap();
+    let doc = json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(doc["results"][0]["action"], "saved");
+    let backup = sync.join("running01.xml.bak");
+    assert_eq!(doc["results"][0]["backup"], backup.display().to_string());
+    assert!(std::fs::read_to_string(backup).unwrap().contains("older"));
+}
+
+#[test]
+fn define_on_places_the_definition_but_never_under_a_live_guest() {
+    let (_dir, config, _sync) = setup();
+    let doc = json(kvm(&config).args(["vmconfigsync", "paused", "--everywhere"]));
+    assert_eq!(
+        doc["results"][0]["defined_on"],
+        serde_json::json!([{"system": "b", "result": "defined", "detail": ""}])
+    );
+
+    kvm(&config)
+        .args(["vmconfigsync", "twice", "--define-on", "b"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "twice01 is ONLINE on b: its definition is not replaced under a live guest",
+        ));
+    kvm(&config)
+        .args(["vmconfigsync", "running", "--define-on", "c"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("c is not one of its systems"));
+    kvm(&config)
+        .args(["vmconfigsync", "nosync"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nosync has no SyncDir"));
+}
+
+#[test]
+fn check_agrees_after_a_sync_and_shows_a_diff_when_a_copy_was_edited() {
+    let (_dir, config, sync) = setup();
+    kvm(&config)
+        .args(["vmconfigsync", "running", "paused"])
+        .assert()
+        .success();
+    let doc = json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    let r = &doc["resources"][0];
+    assert_eq!(r["consistent"], true, "{r}");
+    let states: Vec<&str> = r["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["reference", "agrees", "agrees"]);
+
+    // An administrator edits the shared copy by hand: reordered attributes are no divergence,
+    // a changed value is.
+    let saved = sync.join("paused01.xml");
+    let xml = std::fs::read_to_string(&saved).unwrap();
+    let edited = xml.replace(
+        "<memory unit='KiB'>131072</memory>",
+        "<memory unit='KiB'>262144</memory>",
+    );
+    assert_ne!(
+        xml, edited,
+        "the fixture's memory line changed shape: {xml}"
+    );
+    std::fs::write(&saved, edited).unwrap();
+    let out = kvm(&config)
+        .args(["vmconfigsync", "--check", "paused"])
+        .assert()
+        .code(7);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("SyncDir  differs    differs from a"),
+        "{text}"
+    );
+    assert!(text.contains("--- a\n+++ SyncDir\n"), "{text}");
+    assert!(
+        text.contains(
+            "-  <memory unit=\"KiB\">131072</memory>\n+  <memory unit=\"KiB\">262144</memory>"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_reports_a_missing_shared_copy() {
+    let (_dir, config, _sync) = setup();
+    let doc = json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    let copies = doc["resources"][0]["copies"].as_array().unwrap();
+    assert_eq!(copies[2]["place"], "SyncDir");
+    assert_eq!(copies[2]["state"], "missing");
+    kvm(&config)
+        .args(["vmconfigsync", "--check", "running"])
+        .assert()
+        .code(7);
+}
