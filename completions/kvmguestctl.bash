@@ -28,6 +28,9 @@ _kvmguestctl() {
             kvmguestctl,help)
                 cmd="kvmguestctl__subcmd__help"
                 ;;
+            kvmguestctl,migrate)
+                cmd="kvmguestctl__subcmd__migrate"
+                ;;
             kvmguestctl,start)
                 cmd="kvmguestctl__subcmd__start"
                 ;;
@@ -43,6 +46,9 @@ _kvmguestctl() {
             kvmguestctl,vmconfigsync)
                 cmd="kvmguestctl__subcmd__vmconfigsync"
                 ;;
+            kvmguestctl,watch)
+                cmd="kvmguestctl__subcmd__watch"
+                ;;
             kvmguestctl__subcmd__help,clean)
                 cmd="kvmguestctl__subcmd__help__subcmd__clean"
                 ;;
@@ -54,6 +60,9 @@ _kvmguestctl() {
                 ;;
             kvmguestctl__subcmd__help,help)
                 cmd="kvmguestctl__subcmd__help__subcmd__help"
+                ;;
+            kvmguestctl__subcmd__help,migrate)
+                cmd="kvmguestctl__subcmd__help__subcmd__migrate"
                 ;;
             kvmguestctl__subcmd__help,start)
                 cmd="kvmguestctl__subcmd__help__subcmd__start"
@@ -70,6 +79,9 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,vmconfigsync)
                 cmd="kvmguestctl__subcmd__help__subcmd__vmconfigsync"
                 ;;
+            kvmguestctl__subcmd__help,watch)
+                cmd="kvmguestctl__subcmd__help__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -77,7 +89,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --help --version validate status start stop clean display vmconfigsync completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --help --version validate status start stop clean migrate display vmconfigsync watch completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,7 +225,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help)
-            opts="validate status start stop clean display vmconfigsync completions help"
+            opts="validate status start stop clean migrate display vmconfigsync watch completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,6 +281,20 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -345,6 +371,62 @@ _kvmguestctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__migrate)
+            opts="-o -q -v -y -h --all --to --mode --config --sys --output --quiet --verbose --yes --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "live pause offline" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -504,6 +586,44 @@ _kvmguestctl() {
             fi
             case "${prev}" in
                 --define-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__watch)
+            opts="-o -q -v -y -h --state-dir --config --sys --output --quiet --verbose --yes --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

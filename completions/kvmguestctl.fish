@@ -39,8 +39,10 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "status" -d 
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "migrate" -d 'Move running guests from this system to another of their systems'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "watch" -d 'Follow managed guests\' lifecycle events on all systems and detect migrations'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
@@ -99,6 +101,20 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s q -l q
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l to -d 'The system to move to' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l mode -d 'How to move the guest' -r -f -a "live\t'The guest keeps running while its memory is copied'
+pause\t'The guest is paused while its memory is copied (shorter, but longer downtime)'
+offline\t'Shut down here, move the definition, start on the target'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
@@ -122,6 +138,16 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l state-dir -d 'Where migration state files are written' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
@@ -131,12 +157,14 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s 
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean display vmconfigsync completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "migrate" -d 'Move running guests from this system to another of their systems'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "watch" -d 'Follow managed guests\' lifecycle events on all systems and detect migrations'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

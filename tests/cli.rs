@@ -600,3 +600,38 @@ fn verbose_logs_every_libvirt_call_with_its_duration() {
         .success()
         .stderr(predicate::str::is_match(r"libvirt a: all domain states: [0-9.]+ ms").unwrap());
 }
+
+#[test]
+fn the_shipped_systemd_unit_runs_the_watcher_and_stops_cleanly_on_sigterm() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("examples/kvmguestctl-watch.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let mut args: Vec<String> = exec.split_whitespace().skip(1).map(str::to_owned).collect();
+    let state = tempfile::tempdir().unwrap();
+    let at = args.iter().position(|a| a == "--state-dir").unwrap();
+    args[at + 1] = state.path().display().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvmguestctl"))
+        .args(&args)
+        .env("KVMGUESTCTL_CONFIG", root.join("examples/quickstart.yaml"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once both systems are subscribed the watcher is in its loop, its signal handlers set.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        lines.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    assert!(lines.iter().all(|l| l["event"] == "connected"), "{lines:?}");
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -188,13 +188,12 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
     let backup = match &previous {
         Some(old) => {
             let backup = dir.join(format!("{guest}.xml.bak"));
-            write_replace(dir, guest, old, &backup, mode, owner).map_err(|(w, e)| failed(w, e))?;
+            write_atomically(&backup, old, mode, owner).map_err(|(w, e)| failed(w, e))?;
             Some(backup)
         }
         None => None,
     };
-    write_replace(dir, guest, xml.as_bytes(), &target, mode, owner)
-        .map_err(|(w, e)| failed(w, e))?;
+    write_atomically(&target, xml.as_bytes(), mode, owner).map_err(|(w, e)| failed(w, e))?;
     Ok(Saved {
         path: target,
         changed: true,
@@ -202,19 +201,24 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
     })
 }
 
-type IoStep = std::result::Result<(), (&'static str, std::io::Error)>;
+/// A failed step of [`write_atomically`]: what was being done, and why it failed.
+pub type IoStep = std::result::Result<(), (&'static str, std::io::Error)>;
 
-/// Write `bytes` to a temporary file beside `target`, flush it, rename it over `target`, flush
-/// the directory. On failure the temporary file is removed and `target` is untouched.
-fn write_replace(
-    dir: &Path,
-    guest: &str,
-    bytes: &[u8],
+/// Write `bytes` to a temporary file (`.<name>.tmp.<pid>`) beside `target`, flush it, rename it
+/// over `target`, flush the directory. On failure the temporary file is removed and `target` is
+/// untouched.
+pub fn write_atomically(
     target: &Path,
+    bytes: &[u8],
     mode: u32,
     owner: Option<(u32, u32)>,
 ) -> IoStep {
-    let temporary = dir.join(format!(".{guest}.xml.tmp.{}", std::process::id()));
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let written = (|| {
         let mut file = OpenOptions::new()
             .write(true)

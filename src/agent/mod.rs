@@ -5,12 +5,14 @@
 
 mod clean;
 pub mod definition;
+pub mod migrate;
 pub mod monitor;
 mod offline;
 mod online;
 #[cfg(test)]
 mod tests;
 pub mod vmconfigsync;
+pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,8 @@ pub trait Console: Sync {
     fn tick(&self, message: &str, elapsed: Duration, limit: Duration);
     /// Ask before something that interrupts a running guest; `Err(Refused)` when not granted.
     fn confirm(&self, question: &str) -> Result<()>;
+    /// A transfer is under way: `done` of `total` bytes (a migration).
+    fn transfer(&self, message: &str, done: u64, total: u64);
 }
 
 /// The outcome of online, offline or clean, as reported to the caller.
@@ -71,6 +75,16 @@ impl<'a> Hosts<'a> {
             connector,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The site of a system, for disaster-recovery rules.
+    pub fn site(&self, system: &str) -> Result<Option<&'a str>> {
+        Ok(self.config.system(system)?.site.as_deref())
+    }
+
+    /// Where migration data for a system should be sent, when configured.
+    pub fn migration_uri(&self, system: &str) -> Result<Option<&'a str>> {
+        Ok(self.config.system(system)?.migration_uri.as_deref())
     }
 
     pub fn get(&self, system: &str) -> Result<Arc<dyn Host>> {

@@ -105,6 +105,21 @@ impl Host for Fake {
         self.set(name, SHUT_OFF);
         Ok(())
     }
+    fn undefine(&self, _: &str) -> Result<()> {
+        unreachable!("no test undefines on the scripted host")
+    }
+    fn migrate(
+        &self,
+        _: &str,
+        _: &dyn Host,
+        _: &crate::backend::MigrationRequest,
+        _: &dyn Fn(&crate::backend::MigrationProgress),
+    ) -> Result<crate::backend::MigrationDone> {
+        unreachable!("migration is tested on the real testbed")
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
     fn destroy(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push("destroy".into());
         self.set(
@@ -124,6 +139,14 @@ impl Connector for FakeConnector {
     fn connect(&self, _: &System) -> Result<Arc<dyn Host>> {
         Ok(self.0.clone())
     }
+    fn watch(
+        &self,
+        _: &[System],
+        _: std::sync::mpsc::Sender<crate::backend::HostEvent>,
+        _: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<()> {
+        unreachable!("watch is tested on the real testbed")
+    }
 }
 
 #[derive(Default)]
@@ -139,6 +162,7 @@ impl Console for Recorder {
     fn tick(&self, _: &str, elapsed: Duration, limit: Duration) {
         assert!(elapsed <= limit);
     }
+    fn transfer(&self, _: &str, _: u64, _: u64) {}
     fn confirm(&self, question: &str) -> Result<()> {
         if self.decline {
             Err(Error::Refused(format!("{question} declined")))

@@ -5,7 +5,11 @@
 
 pub mod libvirt;
 
+use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::resource::System;
@@ -33,6 +37,45 @@ pub enum ShutdownMode {
     Acpi,
 }
 
+/// How the guest's memory moves during a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// The guest keeps running while its memory is copied (short downtime at the end).
+    Live,
+    /// The guest is paused for the whole copy (shorter total time, longer downtime).
+    Paused,
+}
+
+/// A migration to ask of a host.
+#[derive(Debug, Clone)]
+pub struct MigrationRequest {
+    pub transfer: Transfer,
+    /// Make the guest persistent on the target and remove its definition from the source.
+    pub move_definition: bool,
+    /// Where the memory stream goes (`tcp://host:port`); the hypervisor's choice when unset.
+    pub uri: Option<String>,
+    /// Abort the migration when it has not finished by then (MigrateTimeout).
+    pub limit: Duration,
+}
+
+/// A migration under way, from the hypervisor's job statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrationProgress {
+    pub processed_bytes: u64,
+    pub total_bytes: u64,
+    pub remaining_bytes: u64,
+    pub bytes_per_second: u64,
+    pub dirty_pages_per_second: u64,
+}
+
+/// A finished migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationDone {
+    pub elapsed: Duration,
+    /// How long the guest did not run, when the hypervisor reports it.
+    pub downtime: Option<Duration>,
+}
+
 /// One system's hypervisor, connected.
 pub trait Host: Send + Sync {
     /// The system this host is (its name in the configuration).
@@ -53,9 +96,58 @@ pub trait Host: Send + Sync {
     fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()>;
     /// Stop the guest at once (pull the plug).
     fn destroy(&self, name: &str) -> Result<()>;
+    /// Remove a stopped guest's persistent definition.
+    fn undefine(&self, name: &str) -> Result<()>;
+    /// Move a running guest to `target` (a host of the same backend), reporting progress while it
+    /// runs; at `request.limit` the migration is aborted and the guest stays here.
+    fn migrate(
+        &self,
+        name: &str,
+        target: &dyn Host,
+        request: &MigrationRequest,
+        progress: &dyn Fn(&MigrationProgress),
+    ) -> Result<MigrationDone>;
+    /// For backends to recognise their own hosts (a migration needs both ends in one backend).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A guest's lifecycle event, in the hypervisor's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub system: String,
+    pub guest: String,
+    /// started, stopped, suspended, resumed, crashed, defined, undefined, shutdown, pmsuspended
+    pub event: &'static str,
+    /// booted, migrated, destroyed, ...
+    pub detail: &'static str,
+    /// The guest arrived or left by migration.
+    pub migrated: bool,
+}
+
+/// What a watched system reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostEvent {
+    /// Subscribed (first time, or again after the hypervisor came back).
+    Connected {
+        system: String,
+    },
+    /// Not subscribed: cannot connect, or the connection closed; retried with a backoff.
+    Disconnected {
+        system: String,
+        reason: String,
+    },
+    Lifecycle(Lifecycle),
 }
 
 /// Opens hosts; one per environment.
 pub trait Connector: Send + Sync {
     fn connect(&self, system: &System) -> Result<Arc<dyn Host>>;
+    /// Subscribe to the lifecycle events of every guest on `systems`, in the background, until
+    /// `stop` is set; reconnects by itself when a hypervisor goes away.
+    fn watch(
+        &self,
+        systems: &[System],
+        sink: Sender<HostEvent>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<()>;
 }

@@ -3,11 +3,13 @@
 mod clean;
 mod completions;
 mod display;
+mod migrate;
 mod start;
 mod status;
 mod stop;
 mod validate;
 mod vmconfigsync;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,8 +85,10 @@ enum Command {
     Start(start::Args),
     Stop(stop::Args),
     Clean(clean::Args),
+    Migrate(migrate::Args),
     Display(display::Args),
     Vmconfigsync(vmconfigsync::Args),
+    Watch(watch::Args),
     Completions(completions::Args),
 }
 
@@ -145,8 +149,10 @@ pub fn main() -> ExitCode {
         Command::Start(args) => start::run(&context, args),
         Command::Stop(args) => stop::run(&context, args),
         Command::Clean(args) => clean::run(&context, args),
+        Command::Migrate(args) => migrate::run(&context, args),
         Command::Display(args) => display::run(&context, args),
         Command::Vmconfigsync(args) => vmconfigsync::run(&context, args),
+        Command::Watch(args) => watch::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {

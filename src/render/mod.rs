@@ -76,6 +76,21 @@ impl Output {
         self.raw(&format!("{text}\n"));
     }
 
+    /// One line of a stream (watch): compact JSON with `-o json`, else `text`; flushed at once so
+    /// that log shippers and pipes see it immediately.
+    pub fn line<T: Serialize>(&self, value: &T, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let line = match self.format {
+            Format::Json => {
+                serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            }
+            Format::Table => text.to_owned(),
+        };
+        self.raw(&format!("{line}\n"));
+    }
+
     /// Text that belongs to the result (a diff after its table), unless `-q`.
     pub fn text(&self, text: &str) {
         if !self.quiet {
@@ -178,6 +193,26 @@ impl Console for TermConsole<'_> {
         });
         bar.set_message(message.to_owned());
         bar.set_position(elapsed.as_millis() as u64);
+    }
+
+    fn transfer(&self, message: &str, done: u64, total: u64) {
+        if !self.output.progress || total == 0 {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total);
+            let style =
+                ProgressStyle::with_template("{spinner} [{bar:30}] {bytes}/{total_bytes} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(message.to_owned());
     }
 
     fn confirm(&self, question: &str) -> Result<()> {

@@ -45,6 +45,7 @@ pub(super) struct RawFile {
 pub(super) struct RawSystem {
     pub uri: Spanned<String>,
     pub site: Option<Spanned<String>>,
+    pub migration_uri: Option<Spanned<String>>,
 }
 
 /// The only resource type this tool manages; any other `type:` is rejected with its location.
@@ -387,6 +388,7 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
                         name: name.value.clone(),
                         uri: resolve_test_uri(&base, &system.uri.value),
                         site: system.site.map(|s| s.value),
+                        migration_uri: system.migration_uri.map(|s| s.value),
                     },
                     here,
                 ),

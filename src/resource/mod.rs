@@ -35,6 +35,8 @@ pub struct System {
     pub name: String,
     pub uri: String,
     pub site: Option<String>,
+    /// Where migration data to this system goes (`tcp://host[:port]`); libvirt's choice if unset.
+    pub migration_uri: Option<String>,
 }
 
 /// Where something was written: the message prefix of every configuration diagnostic.

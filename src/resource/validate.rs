@@ -35,10 +35,23 @@ pub(super) fn system(file: &Path, name: &Spanned<String>, raw: &RawSystem) -> Ve
     let scheme_ok = uri
         .split_once(':')
         .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(is_scheme_char));
-    if scheme_ok {
-        Vec::new()
-    } else {
-        vec![error(
+    let mut out = Vec::new();
+    if let Some(m) = raw
+        .migration_uri
+        .as_ref()
+        .filter(|m| !m.value.contains("://"))
+    {
+        out.push(error(
+            origin(file, m),
+            None,
+            format!(
+                "system '{}': migration_uri '{}' is not a URI (expected for example tcp://10.0.0.2:49152)",
+                name.value, m.value
+            ),
+        ));
+    }
+    if !scheme_ok {
+        out.push(error(
             origin(file, &raw.uri),
             None,
             format!(
@@ -46,8 +59,9 @@ pub(super) fn system(file: &Path, name: &Spanned<String>, raw: &RawSystem) -> Ve
                  qemu:///system or qemu+ssh://host/system)",
                 name.value, raw.uri.value
             ),
-        )]
+        ));
     }
+    out
 }
 
 fn is_scheme_char(c: char) -> bool {

@@ -5,7 +5,10 @@
 //! deadline is abandoned: its thread stays blocked until the process exits, which for a command
 //! line tool is the right trade (the command ends, with UNKNOWN and a clear error).
 
+mod events;
+
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +16,10 @@ use virt::connect::Connect;
 use virt::error::{Error as VirtError, ErrorNumber};
 use virt::sys;
 
-use super::{Connector, Guest, Host, ShutdownMode};
+use super::{
+    Connector, Guest, Host, HostEvent, MigrationDone, MigrationProgress, MigrationRequest,
+    ShutdownMode, Transfer,
+};
 use crate::error::{Error, Result};
 use crate::resource::System;
 
@@ -52,6 +58,15 @@ impl Connector for Libvirt {
             conn,
             timeout: self.timeout,
         }))
+    }
+
+    fn watch(
+        &self,
+        systems: &[System],
+        sink: mpsc::Sender<HostEvent>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<()> {
+        events::watch(systems.to_vec(), self.timeout, sink, stop).map_err(Error::Failed)
     }
 }
 
@@ -219,10 +234,123 @@ impl Host for LibvirtHost {
     fn destroy(&self, name: &str) -> Result<()> {
         self.on_guest(name, "destroy", |_, dom| dom.destroy().map(drop))
     }
+
+    fn undefine(&self, name: &str) -> Result<()> {
+        self.on_guest(name, "undefine", |_, dom| dom.undefine().map(drop))
+    }
+
+    /// Managed (client-driven) migration: this process holds both connections, as `virsh migrate`
+    /// without `--p2p` does, so no libvirtd-to-libvirtd credentials are needed. The call blocks,
+    /// so it runs on its own thread while this one polls the job statistics and enforces the limit.
+    fn migrate(
+        &self,
+        name: &str,
+        target: &dyn Host,
+        request: &MigrationRequest,
+        progress: &dyn Fn(&MigrationProgress),
+    ) -> Result<MigrationDone> {
+        let target = target
+            .as_any()
+            .downcast_ref::<LibvirtHost>()
+            .ok_or_else(|| {
+                Error::Usage("a libvirt guest can only migrate to another libvirt host".into())
+            })?;
+        let dom = self.on_guest(name, "look up", |_, dom| Ok(dom.clone()))?;
+        let mut flags = sys::VIR_MIGRATE_ABORT_ON_ERROR;
+        if request.transfer == Transfer::Live {
+            flags |= sys::VIR_MIGRATE_LIVE;
+        }
+        if request.move_definition {
+            flags |= sys::VIR_MIGRATE_PERSIST_DEST | sys::VIR_MIGRATE_UNDEFINE_SOURCE;
+        }
+        let params = virt::domain::MigrateParameters {
+            uri: request.uri.clone(),
+            ..Default::default()
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (source, dconn) = (dom.clone(), target.conn.clone());
+        std::thread::Builder::new()
+            .name(format!("libvirt migrate {name}"))
+            .spawn(move || {
+                let _ = tx.send(source.migrate3(&dconn, params, flags));
+            })
+            .map_err(|e| Error::Failed(format!("{}: cannot start a thread: {e}", self.system)))?;
+
+        let started = Instant::now();
+        let mut aborted = false;
+        let migrated = loop {
+            match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(result) => break result,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::Failed(format!(
+                        "{}: the migration call panicked",
+                        self.system
+                    )));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if aborted {
+                // An aborted job must end promptly; if libvirt does not answer, stop waiting.
+                if started.elapsed() > request.limit + self.timeout {
+                    return Err(Error::Timeout {
+                        system: self.system.clone(),
+                        what: format!("aborting the migration of {name}"),
+                        seconds: self.timeout.as_secs(),
+                    });
+                }
+                continue;
+            }
+            if started.elapsed() >= request.limit {
+                let dom = dom.clone();
+                bounded(
+                    &self.system,
+                    &format!("abort migration of {name}"),
+                    self.timeout,
+                    move || ffi::abort_job(&dom),
+                )?;
+                aborted = true;
+                continue;
+            }
+            let poll = dom.clone();
+            if let Ok(stats) = bounded(&self.system, "job stats", self.timeout, move || {
+                poll.job_stats(0)
+            }) {
+                progress(&MigrationProgress {
+                    processed_bytes: stats.mem_processed.or(stats.data_processed).unwrap_or(0),
+                    total_bytes: stats.mem_total.or(stats.data_total).unwrap_or(0),
+                    remaining_bytes: stats.mem_remaining.or(stats.data_remaining).unwrap_or(0),
+                    bytes_per_second: stats.mem_bps.unwrap_or(0),
+                    dirty_pages_per_second: stats.mem_dirty_rate.unwrap_or(0),
+                });
+            }
+        };
+        let elapsed = started.elapsed();
+        match migrated {
+            Ok(arrived) => {
+                // The target keeps the statistics of the migration it completed.
+                let downtime = arrived
+                    .job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED)
+                    .ok()
+                    .and_then(|s| s.downtime)
+                    .map(Duration::from_millis);
+                Ok(MigrationDone { elapsed, downtime })
+            }
+            Err(_) if aborted => Err(Error::Failed(format!(
+                "the migration of {name} did not finish within MigrateTimeout ({}s) and was aborted",
+                request.limit.as_secs()
+            ))),
+            Err(e) => Err(classify(&self.system, &e)),
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
-/// The two calls the `virt` crate does not wrap safely: the bulk state query (its wrapper never
-/// frees the records) and a state query that reports failure (its `state()` swallows errors).
+/// The calls the `virt` crate does not wrap, or not safely: the bulk state query (its wrapper
+/// never frees the records), a state query that reports failure (its `state()` swallows errors),
+/// and aborting a job.
 mod ffi {
     use std::ffi::CStr;
     use std::os::raw::c_int;
@@ -282,6 +410,15 @@ mod ffi {
         // SAFETY: records came from virConnectGetAllDomainStats and are freed exactly once.
         unsafe { sys::virDomainStatsRecordListFree(records) };
         Ok(guests)
+    }
+
+    /// Abort the domain's current job (a migration), which the crate does not wrap.
+    pub fn abort_job(dom: &Domain) -> Result<(), VirtError> {
+        // SAFETY: dom is a live domain.
+        if unsafe { sys::virDomainAbortJob(dom.as_ptr()) } < 0 {
+            return Err(VirtError::last_error());
+        }
+        Ok(())
     }
 
     /// One domain's state and reason (`virDomainGetState`), failing when libvirt fails.

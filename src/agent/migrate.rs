@@ -1,0 +1,196 @@
+//! Migrate: move a running guest to another of its systems (rgmanager's live and pause
+//! migrations; offline = stop here, move the definition, start there).
+
+use std::time::{Duration, Instant};
+
+use super::monitor::{self, ResourceState};
+use super::{
+    Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ShutdownRequest, check_system,
+    offline, online, verdict,
+};
+use crate::backend::{MigrationRequest, Transfer};
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// The length of one monitor cycle while waiting for the guest on the target (MigrateWaitLimit
+/// counts these).
+pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateMode {
+    Live,
+    Pause,
+    Offline,
+}
+
+pub fn migrate(
+    hosts: &Hosts,
+    res: &Resource,
+    from: &str,
+    to: &str,
+    mode: MigrateMode,
+    console: &dyn Console,
+) -> Result<Report> {
+    check_system(res, from)?;
+    check_system(res, to)?;
+    let guest = res.guest_name.as_str();
+    if from == to {
+        return Err(Error::Usage(format!(
+            "{guest} is to migrate from {from} to {to}: pick another target"
+        )));
+    }
+    let (site_from, site_to) = (hosts.site(from)?, hosts.site(to)?);
+    if res.dr_opts.configure_network && site_from != site_to {
+        return Err(Error::Refused(format!(
+            "{} is configured for disaster recovery (DROpts.ConfigureNetwork = 1): it cannot migrate \
+             across sites ({from} is at {}, {to} at {})",
+            res.name,
+            site_from.unwrap_or("no site"),
+            site_to.unwrap_or("no site")
+        )));
+    }
+    let status = monitor::judge(res, &hosts.survey(res.systems.iter().map(String::as_str)));
+    let here = status
+        .on(from)
+        .ok_or_else(|| Error::Failed(format!("{from} was not surveyed")))?;
+    let there = status
+        .on(to)
+        .ok_or_else(|| Error::Failed(format!("{to} was not surveyed")))?;
+    for s in [here, there] {
+        if let Some(e) = &s.error_class {
+            return Err(e.clone());
+        }
+    }
+    if there.active {
+        return Err(Error::Refused(format!(
+            "{guest} already runs on {to}; nothing to migrate there"
+        )));
+    }
+    if !here.active || here.state != ResourceState::Online {
+        return Err(Error::Failed(format!(
+            "{guest} is not running on {from} ({}{}): there is nothing to migrate",
+            here.state,
+            here.hypervisor_state
+                .map_or(String::new(), |s| format!(", {s}"))
+        )));
+    }
+
+    let started = Instant::now();
+    let transfer = match mode {
+        MigrateMode::Offline => return migrate_offline(hosts, res, from, to, console),
+        MigrateMode::Live => Transfer::Live,
+        MigrateMode::Pause => Transfer::Paused,
+    };
+    let (source, target) = (hosts.get(from)?, hosts.get(to)?);
+    let request = MigrationRequest {
+        transfer,
+        move_definition: !res.transient,
+        uri: hosts.migration_uri(to)?.map(str::to_owned),
+        limit: super::seconds(res.migrate_timeout),
+    };
+    console.step(&format!(
+        "migrating {guest} from {from} to {to} ({})",
+        mode_name(mode)
+    ));
+    let message = format!("{guest} {from} -> {to}");
+    let done = source
+        .migrate(guest, &*target, &request, &|p| {
+            let detail = format!(
+                "{message}: {}/s, {} left, {} dirty pages/s",
+                bytes(p.bytes_per_second),
+                bytes(p.remaining_bytes),
+                p.dirty_pages_per_second
+            );
+            console.transfer(&detail, p.processed_bytes, p.total_bytes);
+        })
+        .map_err(|e| match e {
+            // Say where the guest is now: that is what the administrator needs next.
+            Error::Failed(why) => match verdict(&*source, guest) {
+                Ok(v) if v.active => {
+                    Error::Failed(format!("{why}; {guest} keeps running on {from}"))
+                }
+                _ => Error::Failed(why),
+            },
+            other => other,
+        })?;
+
+    // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles.
+    let cycles = res.migrate_wait_limit.max(1);
+    let mut arrived = verdict(&*target, guest)?;
+    for _ in 1..cycles {
+        if arrived.state == ResourceState::Online {
+            break;
+        }
+        std::thread::sleep(MONITOR_CYCLE);
+        arrived = verdict(&*target, guest)?;
+    }
+    if arrived.state != ResourceState::Online {
+        return Err(Error::Failed(format!(
+            "{guest} migrated to {to} but is {} there after {cycles} monitor cycle(s) (MigrateWaitLimit)",
+            arrived.state
+        )));
+    }
+    let downtime = done.downtime.map_or(String::new(), |d| {
+        format!(", downtime {} ms", d.as_millis())
+    });
+    let detail = format!(
+        "{} migration {from} -> {to} in {:.1}s{downtime}",
+        mode_name(mode),
+        done.elapsed.as_secs_f64()
+    );
+    Ok(Report::new(res, to, "migrated", &arrived, detail, started))
+}
+
+/// Stop here, move the definition, start there: for guests that cannot migrate while running.
+fn migrate_offline(
+    hosts: &Hosts,
+    res: &Resource,
+    from: &str,
+    to: &str,
+    console: &dyn Console,
+) -> Result<Report> {
+    let started = Instant::now();
+    let guest = res.guest_name.as_str();
+    let source = hosts.get(from)?;
+    let xml = source.definition(guest)?;
+    let stop = OfflineOptions {
+        mode: ShutdownRequest::Auto,
+        kill: true,
+        resend: RESEND,
+    };
+    offline(hosts, res, from, &stop, console)?;
+    if !res.transient {
+        console.step(&format!("defining {guest} on {to}"));
+        hosts.get(to)?.define(&xml)?;
+    }
+    let report = online(hosts, res, to, &OnlineOptions::default(), console)?;
+    let mut detail = format!(
+        "offline migration {from} -> {to} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if !res.transient && verdict(&*source, guest)?.observed.is_some() {
+        match source.undefine(guest) {
+            Ok(()) => console.step(&format!("removed the definition of {guest} from {from}")),
+            Err(e) => detail.push_str(&format!("; its definition is still on {from}: {e}")),
+        }
+    }
+    Ok(Report {
+        action: "migrated",
+        detail,
+        seconds: started.elapsed().as_secs_f64(),
+        ..report
+    })
+}
+
+fn mode_name(mode: MigrateMode) -> &'static str {
+    match mode {
+        MigrateMode::Live => "live",
+        MigrateMode::Pause => "pause",
+        MigrateMode::Offline => "offline",
+    }
+}
+
+fn bytes(n: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    format!("{:.1} MiB", n as f64 / MIB)
+}

@@ -1,0 +1,262 @@
+//! watch: the vcskvmguestd equivalent. Follows every managed guest's lifecycle on all systems
+//! through the hypervisors' events (no polling) and runs the guestmigrated action when a guest
+//! arrives somewhere by migration: a migration state file, and the resource's status refreshed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::{Hosts, definition, monitor};
+use crate::backend::{Connector, HostEvent, Lifecycle};
+use crate::error::{Error, Result};
+use crate::resource::{Config, Resource};
+
+/// One line of the watcher's report (one JSON object per line with `-o json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WatchLine {
+    /// UTC, RFC 3339.
+    pub time: String,
+    pub system: String,
+    pub resource: Option<String>,
+    pub guest: Option<String>,
+    /// connected, disconnected, a lifecycle event (started, stopped, suspended, resumed, crashed,
+    /// defined, undefined, shutdown, pmsuspended), or migrated (the guestmigrated action ran).
+    pub event: String,
+    pub detail: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The resource's state on `system` after the guestmigrated action refreshed it.
+    pub state: Option<monitor::ResourceState>,
+    pub state_file: Option<PathBuf>,
+}
+
+impl WatchLine {
+    fn new(system: &str, event: &str, detail: String) -> WatchLine {
+        WatchLine {
+            time: rfc3339(SystemTime::now()),
+            system: system.to_owned(),
+            resource: None,
+            guest: None,
+            event: event.to_owned(),
+            detail,
+            from: None,
+            to: None,
+            state: None,
+            state_file: None,
+        }
+    }
+}
+
+/// What the migration state file records (`<state dir>/<resource>.migrated`).
+#[derive(Debug, Serialize)]
+struct MigrationRecord<'a> {
+    resource: &'a str,
+    guest: &'a str,
+    from: Option<&'a str>,
+    to: &'a str,
+    detected_at: &'a str,
+}
+
+/// Watch `resources` until `stop` is set, calling `emit` for every line.
+pub fn watch(
+    config: &Config,
+    connector: &dyn Connector,
+    resources: &[&Resource],
+    state_dir: &Path,
+    stop: Arc<AtomicBool>,
+    emit: &mut dyn FnMut(&WatchLine),
+) -> Result<()> {
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| Error::Failed(format!("state directory {}: {e}", state_dir.display())))?;
+    let names: BTreeSet<&str> = resources
+        .iter()
+        .flat_map(|r| r.systems.iter().map(String::as_str))
+        .collect();
+    let systems = names
+        .iter()
+        .map(|n| config.system(n).cloned())
+        .collect::<Result<Vec<_>>>()?;
+
+    // Where each resource's guest runs, so a migration can say where it came from.
+    let mut running_on: BTreeMap<String, Vec<String>> =
+        monitor::status(&Hosts::new(config, connector), resources)
+            .into_iter()
+            .map(|s| (s.resource, s.running_on))
+            .collect();
+    let (tx, rx) = mpsc::channel();
+    connector.watch(&systems, tx, stop.clone())?;
+    let mut reachable: BTreeMap<String, bool> = BTreeMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        let event = match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(event) => event,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match event {
+            HostEvent::Connected { system } => {
+                let again = reachable.insert(system.clone(), true).is_some();
+                emit(&WatchLine::new(
+                    &system,
+                    "connected",
+                    if again {
+                        "reconnected".into()
+                    } else {
+                        String::new()
+                    },
+                ));
+                if again {
+                    // Events were lost while away: a guest may have moved meanwhile.
+                    for res in resources.iter().filter(|r| r.systems.contains(&system)) {
+                        let before = running_on.get(&res.name).cloned().unwrap_or_default();
+                        let now = monitor::status(&Hosts::new(config, connector), &[res])
+                            .remove(0)
+                            .running_on;
+                        if let Some(to) = now.iter().find(|s| !before.contains(s)) {
+                            let to = to.clone();
+                            emit(&guestmigrated(
+                                config,
+                                connector,
+                                res,
+                                &to,
+                                running_on.entry(res.name.clone()).or_default(),
+                                state_dir,
+                            ));
+                        }
+                    }
+                }
+            }
+            HostEvent::Disconnected { system, reason } => {
+                // Said once per outage, not at every retry.
+                if reachable.insert(system.clone(), false) != Some(false) {
+                    emit(&WatchLine::new(&system, "disconnected", reason));
+                }
+            }
+            HostEvent::Lifecycle(ev) => {
+                for res in resources
+                    .iter()
+                    .filter(|r| r.guest_name == ev.guest && r.systems.contains(&ev.system))
+                {
+                    emit(&lifecycle_line(res, &ev));
+                    let known = running_on.entry(res.name.clone()).or_default();
+                    match ev.event {
+                        "started" if ev.migrated => emit(&guestmigrated(
+                            config, connector, res, &ev.system, known, state_dir,
+                        )),
+                        "started" | "resumed" if !known.contains(&ev.system) => {
+                            known.push(ev.system.clone())
+                        }
+                        "stopped" | "crashed" => known.retain(|s| *s != ev.system),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lifecycle_line(res: &Resource, ev: &Lifecycle) -> WatchLine {
+    WatchLine {
+        resource: Some(res.name.clone()),
+        guest: Some(ev.guest.clone()),
+        ..WatchLine::new(&ev.system, ev.event, ev.detail.to_owned())
+    }
+}
+
+/// The guestmigrated action: record the migration in the state file and refresh the status (what
+/// VCS does with `hares -probe`).
+fn guestmigrated(
+    config: &Config,
+    connector: &dyn Connector,
+    res: &Resource,
+    to: &str,
+    running_on: &mut Vec<String>,
+    state_dir: &Path,
+) -> WatchLine {
+    let from = running_on.iter().find(|s| *s != to).cloned();
+    let status = monitor::status(&Hosts::new(config, connector), &[res]).remove(0);
+    let here = status.on(to);
+    *running_on = status.running_on.clone();
+    let mut line = WatchLine {
+        resource: Some(res.name.clone()),
+        guest: Some(res.guest_name.clone()),
+        from: from.clone(),
+        to: Some(to.to_owned()),
+        state: here.map(|s| s.state),
+        ..WatchLine::new(to, "migrated", String::new())
+    };
+    let record = MigrationRecord {
+        resource: &res.name,
+        guest: &res.guest_name,
+        from: from.as_deref(),
+        to,
+        detected_at: &line.time,
+    };
+    let path = state_dir.join(format!("{}.migrated", res.name));
+    let json = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    match definition::write_atomically(&path, &json, 0o644, None) {
+        Ok(()) => line.state_file = Some(path),
+        Err((what, e)) => line.detail = format!("state file {}: {what}: {e}", path.display()),
+    }
+    if line.detail.is_empty() {
+        line.detail = match (&from, here) {
+            (Some(from), Some(s)) => format!("from {from}; now {} on {to}", s.state),
+            (None, Some(s)) => format!("now {} on {to}", s.state),
+            (_, None) => String::new(),
+        };
+    }
+    if status.concurrency_violation {
+        line.detail.push_str(&format!(
+            "; CONCURRENCY VIOLATION: runs on {}",
+            status.running_on.join(" and ")
+        ));
+    }
+    line
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` without a date library (days to civil date: Hinnant's algorithm).
+fn rfc3339(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    /// Expected values checked with `date -u -d @SECONDS`.
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_250)),
+            "2000-02-29T00:00:00.250Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_320_000)),
+            "2026-11-22T04:00:00.000Z"
+        );
+    }
+}

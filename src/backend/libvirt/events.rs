@@ -1,0 +1,310 @@
+//! Domain lifecycle events from libvirt's event loop, one connection per system, reconnected
+//! whenever its libvirtd goes away (restart, crash). The callbacks have no safe wrapper in the
+//! `virt` crate, so this module registers them through the C API; each callback only forwards
+//! what it received into a channel.
+
+use std::ffi::CStr;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use virt::connect::Connect;
+use virt::sys;
+
+use crate::backend::{HostEvent, Lifecycle};
+use crate::resource::System;
+
+/// How long to wait before connecting again after a failure (doubles up to `MAX_BACKOFF`).
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Keepalive: a libvirtd that stops answering is declared gone after about 3 × 2 s.
+const KEEPALIVE_INTERVAL: i32 = 2;
+const KEEPALIVE_COUNT: u32 = 3;
+
+/// libvirt's default event loop, started once per process on its own thread.
+fn start_event_loop() -> Result<(), String> {
+    static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
+    STARTED
+        .get_or_init(|| {
+            virt::event::event_register_default_impl().map_err(|e| e.message().to_owned())?;
+            std::thread::Builder::new()
+                .name("libvirt events".into())
+                .spawn(|| {
+                    loop {
+                        if let Err(e) = virt::event::event_run_default_impl() {
+                            log::warn!("libvirt event loop: {}", e.message());
+                        }
+                    }
+                })
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+/// Watch every system until `stop` is set, sending what happens into `sink`.
+pub fn watch(
+    systems: Vec<System>,
+    timeout: Duration,
+    sink: Sender<HostEvent>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    start_event_loop()?;
+    for system in systems {
+        let (sink, stop) = (sink.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name(format!("watch {}", system.name))
+            .spawn(move || supervise(&system, timeout, &sink, &stop))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Keep one system subscribed: connect, register, wait for the connection to close, start over.
+fn supervise(system: &System, timeout: Duration, sink: &Sender<HostEvent>, stop: &AtomicBool) {
+    let mut backoff = FIRST_BACKOFF;
+    while !stop.load(Ordering::Relaxed) {
+        match subscribe(system, timeout, sink) {
+            Ok(subscription) => {
+                backoff = FIRST_BACKOFF;
+                let _ = sink.send(HostEvent::Connected {
+                    system: system.name.clone(),
+                });
+                while !stop.load(Ordering::Relaxed) && !subscription.closed.load(Ordering::Relaxed)
+                {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                if !stop.load(Ordering::Relaxed) {
+                    let reason = "the connection to libvirtd closed".to_owned();
+                    let _ = sink.send(HostEvent::Disconnected {
+                        system: system.name.clone(),
+                        reason,
+                    });
+                }
+            }
+            Err(reason) => {
+                let _ = sink.send(HostEvent::Disconnected {
+                    system: system.name.clone(),
+                    reason,
+                });
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// A registered connection; dropping it deregisters the lifecycle callback.
+struct Subscription {
+    conn: Connect,
+    callback: c_int,
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // SAFETY: callback was returned by virConnectDomainEventRegisterAny on this connection.
+        // On a closed connection this fails harmlessly; libvirt frees the callback data either way.
+        unsafe { sys::virConnectDomainEventDeregisterAny(self.conn.as_ptr(), self.callback) };
+    }
+}
+
+/// What the lifecycle callback needs; owned by libvirt until it calls `free_event_data`.
+struct EventData {
+    system: String,
+    sink: Sender<HostEvent>,
+}
+
+fn subscribe(
+    system: &System,
+    timeout: Duration,
+    sink: &Sender<HostEvent>,
+) -> Result<Subscription, String> {
+    let uri = system.uri.clone();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(Connect::open(Some(&uri)).map_err(|e| e.message().to_owned()));
+    });
+    let conn = rx
+        .recv_timeout(timeout)
+        .map_err(|_| {
+            format!(
+                "cannot reach {}: no answer within {} s",
+                system.uri,
+                timeout.as_secs()
+            )
+        })?
+        .map_err(|e| format!("cannot reach {}: {e}", system.uri))?;
+    if let Err(e) = conn.set_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) {
+        log::debug!("libvirt {}: no keepalive ({})", system.name, e.message());
+    }
+
+    let closed = Arc::new(AtomicBool::new(false));
+    let close_data = Arc::into_raw(closed.clone()) as *mut c_void;
+    // SAFETY: close_data is an Arc<AtomicBool> leaked for libvirt, reclaimed in free_close_data.
+    let rc = unsafe {
+        sys::virConnectRegisterCloseCallback(
+            conn.as_ptr(),
+            Some(on_close),
+            close_data,
+            Some(free_close_data),
+        )
+    };
+    if rc < 0 {
+        // SAFETY: registration failed, so libvirt did not take ownership.
+        unsafe { free_close_data(close_data) };
+        return Err(format!(
+            "cannot watch {}: close callback refused",
+            system.uri
+        ));
+    }
+
+    let data = Box::into_raw(Box::new(EventData {
+        system: system.name.clone(),
+        sink: sink.clone(),
+    })) as *mut c_void;
+    // SAFETY: libvirt calls every event callback with the lifecycle signature when registered for
+    // VIR_DOMAIN_EVENT_ID_LIFECYCLE; the generic type is only how the C API spells "any callback"
+    // (the VIR_DOMAIN_EVENT_CALLBACK cast). `data` is owned by libvirt until free_event_data.
+    let callback = unsafe {
+        let lifecycle: unsafe extern "C" fn(
+            sys::virConnectPtr,
+            sys::virDomainPtr,
+            c_int,
+            c_int,
+            *mut c_void,
+        ) -> c_int = on_lifecycle;
+        let generic = std::mem::transmute::<
+            unsafe extern "C" fn(
+                sys::virConnectPtr,
+                sys::virDomainPtr,
+                c_int,
+                c_int,
+                *mut c_void,
+            ) -> c_int,
+            unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void),
+        >(lifecycle);
+        sys::virConnectDomainEventRegisterAny(
+            conn.as_ptr(),
+            std::ptr::null_mut(),
+            sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
+            Some(generic),
+            data,
+            Some(free_event_data),
+        )
+    };
+    if callback < 0 {
+        // SAFETY: registration failed, so libvirt did not take ownership of data.
+        unsafe { free_event_data(data) };
+        return Err(format!(
+            "cannot watch {}: event registration refused",
+            system.uri
+        ));
+    }
+    Ok(Subscription {
+        conn,
+        callback,
+        closed,
+    })
+}
+
+unsafe extern "C" fn on_lifecycle(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    event: c_int,
+    detail: c_int,
+    opaque: *mut c_void,
+) -> c_int {
+    // SAFETY: opaque is the EventData registered with this callback, alive until freed by libvirt;
+    // dom is valid for the duration of the callback.
+    let (data, guest) = unsafe {
+        (
+            &*(opaque as *const EventData),
+            CStr::from_ptr(sys::virDomainGetName(dom))
+                .to_string_lossy()
+                .into_owned(),
+        )
+    };
+    let _ = data.sink.send(HostEvent::Lifecycle(lifecycle(
+        &data.system,
+        guest,
+        event,
+        detail,
+    )));
+    0
+}
+
+unsafe extern "C" fn free_event_data(opaque: *mut c_void) {
+    // SAFETY: opaque came from Box::into_raw in subscribe and is freed exactly once, here.
+    drop(unsafe { Box::from_raw(opaque as *mut EventData) });
+}
+
+unsafe extern "C" fn on_close(_conn: sys::virConnectPtr, _reason: c_int, opaque: *mut c_void) {
+    // SAFETY: opaque is the Arc<AtomicBool> registered with this callback, alive until freed.
+    unsafe { &*(opaque as *const AtomicBool) }.store(true, Ordering::Relaxed);
+}
+
+unsafe extern "C" fn free_close_data(opaque: *mut c_void) {
+    // SAFETY: opaque came from Arc::into_raw in subscribe and is released exactly once, here.
+    drop(unsafe { Arc::from_raw(opaque as *const AtomicBool) });
+}
+
+/// libvirt's virDomainEventType and its details, in libvirt's words.
+fn lifecycle(system: &str, guest: String, event: c_int, detail: c_int) -> Lifecycle {
+    const STARTED: &[&str] = &["booted", "migrated", "restored", "from snapshot", "wakeup"];
+    const SUSPENDED: &[&str] = &[
+        "paused",
+        "migrated",
+        "I/O error",
+        "watchdog",
+        "restored",
+        "from snapshot",
+        "API error",
+        "post-copy",
+        "post-copy failed",
+    ];
+    const RESUMED: &[&str] = &[
+        "unpaused",
+        "migrated",
+        "from snapshot",
+        "post-copy",
+        "post-copy failed",
+    ];
+    const STOPPED: &[&str] = &[
+        "shutdown",
+        "destroyed",
+        "crashed",
+        "migrated",
+        "saved",
+        "failed",
+        "from snapshot",
+    ];
+    const SHUTDOWN: &[&str] = &["finished", "guest", "host"];
+    const CRASHED: &[&str] = &["panicked", "crashloaded"];
+    let (name, details): (&'static str, &[&'static str]) = match event {
+        0 => ("defined", &["added", "updated", "renamed", "from snapshot"]),
+        1 => ("undefined", &["removed", "renamed"]),
+        2 => ("started", STARTED),
+        3 => ("suspended", SUSPENDED),
+        4 => ("resumed", RESUMED),
+        5 => ("stopped", STOPPED),
+        6 => ("shutdown", SHUTDOWN),
+        7 => ("pmsuspended", &["memory", "disk"]),
+        8 => ("crashed", CRASHED),
+        _ => ("unknown", &[]),
+    };
+    let detail_name = usize::try_from(detail)
+        .ok()
+        .and_then(|d| details.get(d))
+        .copied()
+        .unwrap_or("unknown");
+    Lifecycle {
+        system: system.to_owned(),
+        guest,
+        event: name,
+        detail: detail_name,
+        migrated: detail_name == "migrated",
+    }
+}

@@ -1,0 +1,52 @@
+//! `migrate`: the Migrate entry point.
+
+use crate::agent::migrate::{self, MigrateMode};
+use crate::error::{Exit, Result};
+
+use super::{Context, Selection};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Mode {
+    /// The guest keeps running while its memory is copied
+    Live,
+    /// The guest is paused while its memory is copied (shorter, but longer downtime)
+    Pause,
+    /// Shut down here, move the definition, start on the target
+    Offline,
+}
+
+/// Move running guests from this system to another of their systems
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Move running guests from this system (--sys) to another of their systems \
+(the Migrate entry point). Live by default; pause keeps the guest paused during the copy; offline \
+stops it, moves the definition and starts it there. The definition is made persistent on the \
+target and removed from the source. A migration that has not finished within MigrateTimeout is \
+aborted and the guest keeps running here. The guest must then be ONLINE on the target within \
+MigrateWaitLimit monitor cycles (1 s each).\n\n\
+Refused: a target that is not one of the resource's systems (exit 2), a guest not running here \
+(exit 1), a guest already running on the target, or a DROpts.ConfigureNetwork = 1 resource whose \
+target is at another site (exit 5)."
+)]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// The system to move to
+    #[arg(long, value_name = "SYSTEM")]
+    to: String,
+    /// How to move the guest
+    #[arg(long, value_enum, default_value_t = Mode::Live)]
+    mode: Mode,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<Exit> {
+    let mode = match args.mode {
+        Mode::Live => MigrateMode::Live,
+        Mode::Pause => MigrateMode::Pause,
+        Mode::Offline => MigrateMode::Offline,
+    };
+    let console = context.output.console();
+    super::act(context, &args.selection, |hosts, res, system| {
+        migrate::migrate(hosts, res, system, &args.to, mode, &console)
+    })
+}

@@ -1,0 +1,613 @@
+//! End-to-end tests on the real two-host testbed (tests/testbed/testbed.sh): real libvirtd
+//! daemons, real QEMU guests that boot and obey ACPI, real live migration, across processes.
+//!
+//! They need root and the testbed up, so they are `#[ignore]`d for a plain `cargo test` (which
+//! lists them as ignored); `scripts/test` brings the testbed up and runs them with
+//! `--include-ignored`, or says loudly why it cannot.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
+}
+
+fn testbed(args: &[&str]) -> String {
+    let out = Process::new(root().join("tests/testbed/testbed.sh"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "testbed.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn env() -> HashMap<String, String> {
+    testbed(&["env"])
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// One test's world: a guest named `kvmgt-<name>` on systems a and b, its own SyncDir and
+/// migration port, and a clean slate on both hosts before and after.
+struct Bed {
+    guest: String,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    env: HashMap<String, String>,
+}
+
+impl Bed {
+    /// `port` keeps concurrent tests' migrations apart; `attributes` are extra resource keys.
+    fn new(name: &str, port: u16, attributes: &str, guest_xml_flags: &[&str]) -> Bed {
+        let env = env();
+        let guest = format!("kvmgt-{name}");
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["guest-xml", guest.as_str()];
+        args.extend_from_slice(guest_xml_flags);
+        let xml_path = dir.path().join(format!("{guest}.xml"));
+        std::fs::write(&xml_path, testbed(&args)).unwrap();
+        std::fs::create_dir(dir.path().join("sync")).unwrap();
+        // Short delays unless the test sets its own.
+        let mut attributes = attributes.to_owned();
+        for (key, default) in [("DelayAfterGuestOnline", 1), ("DelayAfterGuestOffline", 20)] {
+            if !attributes.contains(key) {
+                attributes.push_str(&format!("    {key}: {default}\n"));
+            }
+        }
+        let yaml = format!(
+            "systems:\n  a: {{ uri: '{a}', site: east, migration_uri: 'tcp://127.0.0.1:{port}' }}\n  \
+             b: {{ uri: '{b}', site: east, migration_uri: 'tcp://127.0.0.1:{port}' }}\n\
+             resources:\n  r:\n    type: KVMGuest\n    systems: [a, b]\n    GuestName: {guest}\n    \
+             GuestConfigFilePath: {xml}\n    SyncDir: sync\n{attributes}",
+            a = env["TESTBED_A_URI"],
+            b = env["TESTBED_B_URI"],
+            xml = xml_path.display(),
+        );
+        let config = dir.path().join("r.yaml");
+        std::fs::write(&config, yaml).unwrap();
+        let bed = Bed {
+            guest,
+            dir,
+            config,
+            env,
+        };
+        bed.remove_everywhere();
+        bed
+    }
+
+    fn uri(&self, system: &str) -> &str {
+        &self.env[&format!("TESTBED_{}_URI", system.to_uppercase())]
+    }
+
+    fn xml_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.xml", self.guest))
+    }
+
+    fn virsh(&self, system: &str, args: &[&str]) -> std::process::Output {
+        Process::new("virsh")
+            .arg("-c")
+            .arg(self.uri(system))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn remove_everywhere(&self) {
+        for system in ["a", "b"] {
+            let _ = self.virsh(system, &["destroy", &self.guest]);
+            let _ = self.virsh(system, &["undefine", &self.guest]);
+        }
+    }
+
+    fn kvm(&self, sys: &str) -> Command {
+        let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+        cmd.env_remove("KVMGUESTCTL_CONFIG")
+            .arg("--config")
+            .arg(&self.config)
+            .args(["--sys", sys, "--yes", "-o", "json"])
+            .timeout(Duration::from_secs(120));
+        cmd
+    }
+
+    /// Run and parse: (exit code, JSON document, stderr).
+    fn run(&self, sys: &str, args: &[&str]) -> (i32, Value, String) {
+        let out = self.kvm(sys).args(args).output().unwrap();
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            doc,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn state_on(&self, system: &str) -> String {
+        let (_, doc, _) = self.run("a", &["status", "r"]);
+        let systems = doc["resources"][0]["systems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let s = systems
+            .iter()
+            .find(|s| s["system"] == system)
+            .cloned()
+            .unwrap_or(Value::Null);
+        s["state"].as_str().unwrap_or("?").to_owned()
+    }
+
+    fn defined_on(&self, system: &str) -> bool {
+        self.virsh(system, &["dominfo", &self.guest])
+            .status
+            .success()
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        self.remove_everywhere();
+    }
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn start_status_acpi_stop_and_clean_on_a_real_guest() {
+    let bed = Bed::new("life", 49152, "", &[]);
+    assert!(!bed.defined_on("a"));
+    let (code, doc, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["results"][0]["action"], "started");
+    assert!(
+        err.contains("defining kvmgt-life on a from"),
+        "defined from GuestConfigFilePath: {err}"
+    );
+    assert_eq!(bed.state_on("a"), "ONLINE");
+    assert_eq!(bed.state_on("b"), "INTENTIONAL OFFLINE");
+
+    // Give the guest time to reach userland, where acpid handles the power button.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "acpi"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        doc["results"][0]["action"], "stopped",
+        "the guest powered itself off: {doc}"
+    );
+    assert!(
+        doc["results"][0]["seconds"].as_f64().unwrap() < 15.0,
+        "{doc}"
+    );
+    assert_eq!(bed.state_on("a"), "OFFLINE");
+    assert!(
+        bed.dir.path().join("sync/kvmgt-life.xml").exists(),
+        "stop saved the definition"
+    );
+
+    let (code, doc, _) = bed.run("a", &["clean", "r"]);
+    assert_eq!(
+        (code, doc["results"][0]["action"].as_str()),
+        (0, Some("already-offline"))
+    );
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_guest_that_ignores_acpi_is_destroyed_after_the_delay_or_left_with_no_kill() {
+    let bed = Bed::new(
+        "deaf",
+        49153,
+        "    DelayAfterGuestOffline: 3\n",
+        &["--no-kernel"],
+    );
+
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let started = Instant::now();
+    let (code, _, err) = bed.run("a", &["stop", "r", "--no-kill"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("left running because of --no-kill"), "{err}");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    assert_eq!(bed.state_on("a"), "ONLINE");
+
+    let (code, doc, err) = bed.run("a", &["stop", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["results"][0]["action"], "killed", "{doc}");
+    assert_eq!(bed.state_on("a"), "OFFLINE");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_stop_right_after_start_wins_because_the_request_is_sent_again() {
+    let bed = Bed::new("early", 49154, "    DelayAfterGuestOnline: 0\n", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    // At once: the guest is still booting and cannot hear the first ACPI request.
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "acpi"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        doc["results"][0]["action"], "stopped",
+        "a re-sent request stopped it, no kill: {doc} {err}"
+    );
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn start_is_refused_while_the_guest_runs_on_the_other_host_and_two_copies_are_a_violation() {
+    let bed = Bed::new("twice", 49155, "", &[]);
+    let (code, _, err) = bed.run("b", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("kvmgt-twice already runs on b; refusing to start a second copy on a"),
+        "{err}"
+    );
+
+    // A second copy started behind the tool's back (this guest has no disk, so it is harmless).
+    let xml = bed.xml_path();
+    assert!(
+        bed.virsh("a", &["create", xml.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let (code, doc, err) = bed.run("a", &["status", "r"]);
+    assert_eq!(code, 6, "{err}");
+    assert_eq!(doc["resources"][0]["concurrency_violation"], true);
+    assert!(
+        err.contains("CONCURRENCY VIOLATION: r (kvmgt-twice) runs on a and b at once"),
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn live_migration_there_and_back() {
+    let bed = Bed::new("mig", 49156, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, doc, err) = bed.run("a", &["migrate", "r", "--to", "b"]);
+    assert_eq!(code, 0, "{err}");
+    let result = &doc["results"][0];
+    assert_eq!(
+        (result["action"].as_str(), result["system"].as_str()),
+        (Some("migrated"), Some("b"))
+    );
+    assert!(
+        result["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("live migration a -> b in"),
+        "{result}"
+    );
+    assert_eq!(bed.state_on("b"), "ONLINE");
+    assert_eq!(bed.state_on("a"), "INTENTIONAL OFFLINE");
+    assert!(!bed.defined_on("a"), "the definition left the source");
+    assert!(
+        bed.virsh("b", &["dominfo", &bed.guest])
+            .stdout
+            .windows(14)
+            .any(|w| w == b"Persistent:   ")
+    );
+
+    let (code, doc, err) = bed.run("b", &["migrate", "r", "--to", "a", "--mode", "pause"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        doc["results"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("pause migration b -> a")
+    );
+    assert_eq!(bed.state_on("a"), "ONLINE");
+
+    let (code, _, err) = bed.run("a", &["migrate", "r", "--to", "c"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = bed.run("b", &["migrate", "r", "--to", "a"]);
+    assert_eq!(code, 5, "already on the target: {err}");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_migration_over_migrate_timeout_is_aborted_and_the_guest_stays() {
+    let bed = Bed::new("slow", 49157, "    MigrateTimeout: 2\n", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    // 1 MiB/s: the guest's tens of MiB of non-zero memory cannot move within 2 s.
+    assert!(
+        bed.virsh("a", &["migrate-setspeed", &bed.guest, "1"])
+            .status
+            .success()
+    );
+    let started = Instant::now();
+    let (code, _, err) = bed.run("a", &["migrate", "r", "--to", "b"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("did not finish within MigrateTimeout (2s) and was aborted"),
+        "{err}"
+    );
+    assert!(err.contains("kvmgt-slow keeps running on a"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(bed.state_on("a"), "ONLINE");
+    assert_ne!(bed.state_on("b"), "ONLINE");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_dr_configured_guest_does_not_migrate_across_sites() {
+    let bed = Bed::new(
+        "dr",
+        49158,
+        "    DROpts: { ConfigureNetwork: 1, IPAddress: 10.1.0.5, Netmask: 24 }\n",
+        &[],
+    );
+    let text =
+        std::fs::read_to_string(&bed.config)
+            .unwrap()
+            .replacen("site: east", "site: west", 2);
+    let text = text.replacen("site: west", "site: east", 1);
+    std::fs::write(&bed.config, text).unwrap();
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = bed.run("a", &["migrate", "r", "--to", "b"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("cannot migrate across sites (a is at east, b at west)"),
+        "{err}"
+    );
+}
+
+/// The watcher as a child process, its JSON lines arriving on a channel.
+struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Watcher {
+    fn start(bed: &Bed, state_dir: &Path) -> Watcher {
+        let mut child = Process::new(env!("CARGO_BIN_EXE_kvmguestctl"))
+            .arg("--config")
+            .arg(&bed.config)
+            .args(["-o", "json", "watch", "--state-dir"])
+            .arg(state_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Watcher { child, lines }
+    }
+
+    /// The first line matching `want` within `limit`.
+    fn expect(&self, limit: Duration, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + limit;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(v) if want(&v) => return v,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no {what} within {limit:?}");
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_restart() {
+    let bed = Bed::new("watch", 49159, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let state_dir = bed.dir.path().join("state");
+    let watcher = Watcher::start(&bed, &state_dir);
+    for system in ["a", "b"] {
+        watcher.expect(Duration::from_secs(20), "connected", |v| {
+            v["event"] == "connected" && v["system"] == system
+        });
+    }
+
+    // Behind the tool's back, as an administrator with plain virsh would.
+    let migrated = Process::new("virsh")
+        .args([
+            "-c",
+            bed.uri("a"),
+            "migrate",
+            "--live",
+            "--persistent",
+            "--undefinesource",
+            &bed.guest,
+            bed.uri("b"),
+        ])
+        .arg("tcp://127.0.0.1:49159")
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let done = Instant::now();
+    let line = watcher.expect(Duration::from_secs(10), "migrated", |v| {
+        v["event"] == "migrated"
+    });
+    assert!(
+        done.elapsed() < Duration::from_secs(2),
+        "detected after {:?}",
+        done.elapsed()
+    );
+    assert_eq!(
+        (
+            line["resource"].as_str(),
+            line["to"].as_str(),
+            line["from"].as_str()
+        ),
+        (Some("r"), Some("b"), Some("a"))
+    );
+    assert_eq!(line["state"], "ONLINE");
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(state_dir.join("r.migrated")).unwrap()).unwrap();
+    assert_eq!(
+        (record["to"].as_str(), record["from"].as_str()),
+        (Some("b"), Some("a"))
+    );
+
+    // Host B's libvirtd goes away and comes back: the watcher reconnects and keeps reporting.
+    let pid = std::fs::read_to_string("/run/kvmguestctl-testbed/b/libvirtd.pid").unwrap();
+    assert!(
+        Process::new("kill")
+            .arg(pid.trim())
+            .status()
+            .unwrap()
+            .success()
+    );
+    watcher.expect(Duration::from_secs(20), "disconnected", |v| {
+        v["event"] == "disconnected" && v["system"] == "b"
+    });
+    testbed(&["up"]);
+    watcher.expect(Duration::from_secs(30), "reconnected", |v| {
+        v["event"] == "connected" && v["detail"] == "reconnected"
+    });
+    assert!(bed.virsh("b", &["destroy", &bed.guest]).status.success());
+    let stopped = watcher.expect(Duration::from_secs(10), "stopped", |v| {
+        v["event"] == "stopped" && v["system"] == "b"
+    });
+    assert_eq!(stopped["resource"], "r");
+
+    let mut watcher = watcher;
+    assert!(
+        Process::new("kill")
+            .args(["-TERM", &watcher.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = watcher.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM stops the watcher cleanly");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn vmconfigsync_saves_from_a_defines_on_b_and_b_starts_from_it() {
+    let bed = Bed::new("sync", 49160, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, doc, err) = bed.run("a", &["vmconfigsync", "r", "--everywhere"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["results"][0]["source"], "a");
+    assert_eq!(doc["results"][0]["defined_on"][0]["result"], "defined");
+    assert!(bed.defined_on("b"));
+    let (code, doc, _) = bed.run("a", &["vmconfigsync", "--check", "r"]);
+    assert_eq!(code, 0, "{doc}");
+
+    // Fail over to b from the synced definition (GuestConfigFilePath is not needed any more).
+    let (code, _, err) = bed.run("a", &["clean", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let yaml = std::fs::read_to_string(&bed.config).unwrap();
+    let without_file: String = yaml
+        .lines()
+        .filter(|l| !l.contains("GuestConfigFilePath"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&bed.config, without_file).unwrap();
+    let (code, _, err) = bed.run("b", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(bed.state_on("b"), "ONLINE");
+
+    // Someone edits a's copy: --check says so and shows the change.
+    let dumped = bed
+        .virsh("a", &["dumpxml", "--inactive", &bed.guest])
+        .stdout;
+    let edited = String::from_utf8(dumped).unwrap().replace(
+        "<memory unit='KiB'>131072</memory>",
+        "<memory unit='KiB'>262144</memory>",
+    );
+    let edited_path = bed.dir.path().join("edited.xml");
+    std::fs::write(&edited_path, edited).unwrap();
+    assert!(
+        bed.virsh("a", &["define", edited_path.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = bed
+        .kvm("a")
+        .args(["-o", "table", "vmconfigsync", "--check", "r"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("+  <memory unit=\"KiB\">262144</memory>"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn resync_vm_cfg_redefines_from_the_file_before_every_start() {
+    let bed = Bed::new("resync", 49161, "    ResyncVMCfg: 1\n", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    bed.run("a", &["clean", "r"]);
+    let xml = std::fs::read_to_string(bed.xml_path()).unwrap().replace(
+        "<memory unit='KiB'>131072</memory>",
+        "<memory unit='KiB'>196608</memory>",
+    );
+    assert!(
+        xml.contains("196608"),
+        "the testbed's guest XML changed shape"
+    );
+    std::fs::write(bed.xml_path(), xml).unwrap();
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(ResyncVMCfg = 1)"), "{err}");
+    let dumped = String::from_utf8(
+        bed.virsh("a", &["dumpxml", "--inactive", &bed.guest])
+            .stdout,
+    )
+    .unwrap();
+    assert!(dumped.contains("196608"), "{dumped}");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_transient_guest_leaves_no_definition_on_either_host() {
+    let bed = Bed::new("transient", 49162, "    Transient: 1\n", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("creating transient kvmgt-transient on a"),
+        "{err}"
+    );
+    assert_eq!(bed.state_on("a"), "ONLINE");
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, doc, err) = bed.run("a", &["stop", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["results"][0]["action"], "stopped");
+    assert!(
+        !bed.defined_on("a") && !bed.defined_on("b"),
+        "nothing defined anywhere"
+    );
+}
