@@ -8,20 +8,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// The binary with a given configuration and none of the caller's KVMGUESTCTL_* settings.
-fn kvm(config: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-    cmd.env_remove("KVMGUESTCTL_CONFIG")
-        .env_remove("KVMGUESTCTL_SYS")
-        .arg("--config")
-        .arg(config)
-        .timeout(Duration::from_secs(60));
-    cmd
-}
+mod common;
+use common::{fixtures, json, kvm};
 
 fn every_state() -> PathBuf {
     fixtures().join("every-state.yaml")
@@ -37,12 +25,6 @@ fn config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
     )
     .unwrap();
     (dir, path)
-}
-
-fn json(cmd: &mut Command) -> Value {
-    let out = cmd.arg("-o").arg("json").output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]

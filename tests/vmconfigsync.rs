@@ -2,16 +2,13 @@
 //! every test sets up its state within one invocation or through SyncDir, which persists).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
+mod common;
+use common::{fixtures, json, kvm};
 
 /// Two test-driver systems and three resources sharing one SyncDir.
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -29,22 +26,6 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let path = dir.path().join("r.yaml");
     std::fs::write(&path, yaml).unwrap();
     (dir, path, sync)
-}
-
-fn kvm(config: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-    cmd.env_remove("KVMGUESTCTL_CONFIG")
-        .env_remove("KVMGUESTCTL_SYS")
-        .arg("--config")
-        .arg(config)
-        .timeout(Duration::from_secs(60));
-    cmd
-}
-
-fn json(cmd: &mut Command) -> Value {
-    let out = cmd.args(["-o", "json"]).output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]

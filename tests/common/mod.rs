@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests that run the binary.
+#![allow(dead_code)] // each test crate uses the part it needs
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The binary with a given configuration and none of the caller's KVMGUESTCTL_* settings.
+pub fn kvm(config: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    cmd.env_remove("KVMGUESTCTL_CONFIG")
+        .env_remove("KVMGUESTCTL_SYS")
+        .arg("--config")
+        .arg(config)
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// Run with `-o json` and parse stdout.
+pub fn json(cmd: &mut Command) -> Value {
+    let out = cmd.arg("-o").arg("json").output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
