@@ -119,6 +119,43 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
     }
 }
 
+/// The `<uuid>` of a domain definition, if it has one.
+pub fn uuid(xml: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    let mut depth = 0usize;
+    let mut in_uuid = false;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                in_uuid = depth == 1 && e.name().as_ref() == "uuid";
+                depth += 1;
+            }
+            Ok(Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                in_uuid = false;
+            }
+            Ok(Event::Text(t)) if in_uuid => return Some(t.xml10_content().trim().to_owned()),
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A definition to redefine an existing guest with: libvirt refuses a second guest of the same
+/// name, so a file without `<uuid>` gets the existing guest's (right after `<name>`).
+pub fn keeping_uuid(xml: &str, existing: &str) -> String {
+    if uuid(xml).is_some() {
+        return xml.to_owned();
+    }
+    match xml.find("</name>") {
+        Some(at) => {
+            let end = at + "</name>".len();
+            format!("{}<uuid>{existing}</uuid>{}", &xml[..end], &xml[end..])
+        }
+        None => xml.to_owned(),
+    }
+}
+
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -487,6 +524,24 @@ mod tests {
             canonical(&a.replace("b='2'", "b='3'")).unwrap()
         );
         assert!(canonical("<domain><name>").is_err());
+    }
+
+    #[test]
+    fn a_redefinition_keeps_the_existing_uuid_unless_the_file_has_one() {
+        let file = "<domain>\n  <name>g</name>\n  <memory>1</memory>\n</domain>";
+        assert_eq!(uuid(file), None);
+        let kept = keeping_uuid(file, "1234");
+        assert_eq!(
+            kept,
+            "<domain>\n  <name>g</name><uuid>1234</uuid>\n  <memory>1</memory>\n</domain>"
+        );
+        assert_eq!(uuid(&kept).as_deref(), Some("1234"));
+        assert_eq!(keeping_uuid(&kept, "5678"), kept, "a file's own uuid wins");
+        assert_eq!(
+            uuid("<domain><devices><uuid>x</uuid></devices></domain>"),
+            None,
+            "only the domain's own"
+        );
     }
 
     #[test]

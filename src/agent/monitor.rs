@@ -201,7 +201,8 @@ pub struct ResourceStatus {
     pub guest: String,
     /// The systems where the guest holds a live instance.
     pub running_on: Vec<String>,
-    /// True when it does so on more than one: the cluster's worst case.
+    /// True when it runs on more than one (not counting a copy paused mid-migration): the
+    /// cluster's worst case.
     pub concurrency_violation: bool,
     pub systems: Vec<SystemStatus>,
 }
@@ -278,10 +279,16 @@ pub fn judge(res: &Resource, survey: &BTreeMap<String, Result<Vec<Guest>>>) -> R
             }
         }
     }
+    // Two live copies are a violation, but a copy paused while it migrates (leaving the source, or
+    // arriving on the target) is one guest in transit, not a second one.
+    let live = systems
+        .iter()
+        .filter(|s| s.active && s.state != ResourceState::IntentionalOffline)
+        .count();
     ResourceStatus {
         resource: res.name.clone(),
         guest: res.guest_name.clone(),
-        concurrency_violation: running_on.len() > 1,
+        concurrency_violation: live > 1,
         running_on,
         systems,
     }

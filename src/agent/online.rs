@@ -105,7 +105,10 @@ pub fn online(
     } else {
         match &res.guest_config_file_path {
             Some(path) if !defined || res.resync_vm_cfg => {
-                let xml = definition::read_config_file(path, guest)?;
+                let mut xml = definition::read_config_file(path, guest)?;
+                if defined && let Some(existing) = definition::uuid(&host.definition(guest)?) {
+                    xml = definition::keeping_uuid(&xml, &existing);
+                }
                 let why = if defined {
                     "ResyncVMCfg = 1"
                 } else {

@@ -144,9 +144,12 @@ pub fn watch(
                     emit(&lifecycle_line(res, &ev));
                     let known = running_on.entry(res.name.clone()).or_default();
                     match ev.event {
-                        "started" if ev.migrated => emit(&guestmigrated(
+                        // The incoming guest is started paused and resumed once the migration is
+                        // over: only then does it run on the target.
+                        "resumed" if ev.migrated => emit(&guestmigrated(
                             config, connector, res, &ev.system, known, state_dir,
                         )),
+                        "started" if ev.migrated => {}
                         "started" | "resumed" if !known.contains(&ev.system) => {
                             known.push(ev.system.clone())
                         }
@@ -181,7 +184,8 @@ fn guestmigrated(
     let from = running_on.iter().find(|s| *s != to).cloned();
     let status = monitor::status(&Hosts::new(config, connector), &[res]).remove(0);
     let here = status.on(to);
-    *running_on = status.running_on.clone();
+    // The source may still hold its paused, finishing copy for a moment: the guest is on `to`.
+    *running_on = vec![to.to_owned()];
     let mut line = WatchLine {
         resource: Some(res.name.clone()),
         guest: Some(res.guest_name.clone()),

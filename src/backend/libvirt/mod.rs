@@ -180,10 +180,17 @@ impl Host for LibvirtHost {
             &self.system,
             &format!("state {name}"),
             self.timeout,
-            move || match conn.lookup_domain_by_name(&guest) {
-                Ok(dom) => ffi::state(&dom).map(|state| Some(Guest { name: guest, state })),
-                Err(e) if is(&e, ErrorNumber::NoDomain) => Ok(None),
-                Err(e) => Err(e),
+            move || {
+                // A transient guest that stops between the lookup and the state query vanishes:
+                // the NoDomain of either call means the same thing, not defined here.
+                match conn
+                    .lookup_domain_by_name(&guest)
+                    .and_then(|dom| ffi::state(&dom))
+                {
+                    Ok(state) => Ok(Some(Guest { name: guest, state })),
+                    Err(e) if is(&e, ErrorNumber::NoDomain) => Ok(None),
+                    Err(e) => Err(e),
+                }
             },
         )
     }
