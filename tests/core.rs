@@ -20,6 +20,7 @@ impl Console for Steps {
         self.0.lock().unwrap().push(message.to_owned());
     }
     fn tick(&self, _: &str, _: Duration, _: Duration) {}
+    fn transfer(&self, _: &str, _: u64, _: u64) {}
     fn confirm(&self, _: &str) -> Result<()> {
         Ok(())
     }
