@@ -617,3 +617,27 @@ fn the_shipped_systemd_unit_runs_the_watcher_and_stops_cleanly_on_sigterm() {
     assert!(term.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn migrate_refuses_a_guest_not_running_here_and_says_where_a_failed_one_still_runs() {
+    kvm(&every_state())
+        .args(["--sys", "a", "migrate", "shutoff", "--to", "b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "shutoff may run only on a; b is not one of its systems",
+        ));
+    kvm(&every_state())
+        .args(["--sys", "b", "migrate", "running", "--to", "a"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("running01 is not running on b (INTENTIONAL OFFLINE, shut off): there is nothing to migrate"));
+    // libvirt's test driver cannot migrate: the failure says the guest stayed where it was.
+    kvm(&every_state())
+        .args(["--sys", "a", "migrate", "running", "--to", "b"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "virDomainMigrate3; running01 keeps running on a",
+        ));
+}
