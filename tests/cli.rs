@@ -630,8 +630,21 @@ fn migrate_refuses_a_guest_not_running_here_and_says_where_a_failed_one_still_ru
     kvm(&every_state())
         .args(["--sys", "b", "migrate", "running", "--to", "a"])
         .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "running01 already runs on a; nothing to migrate there",
+        ));
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, b], GuestName: shutoff01 }\n",
+    );
+    kvm(&path)
+        .args(["--sys", "a", "migrate", "r", "--to", "b"])
+        .assert()
         .code(1)
-        .stderr(predicate::str::contains("running01 is not running on b (INTENTIONAL OFFLINE, shut off): there is nothing to migrate"));
+        .stderr(predicate::str::contains(
+            "shutoff01 is not running on a (OFFLINE, shut off): there is nothing to migrate",
+        ));
     // libvirt's test driver cannot migrate: the failure says the guest stayed where it was.
     kvm(&every_state())
         .args(["--sys", "a", "migrate", "running", "--to", "b"])
