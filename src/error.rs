@@ -54,6 +54,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Refused(String),
+    /// A guest found running on more than one system.
+    #[error("{0}")]
+    Concurrency(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -65,6 +68,7 @@ impl Error {
             Error::Unknown(_) => Exit::Unknown,
             Error::Unreachable { .. } | Error::Timeout { .. } => Exit::Unreachable,
             Error::Refused(_) => Exit::Refused,
+            Error::Concurrency(_) => Exit::Concurrency,
             Error::Failed(_) => Exit::Failed,
         }
     }
@@ -78,6 +82,7 @@ impl Error {
             Error::Unreachable { .. } => "unreachable",
             Error::Timeout { .. } => "timeout",
             Error::Refused(_) => "refused",
+            Error::Concurrency(_) => "concurrency",
             Error::Failed(_) => "failed",
         }
     }

@@ -654,3 +654,37 @@ fn migrate_refuses_a_guest_not_running_here_and_says_where_a_failed_one_still_ru
             "virDomainMigrate3; running01 keeps running on a",
         ));
 }
+
+#[test]
+fn start_refuses_while_another_system_reports_an_unknown_state() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, b], GuestName: limbo01, DelayAfterGuestOnline: 0 }\n",
+    );
+    kvm(&path)
+        .args(["--sys", "a", "start", "r"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "cannot tell whether limbo01 runs on b: its state there is UNKNOWN (no state)",
+        ));
+    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", "b"]));
+    assert_eq!(doc["results"][0]["action"], "started");
+}
+
+#[test]
+fn several_resources_with_a_failure_give_one_json_document() {
+    let out = kvm(&every_state())
+        .args(["--sys", "a", "-o", "json", "stop", "shutoff", "running"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "the first failure's exit code");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("exactly one JSON document");
+    assert_eq!(doc["results"][0]["resource"], "shutoff");
+    assert_eq!(doc["results"][0]["action"], "already-offline");
+    let error = &doc["errors"][0];
+    assert_eq!(error["resource"], "running");
+    assert_eq!(error["exit_code"], 5);
+    assert_eq!(error["kind"], "refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs confirmation"));
+}

@@ -298,11 +298,15 @@ fn live_migration_there_and_back() {
     assert_eq!(bed.state_on("b"), "ONLINE");
     assert_eq!(bed.state_on("a"), "INTENTIONAL OFFLINE");
     assert!(!bed.defined_on("a"), "the definition left the source");
-    assert!(
-        bed.virsh("b", &["dominfo", &bed.guest])
-            .stdout
-            .windows(14)
-            .any(|w| w == b"Persistent:   ")
+    let info = String::from_utf8(bed.virsh("b", &["dominfo", &bed.guest]).stdout).unwrap();
+    let persistent = info
+        .lines()
+        .find(|l| l.starts_with("Persistent:"))
+        .unwrap_or_default();
+    assert_eq!(
+        persistent.split_whitespace().last(),
+        Some("yes"),
+        "persistent on the target: {info}"
     );
 
     let (code, doc, err) = bed.run("b", &["migrate", "r", "--to", "a", "--mode", "pause"]);

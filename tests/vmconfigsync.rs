@@ -154,3 +154,57 @@ fn check_reports_a_missing_shared_copy() {
         .assert()
         .code(7);
 }
+
+/// The resource `r` on system a and on a system that cannot be reached.
+fn with_unreachable(guest: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let sync = dir.path().join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    let yaml = format!(
+        "systems:\n  a: {{ uri: 'test://{}/node-a.xml' }}\n  gone: {{ uri: 'qemu+unix:///system?socket=/nonexistent/sock' }}\n\
+         resources:\n  r: {{ type: KVMGuest, systems: [a, gone], GuestName: {guest}, SyncDir: sync }}\n",
+        fixtures().display()
+    );
+    let path = dir.path().join("r.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    (dir, path, sync)
+}
+
+#[test]
+fn a_stale_copy_never_replaces_the_shared_one_while_the_runner_may_be_unreachable() {
+    let (_dir, config, sync) = with_unreachable("shutoff01");
+    std::fs::write(
+        sync.join("shutoff01.xml"),
+        "<domain><name>shutoff01</name></domain>",
+    )
+    .unwrap();
+    kvm(&config)
+        .args(["vmconfigsync", "r"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("gone could not be asked"))
+        .stderr(predicate::str::contains("so nothing is saved"));
+    assert_eq!(
+        std::fs::read_to_string(sync.join("shutoff01.xml")).unwrap(),
+        "<domain><name>shutoff01</name></domain>"
+    );
+}
+
+#[test]
+fn check_with_an_unreachable_system_exits_4_not_7() {
+    let (_dir, config, _sync) = with_unreachable("running01");
+    kvm(&config).args(["vmconfigsync", "r"]).assert().success();
+    let out = kvm(&config)
+        .args(["-o", "json", "vmconfigsync", "--check", "r"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<&str> = doc["resources"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["reference", "unreadable", "agrees"]);
+}

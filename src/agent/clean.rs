@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{Console, Hosts, Local, Report, local, save_definition, verdict};
+use super::{Console, Hosts, Local, Report, destroy, local, save_definition, verdict};
 use crate::error::Result;
 use crate::resource::Resource;
 
@@ -21,7 +21,7 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
         console.confirm(&format!(
             "Destroy {guest} on {system} at once, without a shutdown?"
         ))?;
-        host.destroy(guest)?;
+        destroy(&*host, guest)?;
         ("cleaned", format!("{guest} destroyed"))
     } else {
         (

@@ -83,8 +83,7 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
                 in_name = depth == 1 && e.name().as_ref() == "name";
                 depth += 1;
             }
-            Ok(Event::Empty(e)) if depth == 0 => {
-                let _ = e;
+            Ok(Event::Empty(_)) if depth == 0 => {
                 return Err(located(
                     pos,
                     "expected a libvirt <domain> definition as the root element".into(),
@@ -95,7 +94,17 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
                 in_name = false;
             }
             Ok(Event::Text(t)) if in_name => {
-                name = Some(name.unwrap_or_default() + t.xml10_content().trim());
+                name = Some(name.unwrap_or_default() + &t.xml10_content());
+            }
+            Ok(Event::CData(t)) if in_name => {
+                name = Some(name.unwrap_or_default() + &t.xml10_content());
+            }
+            Ok(Event::GeneralRef(r)) if in_name => {
+                let text = reference(&r).map_err(|why| located(pos, why))?;
+                name = Some(name.unwrap_or_default() + &text);
+            }
+            Ok(Event::GeneralRef(r)) => {
+                reference(&r).map_err(|why| located(pos, why))?;
             }
             Ok(_) => {}
         }
@@ -106,7 +115,7 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             "expected a libvirt <domain> definition, found no element".into(),
         ));
     }
-    match name {
+    match name.as_deref().map(str::trim) {
         Some(n) if n == guest => Ok(xml),
         Some(n) => Err(Error::Config(format!(
             "{}: defines guest '{n}', but the resource's GuestName is '{guest}'",
@@ -153,6 +162,18 @@ pub fn keeping_uuid(xml: &str, existing: &str) -> String {
             format!("{}<uuid>{existing}</uuid>{}", &xml[..end], &xml[end..])
         }
         None => xml.to_owned(),
+    }
+}
+
+/// What a reference stands for: a character reference, or one of XML's five predefined entities.
+/// Any other entity needs a DTD, which a libvirt definition never has.
+fn reference(r: &quick_xml::events::BytesRef) -> std::result::Result<String, String> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => quick_xml::escape::resolve_predefined_entity(r.as_ref())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("undefined entity &{};", r.as_ref())),
+        Err(e) => Err(format!("bad character reference &{};: {e}", r.as_ref())),
     }
 }
 
@@ -255,12 +276,21 @@ pub fn write_atomically(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    // SyncDir is shared between hosts: the name says which host and process wrote it, and the
+    // file is created exclusively, so two writers never share a temporary file.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let temporary = dir.join(format!(
+        ".{name}.tmp.{}.{}.{stamp}",
+        crate::resource::hostname(),
+        std::process::id()
+    ));
     let written = (|| {
         let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&temporary)
             .map_err(|e| ("create a temporary file", e))?;
@@ -283,22 +313,45 @@ pub fn write_atomically(
     written
 }
 
-/// Temporary files are named `.<guest>.xml.tmp.<pid>`; one whose writer no longer runs is debris
-/// of a crash and is removed. A concurrent writer's file (its process alive) is left alone.
+/// Temporary files (of the definition and of its backup) name their writer's host and pid. One
+/// written on this host by a process that no longer runs is debris of a crash and is removed, as
+/// is any older than an hour; a live writer's file, here or on another host, is left alone.
 fn remove_stale_temporaries(dir: &Path, guest: &str) {
-    let prefix = format!(".{guest}.xml.tmp.");
+    /// A writer on another host cannot be asked whether it still runs; after this long its
+    /// temporary file is debris whatever it was.
+    const ABANDONED: std::time::Duration = std::time::Duration::from_secs(3600);
+    let prefix = format!(".{guest}.xml");
+    let this_host = crate::resource::hostname();
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        // .<guest>.xml[.bak].tmp.<host>.<pid>.<stamp>
+        let Some((host, pid)) = name
+            .to_str()
+            .filter(|n| n.starts_with(&prefix))
+            .and_then(|n| n.split_once(".tmp."))
+            .and_then(|(_, writer)| {
+                // The host name may hold dots; the pid and the stamp do not.
+                let (rest, _stamp) = writer.rsplit_once('.')?;
+                let (host, pid) = rest.rsplit_once('.')?;
+                Some((host.to_owned(), pid.to_owned()))
+            })
+        else {
             continue;
         };
-        let alive = pid
-            .parse::<u32>()
-            .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
+        let dead_here = host == this_host
+            && !pid
+                .parse::<u32>()
+                .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        let abandoned = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED);
+        if dead_here || abandoned {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -321,7 +374,12 @@ pub fn canonical(xml: &str) -> Result<String> {
         let mut attributes: Vec<String> = e
             .attributes()
             .flatten()
-            .map(|a| format!(" {}=\"{}\"", a.key.as_ref(), a.value))
+            .map(|a| {
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_or_else(|_| a.value.to_string(), |v| v.into_owned());
+                format!(" {}=\"{}\"", a.key.as_ref(), value)
+            })
             .collect();
         attributes.sort();
         format!("{}{}", e.name().as_ref(), attributes.concat())
@@ -329,6 +387,10 @@ pub fn canonical(xml: &str) -> Result<String> {
     let render = |el: Element, depth: usize| -> Vec<String> {
         let pad = "  ".repeat(depth);
         let name = el.open.split(' ').next().unwrap_or_default().to_owned();
+        let el = Element {
+            text: el.text.trim().to_owned(),
+            ..el
+        };
         match (el.text.is_empty(), el.children.is_empty()) {
             (true, true) => vec![format!("{pad}<{}/>", el.open)],
             (false, true) => vec![format!("{pad}<{}>{}</{name}>", el.open, el.text)],
@@ -371,7 +433,19 @@ pub fn canonical(xml: &str) -> Result<String> {
             }
             Ok(Event::Text(t)) => {
                 if let Some(el) = stack.last_mut() {
-                    el.text.push_str(t.xml10_content().trim());
+                    el.text.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                let text = reference(&r)
+                    .map_err(|why| Error::Failed(format!("not well-formed XML: {why}")))?;
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&text);
                 }
             }
             Ok(Event::End(_)) => {
@@ -421,6 +495,12 @@ mod tests {
             err.ends_with("defines guest 'g', but the resource's GuestName is 'other'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_guest_name_with_a_reference_is_read_whole() {
+        let (_d, path) = file("<domain><name>web&amp;db</name></domain>");
+        assert!(read_config_file(&path, "web&db").is_ok());
     }
 
     #[test]
@@ -499,15 +579,30 @@ mod tests {
         let path = dir.path().join("g.xml");
         fs::write(&path, "old").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        // A writer that died half way: its pid does not exist (pids are below 2^22 on Linux).
-        let debris = dir.path().join(".g.xml.tmp.4294967");
-        fs::write(&debris, "<dom").unwrap();
+        // Writers that died half way on this host (pids are below 2^22 on Linux), of the copy
+        // and of its backup; and a live writer on another host, whose file must stay.
+        let host = crate::resource::hostname();
+        fs::write(
+            dir.path().join(format!(".g.xml.tmp.{host}.4294967.1")),
+            "<dom",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join(format!(".g.xml.bak.tmp.{host}.4294968.1")),
+            "<dom",
+        )
+        .unwrap();
+        let elsewhere = format!(".g.xml.tmp.otherhost.{}.1", std::process::id());
+        fs::write(dir.path().join(&elsewhere), "<dom").unwrap();
         save(dir.path(), "g", "new").unwrap();
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o640
         );
-        assert_eq!(names(dir.path()), ["g.xml", "g.xml.bak"]);
+        assert_eq!(
+            names(dir.path()),
+            [elsewhere.as_str(), "g.xml", "g.xml.bak"]
+        );
     }
 
     #[test]
@@ -524,6 +619,19 @@ mod tests {
             canonical(&a.replace("b='2'", "b='3'")).unwrap()
         );
         assert!(canonical("<domain><name>").is_err());
+        // References count as what they stand for.
+        let amp = "<domain><description>rack 4 &amp; 5</description><x v='a&amp;b'/></domain>";
+        let lt = "<domain><description>rack 4 &lt; 5</description><x v='a&amp;b'/></domain>";
+        let numeric =
+            "<domain><description>rack 4 &#38; 5</description><x v=\"a&#38;b\"/></domain>";
+        assert_ne!(canonical(amp).unwrap(), canonical(lt).unwrap());
+        assert_eq!(canonical(amp).unwrap(), canonical(numeric).unwrap());
+        assert!(
+            canonical("<domain>&nbsp;</domain>")
+                .unwrap_err()
+                .to_string()
+                .contains("undefined entity &nbsp;")
+        );
     }
 
     #[test]

@@ -104,18 +104,25 @@ pub fn migrate(
             console.transfer(&detail, p.processed_bytes, p.total_bytes);
         })
         .map_err(|e| match e {
-            // Say where the guest is now: that is what the administrator needs next.
-            Error::Failed(why) => match verdict(&*source, guest) {
-                Ok(v) if v.active => {
-                    Error::Failed(format!("{why}; {guest} keeps running on {from}"))
+            // Say where the guest is now, as seen now: that is what the administrator needs next.
+            Error::Failed(why) => {
+                let live =
+                    |host: &dyn crate::backend::Host| verdict(host, guest).is_ok_and(|v| v.active);
+                match (live(&*source), live(&*target)) {
+                    (true, false) => {
+                        Error::Failed(format!("{why}; {guest} keeps running on {from}"))
+                    }
+                    (false, true) => {
+                        Error::Failed(format!("{why}; {guest} is running on {to} now"))
+                    }
+                    _ => Error::Failed(why),
                 }
-                _ => Error::Failed(why),
-            },
+            }
             other => other,
         })?;
 
     // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles.
-    let cycles = res.migrate_wait_limit.max(1);
+    let cycles = res.migrate_wait_limit;
     let mut arrived = verdict(&*target, guest)?;
     for _ in 1..cycles {
         if arrived.state == ResourceState::Online {

@@ -177,6 +177,18 @@ fn verdict(host: &dyn Host, guest: &str) -> Result<Verdict> {
     })
 }
 
+/// Pull the plug. A guest that stopped by itself between the last look and this call (it finished
+/// its shutdown, or a transient one vanished) is what was wanted, not a failure.
+fn destroy(host: &dyn Host, guest: &str) -> Result<()> {
+    match host.destroy(guest) {
+        Ok(()) => Ok(()),
+        Err(e) => match verdict(host, guest) {
+            Ok(v) if !v.active => Ok(()),
+            _ => Err(e),
+        },
+    }
+}
+
 /// Where offline and clean begin: the local host and the guest's verdict there, or, when the guest
 /// is not defined on this system, the report that there is nothing to stop.
 enum Local {

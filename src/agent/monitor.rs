@@ -281,9 +281,13 @@ pub fn judge(res: &Resource, survey: &BTreeMap<String, Result<Vec<Guest>>>) -> R
     }
     // Two live copies are a violation, but a copy paused while it migrates (leaving the source, or
     // arriving on the target) is one guest in transit, not a second one.
+    let in_transit = |s: &SystemStatus| {
+        s.hypervisor_state == Some("paused")
+            && matches!(s.hypervisor_reason, Some("migrating" | "post-copy"))
+    };
     let live = systems
         .iter()
-        .filter(|s| s.active && s.state != ResourceState::IntentionalOffline)
+        .filter(|s| s.active && !in_transit(s))
         .count();
     ResourceStatus {
         resource: res.name.clone(),

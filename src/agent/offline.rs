@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Console, Hosts, Local, Report, definition, local, save_definition, seconds, verdict, wait_until,
+    Console, Hosts, Local, Report, definition, destroy, local, save_definition, seconds, verdict,
+    wait_until,
 };
 use crate::backend::ShutdownMode;
 use crate::error::{Error, Result};
@@ -116,7 +117,7 @@ pub fn offline(
             "{guest} did not shut down within {}s; destroying it",
             res.delay_after_guest_offline
         ));
-        host.destroy(guest)?;
+        destroy(&*host, guest)?;
         (
             "killed",
             format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),

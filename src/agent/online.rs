@@ -40,11 +40,19 @@ pub fn online(
         )));
     }
     for other in status.systems.iter().filter(|s| s.system != system) {
-        if let Some(e) = &other.error
+        let doubt = match (&other.error, other.state) {
+            (Some(e), _) => Some(e.clone()),
+            (None, ResourceState::Unknown) => Some(format!(
+                "its state there is UNKNOWN ({})",
+                other.hypervisor_state.unwrap_or("unclassified")
+            )),
+            _ => None,
+        };
+        if let Some(why) = doubt
             && !opts.assume_stopped.contains(&other.system)
         {
             return Err(Error::Refused(format!(
-                "cannot tell whether {guest} runs on {}: {e}. Start it only once you know it does \
+                "cannot tell whether {guest} runs on {}: {why}. Start it only once you know it does \
                  not (fence or power off that host), then pass --assume-stopped {}",
                 other.system, other.system
             )));
@@ -131,6 +139,7 @@ pub fn online(
         console.step(&format!("starting {guest} on {system}"));
         host.start(guest)?;
     }
+    let launched = Instant::now();
     let delay = seconds(res.delay_after_guest_online);
     let message = format!(
         "{guest}: DelayAfterGuestOnline {}s",
@@ -145,12 +154,22 @@ pub fn online(
     let observed = v
         .observed
         .map_or("not defined".to_owned(), |(s, r)| format!("{s} ({r})"));
-    if v.state == ResourceState::Online {
-        Ok(Report::new(res, system, "started", &v, observed, started))
-    } else {
-        Err(Error::Failed(format!(
-            "{guest} did not come online on {system}: after {}s it is {} ({observed})",
-            res.delay_after_guest_online, v.state
-        )))
+    if v.state != ResourceState::Online {
+        return Err(Error::Failed(format!(
+            "{guest} did not come online on {system}: {:.1}s after the start it is {} ({observed})",
+            launched.elapsed().as_secs_f64(),
+            v.state
+        )));
     }
+    // Nothing serialises two starts on two systems (that is the cluster engine's or sanlock's
+    // job), but a second copy that appeared meanwhile is said at once, not left to the next
+    // monitor.
+    let after = monitor::judge(res, &hosts.survey(res.systems.iter().map(String::as_str)));
+    if after.concurrency_violation {
+        return Err(Error::Concurrency(format!(
+            "CONCURRENCY VIOLATION: {guest} now runs on {} at once",
+            after.running_on.join(" and ")
+        )));
+    }
+    Ok(Report::new(res, system, "started", &v, observed, started))
 }

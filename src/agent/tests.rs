@@ -357,8 +357,13 @@ fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
         "waited {:?}",
         started.elapsed()
     );
-    assert_eq!(
-        err.to_string(),
-        "g did not come online on a: after 30s it is FAULTED (shut off (crashed))"
+    let message = err.to_string();
+    assert!(
+        message.starts_with("g did not come online on a: "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("s after the start it is FAULTED (shut off (crashed))"),
+        "{message}"
     );
 }

@@ -55,6 +55,18 @@ pub fn vmconfigsync(
     let guest = res.guest_name.as_str();
     let survey = hosts.survey(res.systems.iter().map(String::as_str));
     let status = monitor::judge(res, &survey);
+    // Without the running copy in sight, an inactive definition elsewhere may be stale: saving it
+    // would replace the good shared copy. Refuse while any system cannot be asked.
+    if !status.systems.iter().any(|s| s.active)
+        && let Some(unasked) = status.systems.iter().find(|s| s.error.is_some())
+    {
+        return Err(Error::Refused(format!(
+            "{guest} runs nowhere that could be asked, and {} could not be asked ({}): its copy \
+             may be the current one, so nothing is saved",
+            unasked.system,
+            unasked.error.as_deref().unwrap_or_default()
+        )));
+    }
     let defined_here = |s: &&monitor::SystemStatus| s.hypervisor_state.is_some();
     let source = status
         .systems
@@ -63,13 +75,10 @@ pub fn vmconfigsync(
         .or_else(|| status.systems.iter().find(defined_here))
         .map(|s| s.system.clone())
         .ok_or_else(|| {
-            let unreachable = status.systems.iter().find_map(|s| s.error_class.clone());
-            unreachable.unwrap_or_else(|| {
-                Error::Unknown(format!(
-                    "{guest} is defined on none of {}",
-                    res.systems.join(", ")
-                ))
-            })
+            Error::Unknown(format!(
+                "{guest} is defined on none of {}",
+                res.systems.join(", ")
+            ))
         })?;
     let xml = hosts.get(&source)?.definition(guest)?;
     let saved = definition::save(dir, guest, &xml)?;
@@ -164,7 +173,8 @@ pub struct Copy {
 pub struct CheckReport {
     pub resource: String,
     pub guest: String,
-    /// Every copy that should exist exists and all agree.
+    /// Every copy that could be read and should exist exists, and all agree (a copy on a system
+    /// that could not be asked is `unreachable`, not a divergence).
     pub consistent: bool,
     pub copies: Vec<Copy>,
     #[serde(skip)]
@@ -270,9 +280,12 @@ pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
     CheckReport {
         resource: res.name.clone(),
         guest: guest.to_owned(),
-        consistent: copies
-            .iter()
-            .all(|c| matches!(c.state, "reference" | "agrees" | "not-defined")),
+        consistent: copies.iter().all(|c| {
+            matches!(
+                c.state,
+                "reference" | "agrees" | "not-defined" | "unreadable"
+            )
+        }),
         unreachable: copies.iter().any(|c| c.state == "unreadable"),
         copies,
     }

@@ -91,6 +91,9 @@ pub fn watch(
     let (tx, rx) = mpsc::channel();
     connector.watch(&systems, tx, stop.clone())?;
     let mut reachable: BTreeMap<String, bool> = BTreeMap::new();
+    let mut connected_once: BTreeSet<String> = BTreeSet::new();
+    // (resource, system) where a guest was started by an incoming migration, not yet resumed.
+    let mut incoming: BTreeSet<(String, String)> = BTreeSet::new();
     while !stop.load(Ordering::Relaxed) {
         let event = match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(event) => event,
@@ -99,34 +102,30 @@ pub fn watch(
         };
         match event {
             HostEvent::Connected { system } => {
-                let again = reachable.insert(system.clone(), true).is_some();
-                emit(&WatchLine::new(
-                    &system,
-                    "connected",
-                    if again {
-                        "reconnected".into()
-                    } else {
-                        String::new()
-                    },
-                ));
-                if again {
-                    // Events were lost while away: a guest may have moved meanwhile.
-                    for res in resources.iter().filter(|r| r.systems.contains(&system)) {
-                        let before = running_on.get(&res.name).cloned().unwrap_or_default();
-                        let now = monitor::status(&Hosts::new(config, connector), &[res])
-                            .remove(0)
-                            .running_on;
-                        if let Some(to) = now.iter().find(|s| !before.contains(s)) {
+                let first = connected_once.insert(system.clone());
+                reachable.insert(system.clone(), true);
+                let detail = if first {
+                    String::new()
+                } else {
+                    "reconnected".to_owned()
+                };
+                emit(&WatchLine::new(&system, "connected", detail));
+                // Look again at where the guests run: on a first connection the starting picture
+                // lacked this system if it could not be asked then; after an outage, events were
+                // lost and a guest may have moved meanwhile.
+                for res in resources.iter().filter(|r| r.systems.contains(&system)) {
+                    let now = monitor::status(&Hosts::new(config, connector), &[res])
+                        .remove(0)
+                        .running_on;
+                    let known = running_on.entry(res.name.clone()).or_default();
+                    match now.iter().find(|s| !known.contains(s)) {
+                        Some(to) if !first => {
                             let to = to.clone();
                             emit(&guestmigrated(
-                                config,
-                                connector,
-                                res,
-                                &to,
-                                running_on.entry(res.name.clone()).or_default(),
-                                state_dir,
+                                config, connector, res, &to, known, state_dir,
                             ));
                         }
+                        _ => *known = now,
                     }
                 }
             }
@@ -143,17 +142,26 @@ pub fn watch(
                 {
                     emit(&lifecycle_line(res, &ev));
                     let known = running_on.entry(res.name.clone()).or_default();
+                    let key = (res.name.clone(), ev.system.clone());
                     match ev.event {
                         // The incoming guest is started paused and resumed once the migration is
-                        // over: only then does it run on the target.
-                        "resumed" if ev.migrated => emit(&guestmigrated(
+                        // over: only then does it run on the target. A source resumed after a
+                        // cancelled migration says "resumed, migrated" too, but was never started
+                        // by a migration.
+                        "started" if ev.migrated => {
+                            incoming.insert(key);
+                        }
+                        "resumed" if ev.migrated && incoming.remove(&key) => emit(&guestmigrated(
                             config, connector, res, &ev.system, known, state_dir,
                         )),
-                        "started" if ev.migrated => {}
+                        "resumed" if ev.migrated => {}
                         "started" | "resumed" if !known.contains(&ev.system) => {
                             known.push(ev.system.clone())
                         }
-                        "stopped" | "crashed" => known.retain(|s| *s != ev.system),
+                        "stopped" | "crashed" => {
+                            incoming.remove(&key);
+                            known.retain(|s| *s != ev.system);
+                        }
                         _ => {}
                     }
                 }

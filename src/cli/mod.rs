@@ -20,7 +20,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::agent::{Hosts, Report};
 use crate::backend::libvirt::Libvirt;
 use crate::error::{Error, Exit, Result};
-use crate::render::{Format, Output};
+use crate::render::{Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
 const EXIT_CODES: &str = "\
@@ -175,15 +175,13 @@ fn act(
     let connector = context.connector();
     let hosts = Hosts::new(&config, &connector);
     let mut reports = Vec::new();
-    let mut exit = Exit::Success;
+    let mut errors = Vec::new();
     for res in resources {
         match entry_point(&hosts, res, &system) {
             Ok(report) => reports.push(report),
             Err(e) => {
-                context.output.error(&e);
-                if exit == Exit::Success {
-                    exit = e.exit();
-                }
+                context.output.error_text(&e);
+                errors.push(Failure::new(Some(&res.name), &e));
             }
         }
     }
@@ -204,10 +202,14 @@ fn act(
     #[derive(serde::Serialize)]
     struct Reports<'a> {
         results: &'a [Report],
+        errors: &'a [Failure],
     }
-    if !reports.is_empty() {
+    if !reports.is_empty() || context.output.format == Format::Json {
         context.output.emit(
-            &Reports { results: &reports },
+            &Reports {
+                results: &reports,
+                errors: &errors,
+            },
             &[
                 "RESOURCE",
                 "SYSTEM",
@@ -229,5 +231,10 @@ fn act(
             ));
         }
     }
-    Ok(exit)
+    Ok(first_exit(&errors))
+}
+
+/// The exit code of several resources' outcomes: that of the first failure.
+fn first_exit(errors: &[Failure]) -> Exit {
+    errors.first().map_or(Exit::Success, |f| f.exit)
 }

@@ -4,6 +4,7 @@
 use crate::agent::Hosts;
 use crate::agent::vmconfigsync::{self, CheckReport, SyncReport};
 use crate::error::{Exit, Result};
+use crate::render::Failure;
 
 use super::{Context, Selection};
 
@@ -47,7 +48,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     }
     let console = context.output.console();
     let mut reports = Vec::new();
-    let mut exit = Exit::Success;
+    let mut errors = Vec::new();
     for res in resources {
         let targets = if args.everywhere {
             res.systems.clone()
@@ -56,27 +57,23 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         };
         match vmconfigsync::vmconfigsync(&hosts, res, &targets, &console) {
             Ok(report) => {
-                if let Some(e) = report.defined_on.iter().find_map(|p| p.error.as_ref()) {
-                    context.output.error(e);
-                    if exit == Exit::Success {
-                        exit = e.exit();
-                    }
+                for e in report.defined_on.iter().filter_map(|p| p.error.as_ref()) {
+                    context.output.error_text(e);
+                    errors.push(Failure::new(Some(&res.name), e));
                 }
                 reports.push(report);
             }
             Err(e) => {
-                context.output.error(&e);
-                if exit == Exit::Success {
-                    exit = e.exit();
-                }
+                context.output.error_text(&e);
+                errors.push(Failure::new(Some(&res.name), &e));
             }
         }
     }
-    render_sync(context, &reports);
-    Ok(exit)
+    render_sync(context, &reports, &errors);
+    Ok(super::first_exit(&errors))
 }
 
-fn render_sync(context: &Context, reports: &[SyncReport]) {
+fn render_sync(context: &Context, reports: &[SyncReport], errors: &[Failure]) {
     let rows = reports
         .iter()
         .map(|r| {
@@ -97,9 +94,13 @@ fn render_sync(context: &Context, reports: &[SyncReport]) {
     #[derive(serde::Serialize)]
     struct Synced<'a> {
         results: &'a [SyncReport],
+        errors: &'a [Failure],
     }
     context.output.emit(
-        &Synced { results: reports },
+        &Synced {
+            results: reports,
+            errors,
+        },
         &["RESOURCE", "SOURCE", "ACTION", "PATH", "DEFINED ON"],
         rows,
     );

@@ -118,28 +118,25 @@ impl Output {
     }
 
     /// A command's failure: on stderr always, and as a JSON document on stdout with `-o json`.
+    /// A command's failure: on stderr always, and as the one JSON document on stdout with `-o json`.
     pub fn error(&self, e: &Error) {
-        for line in e.to_string().lines() {
-            eprintln!("kvmguestctl: error: {line}");
-        }
+        self.error_text(e);
         if self.format == Format::Json && !self.quiet {
             #[derive(Serialize)]
-            struct Failure<'a> {
-                error: Detail<'a>,
+            struct Document {
+                error: Failure,
             }
-            #[derive(Serialize)]
-            struct Detail<'a> {
-                exit_code: u8,
-                kind: &'a str,
-                message: String,
-            }
-            self.json(&Failure {
-                error: Detail {
-                    exit_code: e.exit().code(),
-                    kind: e.kind(),
-                    message: e.to_string(),
-                },
+            self.json(&Document {
+                error: Failure::new(None, e),
             });
+        }
+    }
+
+    /// A failure on stderr only: for one resource of several, whose failure goes into the
+    /// command's one JSON document as a [`Failure`].
+    pub fn error_text(&self, e: &Error) {
+        for line in e.to_string().lines() {
+            eprintln!("kvmguestctl: error: {line}");
         }
     }
 
@@ -147,6 +144,31 @@ impl Output {
         TermConsole {
             output: self,
             bar: Mutex::new(None),
+        }
+    }
+}
+
+/// A failure as JSON: `{"resource", "exit_code", "kind", "message"}` (no resource for a command's
+/// own failure).
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub exit_code: u8,
+    pub kind: &'static str,
+    pub message: String,
+    #[serde(skip)]
+    pub exit: crate::error::Exit,
+}
+
+impl Failure {
+    pub fn new(resource: Option<&str>, e: &Error) -> Failure {
+        Failure {
+            resource: resource.map(str::to_owned),
+            exit_code: e.exit().code(),
+            kind: e.kind(),
+            message: e.to_string(),
+            exit: e.exit(),
         }
     }
 }

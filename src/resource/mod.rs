@@ -300,7 +300,7 @@ pub fn local_system(config: &Config, requested: Option<&str>) -> crate::error::R
     )))
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()

@@ -213,7 +213,10 @@ pub(super) fn resource(
         }
     }
     if let Some(r) = raw.ResyncVMCfg.as_ref().filter(|r| r.value.0)
-        && raw.GuestConfigFilePath.is_none()
+        && raw
+            .GuestConfigFilePath
+            .as_ref()
+            .is_none_or(|p| p.value.is_empty() || p.value == "NONE")
     {
         warn.push(warning(
             at(r),

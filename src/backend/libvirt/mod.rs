@@ -39,7 +39,11 @@ impl Libvirt {
 impl Connector for Libvirt {
     fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
         let uri = system.uri.clone();
-        let conn = bounded(&system.name, "connect", self.timeout, {
+        let place = Place {
+            system: system.name.clone(),
+            uri: system.uri.clone(),
+        };
+        let conn = bounded(&place, "connect", self.timeout, {
             let uri = uri.clone();
             move || Connect::open(Some(&uri))
         })
@@ -54,7 +58,7 @@ impl Connector for Libvirt {
             other => other,
         })?;
         Ok(Arc::new(LibvirtHost {
-            system: system.name.clone(),
+            place,
             conn,
             timeout: self.timeout,
         }))
@@ -71,18 +75,26 @@ impl Connector for Libvirt {
 }
 
 struct LibvirtHost {
-    system: String,
+    place: Place,
     conn: Connect,
     timeout: Duration,
 }
 
+/// Which system a call goes to, and at which URI: what every error names.
+#[derive(Clone)]
+struct Place {
+    system: String,
+    uri: String,
+}
+
 /// Run one libvirt call on a worker thread and wait for it at most `timeout`.
 fn bounded<T: Send + 'static>(
-    system: &str,
+    place: &Place,
     what: &str,
     timeout: Duration,
     call: impl FnOnce() -> std::result::Result<T, VirtError> + Send + 'static,
 ) -> Result<T> {
+    let system = place.system.as_str();
     let (tx, rx) = mpsc::sync_channel(1);
     let started = Instant::now();
     let spawned = std::thread::Builder::new()
@@ -102,7 +114,7 @@ fn bounded<T: Send + 'static>(
     );
     match answer {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(classify(system, &e)),
+        Ok(Err(e)) => Err(classify(place, &e)),
         Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout {
             system: system.to_owned(),
             what: what.to_owned(),
@@ -119,8 +131,8 @@ fn is(e: &VirtError, number: ErrorNumber) -> bool {
 }
 
 /// libvirt's error numbers, sorted into the classes the exit codes distinguish.
-fn classify(system: &str, e: &VirtError) -> Error {
-    let detail = format!("{system}: {}", e.message());
+fn classify(place: &Place, e: &VirtError) -> Error {
+    let detail = format!("{}: {}", place.system, e.message());
     if is(e, ErrorNumber::NoDomain) {
         Error::Unknown(detail)
     } else if is(e, ErrorNumber::NoConnect)
@@ -128,8 +140,8 @@ fn classify(system: &str, e: &VirtError) -> Error {
         || is(e, ErrorNumber::AuthFailed)
     {
         Error::Unreachable {
-            system: system.to_owned(),
-            uri: String::new(),
+            system: place.system.clone(),
+            uri: place.uri.clone(),
             detail: e.message().to_owned(),
         }
     } else {
@@ -150,7 +162,7 @@ impl LibvirtHost {
         let conn = self.conn.clone();
         let guest = name.to_owned();
         bounded(
-            &self.system,
+            &self.place,
             &format!("{what} {name}"),
             self.timeout,
             move || {
@@ -163,12 +175,12 @@ impl LibvirtHost {
 
 impl Host for LibvirtHost {
     fn system(&self) -> &str {
-        &self.system
+        &self.place.system
     }
 
     fn guests(&self) -> Result<Vec<Guest>> {
         let conn = self.conn.clone();
-        bounded(&self.system, "all domain states", self.timeout, move || {
+        bounded(&self.place, "all domain states", self.timeout, move || {
             ffi::all_states(&conn)
         })
     }
@@ -177,7 +189,7 @@ impl Host for LibvirtHost {
         let conn = self.conn.clone();
         let guest = name.to_owned();
         bounded(
-            &self.system,
+            &self.place,
             &format!("state {name}"),
             self.timeout,
             move || {
@@ -204,7 +216,7 @@ impl Host for LibvirtHost {
     fn define(&self, xml: &str) -> Result<()> {
         let conn = self.conn.clone();
         let xml = xml.to_owned();
-        bounded(&self.system, "define", self.timeout, move || {
+        bounded(&self.place, "define", self.timeout, move || {
             conn.define_domain_xml(&xml).map(drop)
         })
     }
@@ -212,7 +224,7 @@ impl Host for LibvirtHost {
     fn create_transient(&self, xml: &str) -> Result<()> {
         let conn = self.conn.clone();
         let xml = xml.to_owned();
-        bounded(&self.system, "create transient", self.timeout, move || {
+        bounded(&self.place, "create transient", self.timeout, move || {
             conn.create_domain_xml(&xml, 0).map(drop)
         })
     }
@@ -226,7 +238,7 @@ impl Host for LibvirtHost {
             ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
             ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
         };
-        let system = self.system.clone();
+        let system = self.place.system.clone();
         self.on_guest(name, "shutdown", move |_, dom| match dom.shutdown_flags(flags) {
             // Drivers that cannot choose the method (libvirt's test driver) reject the flag;
             // their default method is the only one there is.
@@ -281,7 +293,9 @@ impl Host for LibvirtHost {
             .spawn(move || {
                 let _ = tx.send(source.migrate3(&dconn, params, flags));
             })
-            .map_err(|e| Error::Failed(format!("{}: cannot start a thread: {e}", self.system)))?;
+            .map_err(|e| {
+                Error::Failed(format!("{}: cannot start a thread: {e}", self.place.system))
+            })?;
 
         let started = Instant::now();
         let mut aborted = false;
@@ -291,35 +305,45 @@ impl Host for LibvirtHost {
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(Error::Failed(format!(
                         "{}: the migration call panicked",
-                        self.system
+                        self.place.system
                     )));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             if aborted {
-                // An aborted job must end promptly; if libvirt does not answer, stop waiting.
+                // An aborted job should end promptly. If it does not, the migration may still
+                // complete: say that its outcome is unknown rather than guess where the guest is.
                 if started.elapsed() > request.limit + self.timeout {
-                    return Err(Error::Timeout {
-                        system: self.system.clone(),
-                        what: format!("aborting the migration of {name}"),
-                        seconds: self.timeout.as_secs(),
-                    });
+                    return Err(Error::Failed(format!(
+                        "the migration of {name} passed MigrateTimeout ({}s) and did not stop \
+                         within {}s of being aborted: where the guest ends up is unknown, check \
+                         with status",
+                        request.limit.as_secs(),
+                        self.timeout.as_secs()
+                    )));
                 }
                 continue;
             }
             if started.elapsed() >= request.limit {
                 let dom = dom.clone();
-                bounded(
-                    &self.system,
+                // A refused abort (the job is already in its last phase) is not the end: the
+                // migration call still tells how it ended.
+                if let Err(e) = bounded(
+                    &self.place,
                     &format!("abort migration of {name}"),
                     self.timeout,
                     move || ffi::abort_job(&dom),
-                )?;
+                ) {
+                    log::warn!(
+                        "{}: aborting the migration of {name}: {e}",
+                        self.place.system
+                    );
+                }
                 aborted = true;
                 continue;
             }
             let poll = dom.clone();
-            if let Ok(stats) = bounded(&self.system, "job stats", self.timeout, move || {
+            if let Ok(stats) = bounded(&self.place, "job stats", self.timeout, move || {
                 poll.job_stats(0)
             }) {
                 progress(&MigrationProgress {
@@ -335,18 +359,22 @@ impl Host for LibvirtHost {
         match migrated {
             Ok(arrived) => {
                 // The target keeps the statistics of the migration it completed.
-                let downtime = arrived
-                    .job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED)
-                    .ok()
-                    .and_then(|s| s.downtime)
-                    .map(Duration::from_millis);
+                let downtime = bounded(
+                    &target.place,
+                    "completed job stats",
+                    self.timeout,
+                    move || arrived.job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED),
+                )
+                .ok()
+                .and_then(|s| s.downtime)
+                .map(Duration::from_millis);
                 Ok(MigrationDone { elapsed, downtime })
             }
             Err(_) if aborted => Err(Error::Failed(format!(
                 "the migration of {name} did not finish within MigrateTimeout ({}s) and was aborted",
                 request.limit.as_secs()
             ))),
-            Err(e) => Err(classify(&self.system, &e)),
+            Err(e) => Err(classify(&self.place, &e)),
         }
     }
 
