@@ -367,3 +367,118 @@ fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
         "{message}"
     );
 }
+
+/// Systems a and b, each its own scripted host, and a script of events for the watcher.
+struct ScriptedHosts {
+    hosts: HashMap<String, Arc<Fake>>,
+    script:
+        Mutex<Option<Box<dyn FnOnce(std::sync::mpsc::Sender<crate::backend::HostEvent>) + Send>>>,
+}
+
+impl Connector for ScriptedHosts {
+    fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
+        Ok(self.hosts[&system.name].clone())
+    }
+    fn watch(
+        &self,
+        _: &[System],
+        sink: std::sync::mpsc::Sender<crate::backend::HostEvent>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<()> {
+        let script = self.script.lock().unwrap().take().expect("watched once");
+        std::thread::spawn(move || {
+            script(sink);
+            // Let the watcher drain what was sent before it is told to stop.
+            std::thread::sleep(Duration::from_millis(600));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        Ok(())
+    }
+}
+
+#[test]
+fn the_watcher_reports_real_migrations_only() {
+    use crate::backend::{HostEvent, Lifecycle};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.yaml");
+    std::fs::write(
+        &path,
+        "systems:\n  a: { uri: 'fake:///a' }\n  b: { uri: 'fake:///b' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, b], GuestName: g }\n",
+    )
+    .unwrap();
+    let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
+    let (a, b) = (Fake::running("g", 0), Arc::new(Fake::default()));
+    let b_in_script = b.clone();
+    let a_in_script = a.clone();
+    let connector = ScriptedHosts {
+        hosts: HashMap::from([("a".to_owned(), a), ("b".to_owned(), b)]),
+        script: Mutex::new(Some(Box::new(move |sink| {
+            let event = |system: &str, event: &'static str, detail: &'static str| {
+                HostEvent::Lifecycle(Lifecycle {
+                    system: system.into(),
+                    guest: "g".into(),
+                    event,
+                    detail,
+                    migrated: detail == "migrated",
+                })
+            };
+            let send = |e| sink.send(e).unwrap();
+            // b is down when the watcher starts, then comes up: a first connection, no move.
+            send(HostEvent::Connected { system: "a".into() });
+            send(HostEvent::Disconnected {
+                system: "b".into(),
+                reason: "down".into(),
+            });
+            send(HostEvent::Connected { system: "b".into() });
+            // A migration to b is cancelled: a resumes its guest ("resumed, migrated").
+            send(event("a", "suspended", "migrated"));
+            send(event("a", "resumed", "migrated"));
+            // The watcher looks at the hosts when b connects: let it, before the guest moves.
+            std::thread::sleep(Duration::from_millis(300));
+            // A real one: started paused on b, resumed there, stopped on a.
+            send(event("b", "started", "migrated"));
+            b_in_script.set("g", RUNNING);
+            a_in_script.set(
+                "g",
+                GuestState::Libvirt {
+                    state: 5,
+                    reason: 4,
+                },
+            );
+            send(event("b", "resumed", "migrated"));
+            send(event("a", "stopped", "migrated"));
+        }))),
+    };
+    let resources: Vec<&Resource> = config.resources.values().collect();
+    let state = dir.path().join("state");
+    let mut lines = Vec::new();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    super::watch::watch(&config, &connector, &resources, &state, stop, &mut |l| {
+        lines.push(l.clone())
+    })
+    .unwrap();
+
+    let events: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} {} {}", l.system, l.event, l.detail))
+        .collect();
+    assert_eq!(
+        events[..3],
+        ["a connected ", "b disconnected down", "b connected "],
+        "{events:#?}"
+    );
+    let migrated: Vec<_> = lines.iter().filter(|l| l.event == "migrated").collect();
+    assert_eq!(migrated.len(), 1, "only the real migration: {events:#?}");
+    assert_eq!(
+        (migrated[0].from.as_deref(), migrated[0].to.as_deref()),
+        (Some("a"), Some("b"))
+    );
+    assert_eq!(migrated[0].state, Some(ResourceState::Online));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("r.migrated")).unwrap()).unwrap();
+    assert_eq!(
+        (record["from"].as_str(), record["to"].as_str()),
+        (Some("a"), Some("b"))
+    );
+}
