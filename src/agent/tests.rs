@@ -368,11 +368,13 @@ fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
     );
 }
 
+/// What the scripted hypervisors report to the watcher, in order.
+type Script = Box<dyn FnOnce(std::sync::mpsc::Sender<crate::backend::HostEvent>) + Send>;
+
 /// Systems a and b, each its own scripted host, and a script of events for the watcher.
 struct ScriptedHosts {
     hosts: HashMap<String, Arc<Fake>>,
-    script:
-        Mutex<Option<Box<dyn FnOnce(std::sync::mpsc::Sender<crate::backend::HostEvent>) + Send>>>,
+    script: Mutex<Option<Script>>,
 }
 
 impl Connector for ScriptedHosts {
