@@ -113,10 +113,15 @@ pub fn watch(
                 // Look again at where the guests run: on a first connection the starting picture
                 // lacked this system if it could not be asked then; after an outage, events were
                 // lost and a guest may have moved meanwhile.
-                for res in resources.iter().filter(|r| r.systems.contains(&system)) {
-                    let now = monitor::status(&Hosts::new(config, connector), &[res])
-                        .remove(0)
-                        .running_on;
+                // One survey for all of them: each system asked once, not once per resource.
+                let affected: Vec<&Resource> = resources
+                    .iter()
+                    .copied()
+                    .filter(|r| r.systems.contains(&system))
+                    .collect();
+                let statuses = monitor::status(&Hosts::new(config, connector), &affected);
+                for (res, status) in affected.into_iter().zip(statuses) {
+                    let now = status.running_on;
                     let known = running_on.entry(res.name.clone()).or_default();
                     match now.iter().find(|s| !known.contains(s)) {
                         Some(to) if !first => {
