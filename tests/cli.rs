@@ -268,23 +268,46 @@ fn start_refuses_a_second_copy_with_exit_5() {
         ));
 }
 
-#[test]
-fn start_refuses_when_another_system_cannot_be_asked_unless_assumed_stopped() {
-    let (_dir, path) = config(
-        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  gone: { uri: 'qemu+unix:///system?socket=/nonexistent/sock' }\n\
-         resources:\n  r: { type: KVMGuest, systems: [a, gone], GuestName: shutoff01, DelayAfterGuestOnline: 0 }\n",
-    );
+/// `start r` on a is refused while `other` cannot be vouched for, with `why`, and goes ahead
+/// once `--assume-stopped other` vouches for it.
+fn refused_until_assumed_stopped(systems: &str, guest: &str, other: &str, why: &str) {
+    let (_dir, path) = config(&format!(
+        "systems:\n  a: {{ uri: 'test://FIXTURES/node-a.xml' }}\n  {systems}\n\
+         resources:\n  r: {{ type: KVMGuest, systems: [a, {other}], GuestName: {guest}, DelayAfterGuestOnline: 0 }}\n"
+    ));
     kvm(&path)
         .args(["--sys", "a", "start", "r"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains(
-            "cannot tell whether shutoff01 runs on gone",
-        ))
-        .stderr(predicate::str::contains("--assume-stopped gone"));
-    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", "gone"]));
+        .stderr(predicate::str::contains(format!(
+            "cannot tell whether {guest} runs on {other}: {why}"
+        )))
+        .stderr(predicate::str::contains(format!(
+            "--assume-stopped {other}"
+        )));
+    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", other]));
     assert_eq!(doc["results"][0]["action"], "started");
     assert_eq!(doc["results"][0]["state"], "ONLINE");
+}
+
+#[test]
+fn start_refuses_when_another_system_cannot_be_asked_unless_assumed_stopped() {
+    refused_until_assumed_stopped(
+        "gone: { uri: 'qemu+unix:///system?socket=/nonexistent/sock' }",
+        "shutoff01",
+        "gone",
+        "gone: cannot reach qemu+unix:///system",
+    );
+}
+
+#[test]
+fn start_refuses_while_another_system_reports_an_unknown_state() {
+    refused_until_assumed_stopped(
+        "b: { uri: 'test://FIXTURES/node-b.xml' }",
+        "limbo01",
+        "b",
+        "its state there is UNKNOWN (no state)",
+    );
 }
 
 #[test]
@@ -653,23 +676,6 @@ fn migrate_refuses_a_guest_not_running_here_and_says_where_a_failed_one_still_ru
         .stderr(predicate::str::contains(
             "virDomainMigrate3; running01 keeps running on a",
         ));
-}
-
-#[test]
-fn start_refuses_while_another_system_reports_an_unknown_state() {
-    let (_dir, path) = config(
-        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n\
-         resources:\n  r: { type: KVMGuest, systems: [a, b], GuestName: limbo01, DelayAfterGuestOnline: 0 }\n",
-    );
-    kvm(&path)
-        .args(["--sys", "a", "start", "r"])
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains(
-            "cannot tell whether limbo01 runs on b: its state there is UNKNOWN (no state)",
-        ));
-    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", "b"]));
-    assert_eq!(doc["results"][0]["action"], "started");
 }
 
 #[test]
