@@ -693,33 +693,49 @@ fn cancel_migration(w: &mut World, i: usize) -> Result<(), Failure> {
 
 fn reboot(w: &mut World, i: usize, now: Instant) -> Result<(), Failure> {
     let d = w.delays.reboot;
-    let vm = &mut w.vms[i];
-    if vm.status != VmStatus::Up {
-        return Err(status_illegal("reboot", vm.status));
-    }
-    vm.steps.clear();
-    vm.status = VmStatus::RebootInProgress;
-    vm.steps.push_back(VmStep {
-        at: later(now, d),
-        status: VmStatus::Up,
-        host: HostChange::Keep,
-        cluster: None,
-    });
-    w.advance(now);
-    Ok(())
+    from_up(
+        w,
+        i,
+        now,
+        "reboot",
+        VmStatus::RebootInProgress,
+        d,
+        VmStatus::Up,
+    )
 }
 
 fn suspend(w: &mut World, i: usize, now: Instant) -> Result<(), Failure> {
     let d = w.delays.saving_state;
+    from_up(
+        w,
+        i,
+        now,
+        "hibernate",
+        VmStatus::SavingState,
+        d,
+        VmStatus::Suspended,
+    )
+}
+
+/// An action allowed only on an up VM: it is `during` at once, then `after` once `delay` passed.
+fn from_up(
+    w: &mut World,
+    i: usize,
+    now: Instant,
+    action: &str,
+    during: VmStatus,
+    delay: u64,
+    after: VmStatus,
+) -> Result<(), Failure> {
     let vm = &mut w.vms[i];
     if vm.status != VmStatus::Up {
-        return Err(status_illegal("hibernate", vm.status));
+        return Err(status_illegal(action, vm.status));
     }
     vm.steps.clear();
-    vm.status = VmStatus::SavingState;
+    vm.status = during;
     vm.steps.push_back(VmStep {
-        at: later(now, d),
-        status: VmStatus::Suspended,
+        at: later(now, delay),
+        status: after,
         host: HostChange::Keep,
         cluster: None,
     });
