@@ -46,7 +46,9 @@ pub enum Error {
         uri: String,
         detail: String,
     },
-    #[error("{system}: {what} did not answer within {seconds} s (is libvirtd hung?)")]
+    #[error(
+        "{system}: {what} did not answer within {seconds} s (is the hypervisor or engine hung?)"
+    )]
     Timeout {
         system: String,
         what: String,

@@ -12,5 +12,6 @@ pub mod cli;
 pub mod error;
 pub mod render;
 pub mod resource;
+pub mod secret;
 
 pub use error::{Error, Exit};

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::backend::{MigrationRequest, Transfer};
 use crate::error::{Error, Result};
-use crate::resource::Resource;
+use crate::resource::{Environment, Resource};
 
 /// The length of one monitor cycle while waiting for the guest on the target (MigrateWaitLimit
 /// counts these).
@@ -49,7 +49,7 @@ pub fn migrate(
             site_to.unwrap_or("no site")
         )));
     }
-    let status = monitor::judge(res, &hosts.survey(res.systems.iter().map(String::as_str)));
+    let status = monitor::judge(res, &hosts.survey(&[res]));
     let here = status
         .on(from)
         .ok_or_else(|| Error::Failed(format!("{from} was not surveyed")))?;
@@ -81,7 +81,7 @@ pub fn migrate(
         MigrateMode::Live => Transfer::Live,
         MigrateMode::Pause => Transfer::Paused,
     };
-    let (source, target) = (hosts.get(from)?, hosts.get(to)?);
+    let (source, target) = (hosts.get(res, from)?, hosts.get(res, to)?);
     let request = MigrationRequest {
         transfer,
         move_definition: !res.transient,
@@ -158,24 +158,30 @@ fn migrate_offline(
 ) -> Result<Report> {
     let started = Instant::now();
     let guest = res.guest_name.as_str();
-    let source = hosts.get(from)?;
-    let xml = source.definition(guest)?;
+    let source = hosts.get(res, from)?;
+    // The definition moves with the guest, unless it is transient or an engine keeps it.
+    let moves = !res.transient && res.environment == Environment::Libvirt;
+    let xml = if moves {
+        Some(source.definition(guest)?)
+    } else {
+        None
+    };
     let stop = OfflineOptions {
         mode: ShutdownRequest::Auto,
         kill: true,
         resend: RESEND,
     };
     offline(hosts, res, from, &stop, console)?;
-    if !res.transient {
+    if let Some(xml) = &xml {
         console.step(&format!("defining {guest} on {to}"));
-        hosts.get(to)?.define(&xml)?;
+        hosts.get(res, to)?.define(xml)?;
     }
     let report = online(hosts, res, to, &OnlineOptions::default(), console)?;
     let mut detail = format!(
         "offline migration {from} -> {to} in {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    if !res.transient && verdict(&*source, guest)?.observed.is_some() {
+    if moves && verdict(&*source, guest)?.observed.is_some() {
         match source.undefine(guest) {
             Ok(()) => console.step(&format!("removed the definition of {guest} from {from}")),
             Err(e) => detail.push_str(&format!("; its definition is still on {from}: {e}")),

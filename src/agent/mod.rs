@@ -5,6 +5,7 @@
 
 mod clean;
 pub mod definition;
+pub mod devscan;
 pub mod migrate;
 pub mod monitor;
 mod offline;
@@ -20,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Connector, Guest, Host};
+use crate::backend::{Connector, Guest, Host, SurveyId};
 use crate::error::{Error, Result};
-use crate::resource::{Config, Resource};
+use crate::resource::{Config, Environment, Resource};
 
 pub use clean::clean;
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
@@ -60,12 +61,16 @@ pub struct Report {
     pub seconds: f64,
 }
 
-/// The hypervisors of the configured systems, each connected at most once per command.
+/// Every guest of every surveyed system, by environment and system.
+pub type Survey = BTreeMap<(Environment, String), Result<Vec<Guest>>>;
+
+/// The hypervisors of the configured systems, each connected at most once per command and
+/// environment.
 pub struct Hosts<'a> {
     config: &'a Config,
     connector: &'a dyn Connector,
     // Failures are kept too: a host that timed out once is not waited for again.
-    cache: Mutex<HashMap<String, Result<Arc<dyn Host>>>>,
+    cache: Mutex<HashMap<(Environment, String), Result<Arc<dyn Host>>>>,
 }
 
 impl<'a> Hosts<'a> {
@@ -87,48 +92,63 @@ impl<'a> Hosts<'a> {
         Ok(self.config.system(system)?.migration_uri.as_deref())
     }
 
-    pub fn get(&self, system: &str) -> Result<Arc<dyn Host>> {
-        if let Some(found) = self.lock().get(system) {
+    /// The host of `system` in the resource's environment.
+    pub fn get(&self, res: &Resource, system: &str) -> Result<Arc<dyn Host>> {
+        self.host(&res.environment, system)
+    }
+
+    fn host(&self, environment: &Environment, system: &str) -> Result<Arc<dyn Host>> {
+        let key = (environment.clone(), system.to_owned());
+        if let Some(found) = self.lock().get(&key) {
             return found.clone();
         }
         let connected = self
             .config
             .system(system)
-            .and_then(|s| self.connector.connect(s));
-        self.lock()
-            .entry(system.to_owned())
-            .or_insert(connected)
-            .clone()
+            .and_then(|s| self.connector.connect(environment, s));
+        self.lock().entry(key).or_insert(connected).clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Result<Arc<dyn Host>>>> {
+    /// The management engine of the resource's environment (RHEV).
+    pub fn engine(&self, res: &Resource) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+        self.connector.engine(&res.environment)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(Environment, String), Result<Arc<dyn Host>>>> {
         // A poisoned cache only means another thread panicked mid-insert; the map is still sound.
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every guest of every named system: one query per system, all systems at once.
-    pub fn survey<'s>(
-        &self,
-        systems: impl IntoIterator<Item = &'s str>,
-    ) -> BTreeMap<String, Result<Vec<Guest>>> {
-        let wanted: BTreeSet<&str> = systems.into_iter().collect();
+    /// Every guest of every system of the resources: one query per system (per engine for RHEV),
+    /// all at once.
+    pub fn survey(&self, resources: &[&Resource]) -> Survey {
+        let wanted: BTreeSet<(&Environment, &str)> = resources
+            .iter()
+            .flat_map(|r| r.systems.iter().map(|s| (&r.environment, s.as_str())))
+            .collect();
+        let survey = SurveyId::fresh();
         std::thread::scope(|scope| {
             let running: Vec<_> = wanted
                 .iter()
-                .map(|&system| {
-                    let query = scope.spawn(move || self.get(system).and_then(|h| h.guests()));
-                    (system, query)
+                .map(|&(environment, system)| {
+                    let query = scope.spawn(move || {
+                        self.host(environment, system)
+                            .and_then(|h| h.guests(survey))
+                    });
+                    (environment, system, query)
                 })
                 .collect();
             running
                 .into_iter()
-                .map(|(system, query)| {
+                .map(|(environment, system, query)| {
                     let answer = query.join().unwrap_or_else(|_| {
                         Err(Error::Failed(format!(
                             "{system}: the status query panicked"
                         )))
                     });
-                    (system.to_owned(), answer)
+                    ((environment.clone(), system.to_owned()), answer)
                 })
                 .collect()
         })
@@ -198,7 +218,7 @@ enum Local {
 
 fn local(hosts: &Hosts, res: &Resource, system: &str, started: Instant) -> Result<Local> {
     check_system(res, system)?;
-    let host = hosts.get(system)?;
+    let host = hosts.get(res, system)?;
     let before = verdict(&*host, &res.guest_name)?;
     if before.observed.is_some() {
         return Ok(Local::Defined(host, before));

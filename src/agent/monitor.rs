@@ -4,13 +4,12 @@
 //! restoring 50, powering_down 40, paused 20, wait_for_launch 10; saving, suspended and migrating
 //! are INTENTIONAL OFFLINE) and adds what libvirt can say that RHEV cannot (crashes, I/O errors).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::Hosts;
-use crate::backend::{Guest, GuestState};
+use super::{Hosts, Survey};
+use crate::backend::{GuestState, Placement};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -59,6 +58,8 @@ pub struct Verdict {
     pub active: bool,
     /// The hypervisor's own words: ("running", "booted").
     pub observed: Option<(&'static str, &'static str)>,
+    /// The guest runs on another host, which this system's hypervisor named (RHEV).
+    pub elsewhere: Option<String>,
 }
 
 impl Verdict {
@@ -69,6 +70,7 @@ impl Verdict {
             confidence: None,
             active: false,
             observed: None,
+            elsewhere: None,
         }
     }
 }
@@ -144,9 +146,58 @@ fn reason_name(state: u32, reason: i32) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// The mapping table (documented in the README; every cell is unit-tested below).
+/// The mapping tables (documented in the README; every cell is unit-tested below).
 pub fn classify(state: &GuestState) -> Verdict {
-    let GuestState::Libvirt { state, reason } = *state;
+    match state {
+        GuestState::Libvirt { state, reason } => classify_libvirt(*state, *reason),
+        GuestState::Rhev { status, placement } => classify_rhev(status, placement),
+    }
+}
+
+/// The specification's RHEV table, plus the statuses it leaves out: not_responding, unassigned
+/// and a status the engine did not name (an illegal image) are UNKNOWN.
+fn classify_rhev(status: &'static str, placement: &Placement) -> Verdict {
+    use ResourceState::*;
+    let (state, confidence) = match status {
+        "wait_for_launch" => (Online, Some(10)),
+        "powering_up" => (Online, Some(60)),
+        "up" => (Online, Some(100)),
+        "powering_down" => (Online, Some(40)),
+        "paused" => (Online, Some(20)),
+        "restoring_state" => (Online, Some(50)),
+        "down" => (Offline, None),
+        "saving_state" | "suspended" | "migrating" | "reboot_in_progress" => {
+            (IntentionalOffline, None)
+        }
+        _ => (Unknown, None),
+    };
+    match placement {
+        // The engine gives a VM a host for as long as it holds one: that is what is live.
+        Placement::Here => Verdict {
+            state,
+            confidence,
+            active: true,
+            observed: Some((status, "on this host")),
+            elsewhere: None,
+        },
+        Placement::Nowhere => Verdict {
+            state,
+            confidence,
+            active: false,
+            observed: Some((status, "on no host")),
+            elsewhere: None,
+        },
+        Placement::Elsewhere(host) => Verdict {
+            state: Offline,
+            confidence: None,
+            active: false,
+            observed: Some((status, "on another host")),
+            elsewhere: Some(host.clone()),
+        },
+    }
+}
+
+fn classify_libvirt(state: u32, reason: i32) -> Verdict {
     use ResourceState::*;
     let (resource_state, confidence) = match (state, reason) {
         (1, 9 | 11) => (Faulted, None), // running crashed / post-copy failed
@@ -172,6 +223,7 @@ pub fn classify(state: &GuestState) -> Verdict {
         confidence,
         active: matches!(state, 1 | 2 | 3 | 4 | 6 | 7),
         observed: known.then(|| (STATE_NAMES[state as usize], reason_name(state, reason))),
+        elsewhere: None,
     }
 }
 
@@ -199,7 +251,8 @@ pub struct SystemStatus {
 pub struct ResourceStatus {
     pub resource: String,
     pub guest: String,
-    /// The systems where the guest holds a live instance.
+    /// The systems where the guest holds a live instance, then any host outside its systems
+    /// where its engine says it runs.
     pub running_on: Vec<String>,
     /// True when it runs on more than one (not counting a copy paused mid-migration): the
     /// cluster's worst case.
@@ -215,48 +268,56 @@ impl ResourceStatus {
 
 /// Monitor many resources: every system involved is asked once, all at the same time.
 pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
-    let survey = hosts.survey(
-        resources
-            .iter()
-            .flat_map(|r| r.systems.iter().map(String::as_str)),
-    );
+    let survey = hosts.survey(resources);
     resources.iter().map(|r| judge(r, &survey)).collect()
 }
 
 /// One resource's status from a survey of its systems.
-pub fn judge(res: &Resource, survey: &BTreeMap<String, Result<Vec<Guest>>>) -> ResourceStatus {
+pub fn judge(res: &Resource, survey: &Survey) -> ResourceStatus {
+    // Hosts outside the resource's systems that its guest runs on (an engine's other hosts).
+    let mut outside = std::collections::BTreeSet::new();
     let mut systems: Vec<SystemStatus> = res
         .systems
         .iter()
-        .map(|system| match survey.get(system) {
-            Some(Ok(guests)) => {
-                let found = guests.iter().find(|g| g.name == res.guest_name);
-                let verdict = found.map_or_else(Verdict::undefined, |g| classify(&g.state));
-                let why = match verdict.observed {
-                    Some(_) => String::new(),
-                    None => format!("{} is not defined here", res.guest_name),
-                };
-                SystemStatus {
-                    system: system.clone(),
-                    state: verdict.state,
-                    confidence: verdict.confidence,
-                    active: verdict.active,
-                    hypervisor_state: verdict.observed.map(|o| o.0),
-                    hypervisor_reason: verdict.observed.map(|o| o.1),
-                    why,
-                    error: None,
-                    error_class: None,
+        .map(
+            |system| match survey.get(&(res.environment.clone(), system.clone())) {
+                Some(Ok(guests)) => {
+                    let found = guests.iter().find(|g| g.name == res.guest_name);
+                    let verdict = found.map_or_else(Verdict::undefined, |g| classify(&g.state));
+                    let why = match verdict.observed {
+                        Some(_) => String::new(),
+                        None => format!("{} is not defined here", res.guest_name),
+                    };
+                    if let Some(host) = verdict
+                        .elsewhere
+                        .as_ref()
+                        .filter(|h| !res.systems.contains(h))
+                    {
+                        outside.insert(host.clone());
+                    }
+                    SystemStatus {
+                        system: system.clone(),
+                        state: verdict.state,
+                        confidence: verdict.confidence,
+                        active: verdict.active,
+                        hypervisor_state: verdict.observed.map(|o| o.0),
+                        hypervisor_reason: verdict.observed.map(|o| o.1),
+                        why,
+                        error: None,
+                        error_class: None,
+                    }
                 }
-            }
-            Some(Err(e)) => unknown(system, e.clone()),
-            None => unknown(system, Error::Failed(format!("{system}: not surveyed"))),
-        })
+                Some(Err(e)) => unknown(system, e.clone()),
+                None => unknown(system, Error::Failed(format!("{system}: not surveyed"))),
+            },
+        )
         .collect();
 
     let running_on: Vec<String> = systems
         .iter()
         .filter(|s| s.active)
         .map(|s| s.system.clone())
+        .chain(outside)
         .collect();
     for s in systems
         .iter_mut()
@@ -386,6 +447,61 @@ mod tests {
             assert_eq!(v.confidence, confidence, "{cell}");
             assert_eq!(v.active, active, "{cell}");
             assert_eq!(v.observed, Some((name, why)), "{cell}");
+        }
+    }
+
+    /// The specification's RHEV table and the statuses it leaves out, on the VM's own host; a VM
+    /// without a host is never live; one on another host is OFFLINE here and names that host.
+    #[test]
+    fn the_rhev_table() {
+        #[rustfmt::skip]
+        let table: &[(&'static str, ResourceState, Option<u8>)] = &[
+            ("wait_for_launch", Online, Some(10)),
+            ("powering_up", Online, Some(60)),
+            ("up", Online, Some(100)),
+            ("powering_down", Online, Some(40)),
+            ("paused", Online, Some(20)),
+            ("restoring_state", Online, Some(50)),
+            ("down", Offline, None),
+            ("saving_state", IntentionalOffline, None),
+            ("suspended", IntentionalOffline, None),
+            ("migrating", IntentionalOffline, None),
+            ("reboot_in_progress", IntentionalOffline, None),
+            ("image_locked", Unknown, None),
+            ("unknown", Unknown, None),
+            ("not_responding", Unknown, None),
+            ("unassigned", Unknown, None),
+            ("none", Unknown, None),
+            ("unrecognised", Unknown, None),
+        ];
+        for &(status, expected, confidence) in table {
+            let here = classify(&GuestState::Rhev {
+                status,
+                placement: Placement::Here,
+            });
+            assert_eq!(
+                (here.state, here.confidence),
+                (expected, confidence),
+                "{status}"
+            );
+            assert!(here.active, "{status}");
+            assert_eq!(here.observed, Some((status, "on this host")));
+            let nowhere = classify(&GuestState::Rhev {
+                status,
+                placement: Placement::Nowhere,
+            });
+            assert_eq!(nowhere.state, expected, "{status}");
+            assert!(!nowhere.active, "{status}");
+            let elsewhere = classify(&GuestState::Rhev {
+                status,
+                placement: Placement::Elsewhere("h9".into()),
+            });
+            assert_eq!(
+                (elsewhere.state, elsewhere.active),
+                (Offline, false),
+                "{status}"
+            );
+            assert_eq!(elsewhere.elsewhere.as_deref(), Some("h9"));
         }
     }
 

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::backend::ShutdownMode;
 use crate::error::{Error, Result};
-use crate::resource::Resource;
+use crate::resource::{Environment, Resource};
 
 /// How often the shutdown request is sent again while waiting. A request that reaches a guest
 /// still booting (ACPI not yet handled, agent not yet up) is lost; one request and a long wait is
@@ -46,8 +46,10 @@ pub fn offline(
         Local::Defined(host, before) => (host, before),
         Local::Undefined(report) => return Ok(report),
     };
-    // Taken before the shutdown: a transient guest has no definition left afterwards.
-    let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
+    // Taken before the shutdown: a transient guest has no definition left afterwards. An engine
+    // keeps its VMs' definitions and chooses agent or ACPI itself.
+    let libvirt = res.environment == Environment::Libvirt;
+    let xml = if libvirt && (res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto) {
         Some(host.definition(guest)?)
     } else {
         None

@@ -4,8 +4,14 @@ use std::time::Instant;
 
 use super::monitor::{self, ResourceState};
 use super::{Console, Hosts, Report, check_system, definition, seconds, verdict, wait_until};
+use crate::backend::Payload;
 use crate::error::{Error, Result};
-use crate::resource::Resource;
+use crate::resource::{Environment, Resource};
+
+/// The payload file's name on the guest's cdrom, and its format version (the first line a
+/// guest-side script checks; see examples/rhev/kvmguestctl-dr-network).
+pub const DR_PAYLOAD_FILE: &str = "kvmguestctl-dr.conf";
+pub const DR_PAYLOAD_FORMAT: &str = "kvmguestctl-dr/1";
 
 #[derive(Debug, Clone, Default)]
 pub struct OnlineOptions {
@@ -24,7 +30,7 @@ pub fn online(
     check_system(res, system)?;
     let started = Instant::now();
     let guest = res.guest_name.as_str();
-    let status = monitor::judge(res, &hosts.survey(res.systems.iter().map(String::as_str)));
+    let status = monitor::judge(res, &hosts.survey(&[res]));
 
     // One guest, one host: never start a second copy, and never guess about a host we cannot ask.
     let elsewhere: Vec<&str> = status
@@ -71,6 +77,7 @@ pub fn online(
                 confidence: here.confidence,
                 active: true,
                 observed: None,
+                elsewhere: None,
             };
             return Ok(Report::new(
                 res,
@@ -87,7 +94,7 @@ pub fn online(
         )));
     }
 
-    let host = hosts.get(system)?;
+    let host = hosts.get(res, system)?;
     let defined = here.hypervisor_state.is_some();
     if res.transient {
         // A defined but inactive guest can only be persistent: transient ones vanish when they stop.
@@ -110,6 +117,23 @@ pub fn online(
             path.display()
         ));
         host.create_transient(&xml)?;
+    } else if let Environment::Rhev(engine) = &res.environment {
+        if !defined {
+            return Err(Error::Unknown(format!(
+                "the engine at {} has no VM named {guest}",
+                engine.url
+            )));
+        }
+        if res.dr_opts.configure_network {
+            let site = hosts.site(system)?;
+            console.step(&format!(
+                "setting the disaster-recovery network payload of {guest} ({})",
+                site.map_or("no site".to_owned(), |s| format!("site {s}"))
+            ));
+            host.set_payload(guest, &dr_payload(res, site))?;
+        }
+        console.step(&format!("starting {guest} on {system}"));
+        host.start(guest)?;
     } else {
         match &res.guest_config_file_path {
             Some(path) if !defined || res.resync_vm_cfg => {
@@ -164,7 +188,7 @@ pub fn online(
     // Nothing serialises two starts on two systems (that is the cluster engine's or sanlock's
     // job), but a second copy that appeared meanwhile is said at once, not left to the next
     // monitor.
-    let after = monitor::judge(res, &hosts.survey(res.systems.iter().map(String::as_str)));
+    let after = monitor::judge(res, &hosts.survey(&[res]));
     if after.concurrency_violation {
         return Err(Error::Concurrency(format!(
             "CONCURRENCY VIOLATION: {guest} now runs on {} at once",
@@ -172,4 +196,32 @@ pub fn online(
         )));
     }
     Ok(Report::new(res, system, "started", &v, observed, started))
+}
+
+/// The site's network settings for the guest, as `KEY=VALUE` lines (values are validated
+/// addresses and names, never quoted; lists are space-separated; unset keys are empty).
+pub fn dr_payload(res: &Resource, site: Option<&str>) -> Payload {
+    let dr = &res.dr_opts;
+    let value = |v: &Option<String>| v.as_deref().unwrap_or_default().to_owned();
+    let content = format!(
+        "# kvmguestctl disaster-recovery network settings for resource {} ({})\n\
+         FORMAT={DR_PAYLOAD_FORMAT}\n\
+         DEVICE={}\n\
+         IPADDRESS={}\n\
+         NETMASK={}\n\
+         GATEWAY={}\n\
+         DNSSERVERS={}\n\
+         DNSSEARCHPATH={}\n",
+        res.name,
+        site.map_or("no site".to_owned(), |s| format!("site {s}")),
+        value(&dr.device),
+        value(&dr.ip_address),
+        value(&dr.netmask),
+        value(&dr.gateway),
+        value(&dr.dns_servers),
+        value(&dr.dns_search_path),
+    );
+    Payload {
+        files: vec![(DR_PAYLOAD_FILE.to_owned(), content)],
+    }
 }

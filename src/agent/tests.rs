@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::backend::{GuestState, ShutdownMode};
-use crate::resource::{ConfigSource, System};
+use crate::resource::{ConfigSource, Environment, System};
 
 const SHUT_OFF: GuestState = GuestState::Libvirt {
     state: 5,
@@ -51,21 +51,24 @@ impl Host for Fake {
     fn system(&self) -> &str {
         "a"
     }
-    fn guests(&self) -> Result<Vec<Guest>> {
+    fn guests(&self, _: crate::backend::SurveyId) -> Result<Vec<Guest>> {
         let guests = self.guests.lock().unwrap();
         Ok(guests
             .iter()
             .map(|(n, s)| Guest {
                 name: n.clone(),
-                state: *s,
+                state: s.clone(),
             })
             .collect())
     }
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
         Ok(self.guests.lock().unwrap().get(name).map(|s| Guest {
             name: name.to_owned(),
-            state: *s,
+            state: s.clone(),
         }))
+    }
+    fn set_payload(&self, _: &str, _: &crate::backend::Payload) -> Result<()> {
+        unreachable!("payloads are tested against the oVirt simulator")
     }
     fn definition(&self, _: &str) -> Result<String> {
         Ok(self.xml.clone())
@@ -136,8 +139,11 @@ impl Host for Fake {
 struct FakeConnector(Arc<Fake>);
 
 impl Connector for FakeConnector {
-    fn connect(&self, _: &System) -> Result<Arc<dyn Host>> {
+    fn connect(&self, _: &Environment, _: &System) -> Result<Arc<dyn Host>> {
         Ok(self.0.clone())
+    }
+    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+        unreachable!("DevScan is tested against the oVirt simulator")
     }
     fn watch(
         &self,
@@ -378,8 +384,11 @@ struct ScriptedHosts {
 }
 
 impl Connector for ScriptedHosts {
-    fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
+    fn connect(&self, _: &Environment, system: &System) -> Result<Arc<dyn Host>> {
         Ok(self.hosts[&system.name].clone())
+    }
+    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+        unreachable!("DevScan is tested against the oVirt simulator")
     }
     fn watch(
         &self,

@@ -53,7 +53,7 @@ pub fn vmconfigsync(
         super::check_system(res, target)?;
     }
     let guest = res.guest_name.as_str();
-    let survey = hosts.survey(res.systems.iter().map(String::as_str));
+    let survey = hosts.survey(&[res]);
     let status = monitor::judge(res, &survey);
     // Without the running copy in sight, an inactive definition elsewhere may be stale: saving it
     // would replace the good shared copy. Refuse while any system cannot be asked.
@@ -80,7 +80,7 @@ pub fn vmconfigsync(
                 res.systems.join(", ")
             ))
         })?;
-    let xml = hosts.get(&source)?.definition(guest)?;
+    let xml = hosts.get(res, &source)?.definition(guest)?;
     let saved = definition::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
@@ -95,7 +95,7 @@ pub fn vmconfigsync(
     let defined_on = define_on
         .iter()
         .filter(|t| **t != source)
-        .map(|target| place(hosts, &status, target, guest, &xml, console))
+        .map(|target| place(hosts, res, &status, target, &xml, console))
         .collect();
     Ok(SyncReport {
         resource: res.name.clone(),
@@ -110,12 +110,13 @@ pub fn vmconfigsync(
 
 fn place(
     hosts: &Hosts,
+    res: &Resource,
     status: &monitor::ResourceStatus,
     target: &str,
-    guest: &str,
     xml: &str,
     console: &dyn Console,
 ) -> Placement {
+    let guest = res.guest_name.as_str();
     let here = status.on(target);
     let refused = |detail: String| Placement {
         system: target.to_owned(),
@@ -137,7 +138,7 @@ fn place(
             error: Some(e),
         };
     }
-    match hosts.get(target).and_then(|h| h.define(xml)) {
+    match hosts.get(res, target).and_then(|h| h.define(xml)) {
         Ok(()) => {
             console.step(&format!("{guest}: defined on {target}"));
             Placement {
@@ -184,7 +185,7 @@ pub struct CheckReport {
 /// Compare the definition on every system and in SyncDir, semantically.
 pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
     let guest = res.guest_name.as_str();
-    let survey = hosts.survey(res.systems.iter().map(String::as_str));
+    let survey = hosts.survey(&[res]);
     let status = monitor::judge(res, &survey);
     // A host without a definition can still run the guest when the definition comes from a file.
     let undefined_is_fine = res.guest_config_file_path.is_some() || res.transient;
@@ -195,7 +196,7 @@ pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
             (Some(e), _) => Err(e.clone()),
             (None, None) => Ok(None),
             (None, Some(_)) => hosts
-                .get(&s.system)
+                .get(res, &s.system)
                 .and_then(|h| h.definition(guest))
                 .and_then(|xml| definition::canonical(&xml))
                 .map(Some)

@@ -4,6 +4,7 @@
 //! in `agent::monitor`. Every call of a backend is bounded in time by the backend itself.
 
 pub mod libvirt;
+pub mod rhev;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::resource::System;
+use crate::resource::{Environment, System};
 
 /// One guest as a hypervisor reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +23,45 @@ pub struct Guest {
 }
 
 /// A hypervisor's own words for a guest's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestState {
     /// libvirt's `virDomainState` and its reason, as libvirt numbers them.
     Libvirt { state: u32, reason: i32 },
+    /// The RHEV engine's VM status (one of its 15 names, or "unrecognised"), and where the VM
+    /// runs as seen from this system.
+    Rhev {
+        status: &'static str,
+        placement: Placement,
+    },
+}
+
+/// Where an engine-managed VM runs, as seen from one system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// On this system's host.
+    Here,
+    /// On another host of the engine (by its engine name).
+    Elsewhere(String),
+    /// On no host (down, suspended, image locked): the VM belongs to every system equally.
+    Nowhere,
+}
+
+/// One status survey: hosts that share a management engine answer it from one engine query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SurveyId(u64);
+
+impl SurveyId {
+    pub fn fresh() -> SurveyId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        SurveyId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// Files handed to a guest on a virtual cdrom (RHEV payloads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// (file name, content)
+    pub files: Vec<(String, String)>,
 }
 
 /// How a graceful shutdown is requested.
@@ -80,16 +116,18 @@ pub struct MigrationDone {
 pub trait Host: Send + Sync {
     /// The system this host is (its name in the configuration).
     fn system(&self) -> &str;
-    /// Every guest this host knows, in one query.
-    fn guests(&self) -> Result<Vec<Guest>>;
+    /// Every guest this host knows, in one query (hosts of one engine share one per survey).
+    fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>>;
     /// One guest, or `None` when it is not defined here.
     fn guest(&self, name: &str) -> Result<Option<Guest>>;
     /// The guest's inactive, migratable definition (what can be defined on another host).
     fn definition(&self, name: &str) -> Result<String>;
     /// Define (or redefine) a persistent guest from its XML.
     fn define(&self, xml: &str) -> Result<()>;
-    /// Start a defined guest.
+    /// Start a defined guest here.
     fn start(&self, name: &str) -> Result<()>;
+    /// Hand the guest a cdrom payload, seen from its next start on.
+    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()>;
     /// Create and start a transient guest from its XML: nothing stays defined once it stops.
     fn create_transient(&self, xml: &str) -> Result<()>;
     /// Ask the guest to shut itself down; returns as soon as the request is delivered.
@@ -139,9 +177,36 @@ pub enum HostEvent {
     Lifecycle(Lifecycle),
 }
 
-/// Opens hosts; one per environment.
+/// A host as its management engine reports it (for DevScan).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EngineHost {
+    pub id: String,
+    pub name: String,
+    pub cluster: String,
+    pub data_center: String,
+    /// The engine's host status (up, maintenance, non_responsive, ...).
+    pub status: String,
+    /// Holds the Storage Pool Manager role of its data center.
+    pub spm: bool,
+}
+
+/// What DevScan needs of a management engine.
+pub trait EngineHosts: Send + Sync {
+    fn hosts(&self) -> Result<Vec<EngineHost>>;
+    /// Maintenance mode: the host gives up the SPM role, its VMs migrate away.
+    fn deactivate(&self, id: &str) -> Result<()>;
+    fn activate(&self, id: &str) -> Result<()>;
+    /// Confirm that the host has been rebooted (manual fencing), so that its roles can move.
+    fn confirm_fenced(&self, id: &str) -> Result<()>;
+    /// Rescan the host's storage.
+    fn refresh(&self, id: &str) -> Result<()>;
+}
+
+/// Opens hosts, for every environment.
 pub trait Connector: Send + Sync {
-    fn connect(&self, system: &System) -> Result<Arc<dyn Host>>;
+    fn connect(&self, environment: &Environment, system: &System) -> Result<Arc<dyn Host>>;
+    /// The engine of a managed environment (RHEV).
+    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineHosts>>;
     /// Subscribe to the lifecycle events of every guest on `systems`, in the background, until
     /// `stop` is set; reconnects by itself when a hypervisor goes away.
     fn watch(
@@ -150,4 +215,38 @@ pub trait Connector: Send + Sync {
         sink: Sender<HostEvent>,
         stop: Arc<AtomicBool>,
     ) -> Result<()>;
+}
+
+/// Every environment's backend behind one [`Connector`]: each resource reaches its own.
+pub struct Backends {
+    pub libvirt: libvirt::Libvirt,
+    pub rhev: rhev::Rhev,
+}
+
+impl Connector for Backends {
+    fn connect(&self, environment: &Environment, system: &System) -> Result<Arc<dyn Host>> {
+        match environment {
+            Environment::Libvirt => self.libvirt.connect(system),
+            Environment::Rhev(engine) => self.rhev.connect(engine, system),
+        }
+    }
+
+    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineHosts>> {
+        match environment {
+            Environment::Libvirt => Err(crate::error::Error::Usage(
+                "this is a KVM (libvirt) resource: it has no management engine (RHEVMInfo.Enabled = 0)"
+                    .to_owned(),
+            )),
+            Environment::Rhev(engine) => Ok(self.rhev.engine(engine)?),
+        }
+    }
+
+    fn watch(
+        &self,
+        systems: &[System],
+        sink: Sender<HostEvent>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<()> {
+        self.libvirt.watch(systems, sink, stop)
+    }
 }

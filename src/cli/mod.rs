@@ -2,8 +2,11 @@
 
 mod clean;
 mod completions;
+mod devscan;
 mod display;
+mod encrypt;
 mod migrate;
+mod rhev;
 mod start;
 mod status;
 mod stop;
@@ -18,7 +21,9 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::agent::{Hosts, Report};
+use crate::backend::Backends;
 use crate::backend::libvirt::Libvirt;
+use crate::backend::rhev::Rhev;
 use crate::error::{Error, Exit, Result};
 use crate::render::{Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
@@ -74,6 +79,15 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
 
+    /// The RHEV engine's CA certificate (PEM), instead of RHEVMInfo.CAFile
+    #[arg(long, global = true, env = "KVMGUESTCTL_CA_FILE", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
+
+    /// The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)
+    #[arg(long, global = true, env = "KVMGUESTCTL_KEY_FILE", value_name = "PATH",
+          default_value = crate::secret::DEFAULT_KEY_FILE)]
+    key_file: PathBuf,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -88,7 +102,10 @@ enum Command {
     Migrate(migrate::Args),
     Display(display::Args),
     Vmconfigsync(vmconfigsync::Args),
+    Devscan(devscan::Args),
     Watch(watch::Args),
+    Encrypt(encrypt::Args),
+    Rhev(rhev::Args),
     Completions(completions::Args),
 }
 
@@ -109,6 +126,8 @@ struct Context {
     source: ConfigSource,
     sys: Option<String>,
     timeout: Duration,
+    ca_file: Option<PathBuf>,
+    key_file: PathBuf,
 }
 
 impl Context {
@@ -124,8 +143,11 @@ impl Context {
         })
     }
 
-    fn connector(&self) -> Libvirt {
-        Libvirt::new(self.timeout)
+    fn connector(&self) -> Backends {
+        Backends {
+            libvirt: Libvirt::new(self.timeout),
+            rhev: Rhev::new(self.timeout, self.ca_file.clone(), self.key_file.clone()),
+        }
     }
 }
 
@@ -142,6 +164,8 @@ pub fn main() -> ExitCode {
         source: cli.config.map_or(ConfigSource::Default, ConfigSource::Path),
         sys: cli.sys,
         timeout: Duration::from_secs(cli.timeout),
+        ca_file: cli.ca_file,
+        key_file: cli.key_file,
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&context, args),
@@ -152,7 +176,10 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&context, args),
         Command::Display(args) => display::run(&context, args),
         Command::Vmconfigsync(args) => vmconfigsync::run(&context, args),
+        Command::Devscan(args) => devscan::run(&context, args),
         Command::Watch(args) => watch::run(&context, args),
+        Command::Encrypt(args) => encrypt::run(&context, args),
+        Command::Rhev(args) => rhev::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {

@@ -130,17 +130,13 @@ fn environment(
 ) -> Vec<(Diagnostic, Exit)> {
     let connector = context.connector();
     let hosts = Hosts::new(config, &connector);
-    let survey = hosts.survey(
-        resources
-            .iter()
-            .flat_map(|r| r.systems.iter().map(String::as_str)),
-    );
+    let survey = hosts.survey(resources);
     let mut out = Vec::new();
     for res in resources {
         let at = &res.origin;
         let mut defined_somewhere = false;
         for system in &res.systems {
-            match survey.get(system) {
+            match survey.get(&(res.environment.clone(), system.clone())) {
                 Some(Ok(guests)) => {
                     defined_somewhere |= guests.iter().any(|g| g.name == res.guest_name)
                 }

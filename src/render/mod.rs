@@ -117,7 +117,6 @@ impl Output {
         eprintln!("kvmguestctl: warning: {message}");
     }
 
-    /// A command's failure: on stderr always, and as a JSON document on stdout with `-o json`.
     /// A command's failure: on stderr always, and as the one JSON document on stdout with `-o json`.
     pub fn error(&self, e: &Error) {
         self.error_text(e);
@@ -138,6 +137,28 @@ impl Output {
         for line in e.to_string().lines() {
             eprintln!("kvmguestctl: error: {line}");
         }
+    }
+
+    /// A secret typed at the terminal (not echoed, asked twice), or the first line of stdin
+    /// when it is not a terminal (for scripts: `... | kvmguestctl encrypt`).
+    pub fn secret(&self, prompt: &str) -> Result<crate::secret::Secret> {
+        let value = if std::io::stdin().is_terminal() {
+            dialoguer::Password::new()
+                .with_prompt(prompt)
+                .with_confirmation("Again", "The two entries differ")
+                .interact()
+                .map_err(|e| Error::Failed(format!("cannot read the password: {e}")))?
+        } else {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| Error::Failed(format!("cannot read the password from stdin: {e}")))?;
+            line.trim_end_matches(['\n', '\r']).to_owned()
+        };
+        if value.is_empty() {
+            return Err(Error::Usage("the password is empty".to_owned()));
+        }
+        Ok(crate::secret::Secret::new(value))
     }
 
     pub fn console(&self) -> TermConsole<'_> {

@@ -15,8 +15,8 @@ use serde_saphyr::Spanned;
 use super::validate;
 use super::{
     CeInfo, Config, DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE,
-    DEFAULT_MIGRATE_TIMEOUT, DEFAULT_MIGRATE_WAIT_LIMIT, Diagnostic, DrOpts, Origin, Resource,
-    RhevmInfo, Severity, System, resolve,
+    DEFAULT_MIGRATE_TIMEOUT, DEFAULT_MIGRATE_WAIT_LIMIT, Diagnostic, DrOpts, Engine, Environment,
+    Origin, PasswordSource, Resource, RhevmInfo, Severity, System, resolve,
 };
 
 /// Where the configuration comes from.
@@ -43,9 +43,10 @@ pub(super) struct RawFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSystem {
-    pub uri: Spanned<String>,
+    pub uri: Option<Spanned<String>>,
     pub site: Option<Spanned<String>>,
     pub migration_uri: Option<Spanned<String>>,
+    pub rhev_host: Option<Spanned<String>>,
 }
 
 /// The only resource type this tool manages; any other `type:` is rejected with its location.
@@ -99,6 +100,9 @@ pub(super) struct RawRhevmInfo {
     pub Password: Option<Spanned<String>>,
     pub Cluster: Option<Spanned<String>>,
     pub UseManualRHEVMFencing: Option<Flag>,
+    pub PasswordFile: Option<Spanned<String>>,
+    pub PasswordEnv: Option<Spanned<String>>,
+    pub CAFile: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,9 +390,10 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
                 (
                     System {
                         name: name.value.clone(),
-                        uri: resolve_test_uri(&base, &system.uri.value),
+                        uri: system.uri.map(|u| resolve_test_uri(&base, &u.value)),
                         site: system.site.map(|s| s.value),
                         migration_uri: system.migration_uri.map(|s| s.value),
+                        rhev_host: system.rhev_host.map(|s| s.value),
                     },
                     here,
                 ),
@@ -437,6 +442,29 @@ fn resolve_test_uri(base: &Path, uri: &str) -> String {
     }
 }
 
+/// The environment of a validated resource (validation has made sure RHEV has what it needs).
+fn environment(info: &RhevmInfo) -> Environment {
+    if !info.enabled {
+        return Environment::Libvirt;
+    }
+    let password = match (&info.password, &info.password_file, &info.password_env) {
+        (Some(encrypted), _, _) => PasswordSource::Encrypted(encrypted.clone()),
+        (None, Some(file), _) => PasswordSource::File(file.clone()),
+        (None, None, variable) => PasswordSource::Env(variable.clone().unwrap_or_default()),
+    };
+    Environment::Rhev(Engine {
+        url: info
+            .url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned(),
+        user: info.user.clone().unwrap_or_default(),
+        password,
+        ca_file: info.ca_file.clone(),
+    })
+}
+
 /// VCS writes NONE (or nothing) for an unset association key.
 fn set(value: Option<Spanned<String>>) -> Option<String> {
     value
@@ -456,6 +484,17 @@ fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Re
     let count = |v: Option<Spanned<Count>>, default: u32| v.map_or(default, |c| c.value.0);
     let flag = |v: Option<Flag>, default: bool| v.map_or(default, |f| f.0);
     let path = |v: Option<Spanned<String>>| set(v).map(|p| resolve(base, &p));
+    let rhevm_info = RhevmInfo {
+        enabled: flag(raw.RHEVMInfo.Enabled.map(|s| s.value), false),
+        url: set(raw.RHEVMInfo.URL),
+        user: set(raw.RHEVMInfo.User),
+        password: set(raw.RHEVMInfo.Password),
+        cluster: set(raw.RHEVMInfo.Cluster),
+        use_manual_rhevm_fencing: flag(raw.RHEVMInfo.UseManualRHEVMFencing, false),
+        password_file: path(raw.RHEVMInfo.PasswordFile),
+        password_env: set(raw.RHEVMInfo.PasswordEnv),
+        ca_file: path(raw.RHEVMInfo.CAFile),
+    };
     Resource {
         name: name.value.clone(),
         origin: origin(file, name),
@@ -477,14 +516,8 @@ fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Re
             ce_system: set(raw.CEInfo.CESystem),
             fault_on_hb_loss: flag(raw.CEInfo.FaultOnHBLoss, true),
         },
-        rhevm_info: RhevmInfo {
-            enabled: flag(raw.RHEVMInfo.Enabled.map(|s| s.value), false),
-            url: set(raw.RHEVMInfo.URL),
-            user: set(raw.RHEVMInfo.User),
-            password: set(raw.RHEVMInfo.Password),
-            cluster: set(raw.RHEVMInfo.Cluster),
-            use_manual_rhevm_fencing: flag(raw.RHEVMInfo.UseManualRHEVMFencing, false),
-        },
+        environment: environment(&rhevm_info),
+        rhevm_info,
         dr_opts: DrOpts {
             configure_network: flag(raw.DROpts.ConfigureNetwork.map(|s| s.value), false),
             ip_address: set(raw.DROpts.IPAddress),

@@ -33,10 +33,52 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct System {
     pub name: String,
-    pub uri: String,
+    /// The libvirt URI of its hypervisor; only KVM (libvirt) resources need one.
+    pub uri: Option<String>,
     pub site: Option<String>,
     /// Where migration data to this system goes (`tcp://host[:port]`); libvirt's choice if unset.
     pub migration_uri: Option<String>,
+    /// The host's name in the RHEV engine, when it differs from the system's name.
+    pub rhev_host: Option<String>,
+}
+
+impl System {
+    /// The name the RHEV engine knows this host by.
+    pub fn engine_host(&self) -> &str {
+        self.rhev_host.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Which backend manages a resource's guest, and for RHEV through which engine and account.
+/// Resources with equal environments share one connection (and one session) per command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Environment {
+    /// libvirt, through each system's `uri`.
+    Libvirt,
+    /// The oVirt / RHV engine's REST API (`RHEVMInfo.Enabled = 1`).
+    Rhev(Engine),
+}
+
+/// An engine and the account used on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Engine {
+    /// `https://engine.example.com[:port]`, without the `/ovirt-engine/...` path.
+    pub url: String,
+    pub user: String,
+    pub password: PasswordSource,
+    /// The engine's CA certificate (PEM); `--ca-file` overrides it.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Where the engine password comes from; never the command line, never clear text in the YAML.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PasswordSource {
+    /// `RHEVMInfo.Password`, encrypted by `kvmguestctl encrypt`.
+    Encrypted(String),
+    /// `RHEVMInfo.PasswordFile`: a file only its owner may read.
+    File(PathBuf),
+    /// `RHEVMInfo.PasswordEnv`: the name of an environment variable.
+    Env(String),
 }
 
 /// Where something was written: the message prefix of every configuration diagnostic.
@@ -122,6 +164,8 @@ pub struct Resource {
     /// every start and leaving no persistent definition on any host, as rgmanager does.
     #[serde(rename = "Transient", serialize_with = "vcs_bool")]
     pub transient: bool,
+    #[serde(skip)]
+    pub environment: Environment,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -148,6 +192,15 @@ pub struct RhevmInfo {
     pub cluster: Option<String>,
     #[serde(rename = "UseManualRHEVMFencing", serialize_with = "vcs_bool")]
     pub use_manual_rhevm_fencing: bool,
+    /// Extension: a file holding the password (mode 0600 or stricter).
+    #[serde(rename = "PasswordFile")]
+    pub password_file: Option<PathBuf>,
+    /// Extension: the environment variable holding the password.
+    #[serde(rename = "PasswordEnv")]
+    pub password_env: Option<String>,
+    /// Extension: the engine's CA certificate in PEM (see `kvmguestctl rhev fetch-ca`).
+    #[serde(rename = "CAFile")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

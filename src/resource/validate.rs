@@ -31,10 +31,6 @@ fn warning(origin: Origin, resource: &str, message: String) -> Diagnostic {
 }
 
 pub(super) fn system(file: &Path, name: &Spanned<String>, raw: &RawSystem) -> Vec<Diagnostic> {
-    let uri = raw.uri.value.trim();
-    let scheme_ok = uri
-        .split_once(':')
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(is_scheme_char));
     let mut out = Vec::new();
     if let Some(m) = raw
         .migration_uri
@@ -50,15 +46,28 @@ pub(super) fn system(file: &Path, name: &Spanned<String>, raw: &RawSystem) -> Ve
             ),
         ));
     }
-    if !scheme_ok {
+    if let Some(uri) = &raw.uri {
+        let scheme_ok =
+            uri.value.trim().split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty() && scheme.chars().all(is_scheme_char)
+            });
+        if !scheme_ok {
+            out.push(error(
+                origin(file, uri),
+                None,
+                format!(
+                    "system '{}': uri '{}' is not a libvirt URI (expected for example \
+                     qemu:///system or qemu+ssh://host/system)",
+                    name.value, uri.value
+                ),
+            ));
+        }
+    }
+    if let Some(h) = raw.rhev_host.as_ref().filter(|h| h.value.trim().is_empty()) {
         out.push(error(
-            origin(file, &raw.uri),
+            origin(file, h),
             None,
-            format!(
-                "system '{}': uri '{}' is not a libvirt URI (expected for example \
-                 qemu:///system or qemu+ssh://host/system)",
-                name.value, raw.uri.value
-            ),
+            format!("system '{}': rhev_host is empty", name.value),
         ));
     }
     out
@@ -85,11 +94,23 @@ pub(super) fn resource(
             "systems is empty: name where the resource may run".into(),
         );
     }
+    let rhev_enabled = raw.RHEVMInfo.Enabled.as_ref().is_some_and(|e| e.value.0);
     let mut seen = BTreeSet::new();
     for sys in &raw.systems.value {
         if !seen.insert(sys.value.as_str()) {
             err(at(sys), format!("system '{}' is listed twice", sys.value));
-        } else if !systems.contains_key(&sys.value) {
+        } else if let Some(system) = systems.get(&sys.value) {
+            if system.uri.is_none() && !rhev_enabled {
+                err(
+                    at(sys),
+                    format!(
+                        "system '{}' has no uri, which a KVM (libvirt) resource needs \
+                         (give the system a uri, or set RHEVMInfo.Enabled = 1)",
+                        sys.value
+                    ),
+                );
+            }
+        } else {
             let known: Vec<&str> = systems.keys().map(String::as_str).collect();
             err(
                 at(sys),
@@ -189,6 +210,7 @@ pub(super) fn resource(
         }
     }
 
+    out.extend(rhev_password(file, res, raw));
     out.extend(dr_opts(file, res, raw));
 
     let mut warn = Vec::new();
@@ -225,6 +247,102 @@ pub(super) fn resource(
         ));
     }
     out.extend(warn);
+    out
+}
+
+/// RHEV resources: exactly one password source, never clear text; no libvirt-only attributes
+/// (the engine keeps the VM's definition).
+fn rhev_password(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
+    let rhev = &raw.RHEVMInfo;
+    let mut out = Vec::new();
+    let Some(enabled) = rhev.Enabled.as_ref().filter(|e| e.value.0) else {
+        return out;
+    };
+    let mut err = |s: &dyn Located, m: String| out.push(error(s.origin(file), Some(res), m));
+    let given = |v: &Option<Spanned<String>>| {
+        v.as_ref()
+            .filter(|v| !v.value.is_empty() && v.value != "NONE")
+            .cloned()
+    };
+    let sources: Vec<(&str, Spanned<String>)> = [
+        ("Password", given(&rhev.Password)),
+        ("PasswordFile", given(&rhev.PasswordFile)),
+        ("PasswordEnv", given(&rhev.PasswordEnv)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    match sources.as_slice() {
+        [] => err(
+            enabled,
+            "RHEVMInfo.Enabled = 1 needs a password: RHEVMInfo.Password (encrypted with \
+             kvmguestctl encrypt), RHEVMInfo.PasswordFile or RHEVMInfo.PasswordEnv"
+                .into(),
+        ),
+        [("Password", p)] if !crate::secret::is_encrypted(&p.value) => err(
+            p,
+            format!(
+                "RHEVMInfo.Password is not encrypted: replace it with the output of \
+                 kvmguestctl encrypt (it starts with {}), or use RHEVMInfo.PasswordFile",
+                crate::secret::PREFIX
+            ),
+        ),
+        [("PasswordEnv", v)]
+            if v.value.is_empty()
+                || !v
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            err(
+                v,
+                format!(
+                    "RHEVMInfo.PasswordEnv '{}' is not an environment variable name",
+                    v.value
+                ),
+            )
+        }
+        [_] => {}
+        [_, (second, v), ..] => err(
+            v,
+            format!(
+                "RHEVMInfo.{second}: give only one of RHEVMInfo.Password, PasswordFile and \
+                 PasswordEnv"
+            ),
+        ),
+    }
+    let libvirt_only: [(&str, Option<&dyn Located>); 4] = [
+        ("SyncDir", raw.SyncDir.as_ref().map(|v| v as &dyn Located)),
+        (
+            "GuestConfigFilePath",
+            raw.GuestConfigFilePath.as_ref().map(|v| v as &dyn Located),
+        ),
+        (
+            "ResyncVMCfg",
+            raw.ResyncVMCfg
+                .as_ref()
+                .filter(|v| v.value.0)
+                .map(|v| v as &dyn Located),
+        ),
+        (
+            "Transient",
+            raw.Transient
+                .as_ref()
+                .filter(|v| v.value.0)
+                .map(|v| v as &dyn Located),
+        ),
+    ];
+    for (attr, value) in libvirt_only {
+        if let Some(v) = value {
+            err(
+                v,
+                format!(
+                    "{attr} applies to KVM (libvirt) resources only: with RHEVMInfo.Enabled = 1 \
+                     the engine keeps the VM's definition"
+                ),
+            );
+        }
+    }
     out
 }
 

@@ -122,21 +122,23 @@ fn subscribe(
     timeout: Duration,
     sink: &Sender<HostEvent>,
 ) -> Result<Subscription, String> {
-    let uri = system.uri.clone();
+    let uri = system.uri.clone().unwrap_or_default();
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::spawn(move || {
-        let _ = tx.send(Connect::open(Some(&uri)).map_err(|e| e.message().to_owned()));
+    std::thread::spawn({
+        let uri = uri.clone();
+        move || {
+            let _ = tx.send(Connect::open(Some(&uri)).map_err(|e| e.message().to_owned()));
+        }
     });
     let conn = rx
         .recv_timeout(timeout)
         .map_err(|_| {
             format!(
-                "cannot reach {}: no answer within {} s",
-                system.uri,
+                "cannot reach {uri}: no answer within {} s",
                 timeout.as_secs()
             )
         })?
-        .map_err(|e| format!("cannot reach {}: {e}", system.uri))?;
+        .map_err(|e| format!("cannot reach {uri}: {e}"))?;
     if let Err(e) = conn.set_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) {
         log::debug!("libvirt {}: no keepalive ({})", system.name, e.message());
     }
@@ -155,10 +157,7 @@ fn subscribe(
     if rc < 0 {
         // SAFETY: registration failed, so libvirt did not take ownership.
         unsafe { free_close_data(close_data) };
-        return Err(format!(
-            "cannot watch {}: close callback refused",
-            system.uri
-        ));
+        return Err(format!("cannot watch {uri}: close callback refused"));
     }
 
     let data = Box::into_raw(Box::new(EventData {
@@ -198,10 +197,7 @@ fn subscribe(
     if callback < 0 {
         // SAFETY: registration failed, so libvirt did not take ownership of data.
         unsafe { free_event_data(data) };
-        return Err(format!(
-            "cannot watch {}: event registration refused",
-            system.uri
-        ));
+        return Err(format!("cannot watch {uri}: event registration refused"));
     }
     Ok(Subscription {
         conn,

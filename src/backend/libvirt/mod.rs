@@ -17,8 +17,8 @@ use virt::error::{Error as VirtError, ErrorNumber};
 use virt::sys;
 
 use super::{
-    Connector, Guest, Host, HostEvent, MigrationDone, MigrationProgress, MigrationRequest,
-    ShutdownMode, Transfer,
+    Guest, Host, HostEvent, MigrationDone, MigrationProgress, MigrationRequest, Payload,
+    ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::System;
@@ -36,12 +36,17 @@ impl Libvirt {
     }
 }
 
-impl Connector for Libvirt {
-    fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
-        let uri = system.uri.clone();
+impl Libvirt {
+    pub fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
+        let uri = system.uri.clone().ok_or_else(|| {
+            Error::Config(format!(
+                "system '{}' has no uri: a KVM (libvirt) resource needs one",
+                system.name
+            ))
+        })?;
         let place = Place {
             system: system.name.clone(),
-            uri: system.uri.clone(),
+            uri: uri.clone(),
         };
         let conn = bounded(&place, "connect", self.timeout, {
             let uri = uri.clone();
@@ -64,7 +69,7 @@ impl Connector for Libvirt {
         }))
     }
 
-    fn watch(
+    pub fn watch(
         &self,
         systems: &[System],
         sink: mpsc::Sender<HostEvent>,
@@ -178,7 +183,7 @@ impl Host for LibvirtHost {
         &self.place.system
     }
 
-    fn guests(&self) -> Result<Vec<Guest>> {
+    fn guests(&self, _survey: SurveyId) -> Result<Vec<Guest>> {
         let conn = self.conn.clone();
         bounded(&self.place, "all domain states", self.timeout, move || {
             ffi::all_states(&conn)
@@ -231,6 +236,13 @@ impl Host for LibvirtHost {
 
     fn start(&self, name: &str) -> Result<()> {
         self.on_guest(name, "start", |_, dom| dom.create().map(drop))
+    }
+
+    fn set_payload(&self, name: &str, _payload: &Payload) -> Result<()> {
+        Err(Error::Usage(format!(
+            "{}: {name}: cdrom payloads are a RHEV feature; libvirt guests get none",
+            self.place.system
+        )))
     }
 
     fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {

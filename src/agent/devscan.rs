@@ -1,0 +1,315 @@
+//! DevScan (the action): make sure the Storage Pool Manager runs on a healthy host of the local
+//! RHEV cluster, then have the local hosts rescan their storage so that replicated devices are
+//! seen read-write after a disaster-recovery failover.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{Console, Hosts};
+use crate::backend::{EngineHost, EngineHosts};
+use crate::error::{Error, Result};
+use crate::resource::Resource;
+
+/// How often the hosts are looked at while waiting for the SPM role to move.
+const SPM_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy)]
+pub struct DevScanOptions {
+    /// Print the plan, change nothing.
+    pub dry_run: bool,
+    /// How long the SPM role may take to move.
+    pub wait: Duration,
+}
+
+/// One step, as it happened (or, with `--dry-run`, as it would).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DevScanStep {
+    /// confirm-fenced, deactivate, wait-spm, activate, check-spm or refresh.
+    pub step: &'static str,
+    pub host: Option<String>,
+    pub cluster: Option<String>,
+    /// done, planned (dry run) or failed.
+    pub outcome: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DevScanReport {
+    pub resource: String,
+    /// RHEVMInfo.Cluster: where the SPM must end up.
+    pub cluster: String,
+    pub spm_before: Option<String>,
+    pub spm_after: Option<String>,
+    pub dry_run: bool,
+    pub steps: Vec<DevScanStep>,
+    pub seconds: f64,
+}
+
+/// The engine's hosts from the local cluster's point of view.
+struct View {
+    local: Vec<EngineHost>,
+    /// Hosts of the same data center in other clusters: the other site.
+    remote: Vec<EngineHost>,
+    spm: Option<EngineHost>,
+}
+
+impl View {
+    fn spm_is_local_and_up(&self) -> bool {
+        self.spm
+            .as_ref()
+            .is_some_and(|s| s.status == "up" && self.local.iter().any(|l| l.id == s.id))
+    }
+
+    fn spm_is_remote(&self) -> bool {
+        self.spm
+            .as_ref()
+            .is_some_and(|s| self.remote.iter().any(|r| r.id == s.id))
+    }
+}
+
+struct Run<'a> {
+    engine: &'a dyn EngineHosts,
+    cluster: &'a str,
+    opts: DevScanOptions,
+    console: &'a dyn Console,
+    steps: Vec<DevScanStep>,
+}
+
+impl Run<'_> {
+    fn view(&self) -> Result<View> {
+        let all = self.engine.hosts()?;
+        let local: Vec<EngineHost> = all
+            .iter()
+            .filter(|h| h.cluster == self.cluster)
+            .cloned()
+            .collect();
+        let Some(data_center) = local.first().map(|h| h.data_center.clone()) else {
+            let clusters: std::collections::BTreeSet<&str> =
+                all.iter().map(|h| h.cluster.as_str()).collect();
+            return Err(Error::Config(format!(
+                "RHEVMInfo.Cluster '{}' has no hosts in the engine (clusters with hosts: {})",
+                self.cluster,
+                clusters.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let same_dc = |h: &&EngineHost| h.data_center == data_center;
+        Ok(View {
+            spm: all.iter().filter(same_dc).find(|h| h.spm).cloned(),
+            remote: all
+                .iter()
+                .filter(same_dc)
+                .filter(|h| h.cluster != self.cluster)
+                .cloned()
+                .collect(),
+            local,
+        })
+    }
+
+    fn record(
+        &mut self,
+        step: &'static str,
+        host: Option<&EngineHost>,
+        outcome: &'static str,
+        detail: String,
+    ) {
+        let line = match (outcome, host) {
+            ("planned", Some(h)) => format!("would {step} {} ({}): {detail}", h.name, h.cluster),
+            ("planned", None) => format!("would {step}: {detail}"),
+            (_, Some(h)) => format!("{step} {} ({}): {detail}", h.name, h.cluster),
+            (_, None) => format!("{step}: {detail}"),
+        };
+        self.console.step(&line);
+        self.steps.push(DevScanStep {
+            step,
+            host: host.map(|h| h.name.clone()),
+            cluster: host.map(|h| h.cluster.clone()),
+            outcome,
+            detail,
+        });
+    }
+
+    /// Do one host action (or plan it).
+    fn act(
+        &mut self,
+        step: &'static str,
+        host: &EngineHost,
+        detail: &str,
+        action: impl FnOnce(&dyn EngineHosts, &str) -> Result<()>,
+    ) -> Result<()> {
+        if self.opts.dry_run {
+            self.record(step, Some(host), "planned", detail.to_owned());
+            return Ok(());
+        }
+        match action(self.engine, &host.id) {
+            Ok(()) => {
+                self.record(step, Some(host), "done", detail.to_owned());
+                Ok(())
+            }
+            Err(e) => {
+                self.record(step, Some(host), "failed", e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Wait until the hosts look as wanted, at most `opts.wait`; the view at the end.
+    fn wait_spm(&mut self, goal: &str, done: impl Fn(&View) -> bool) -> Result<View> {
+        let view = self.view()?;
+        if self.opts.dry_run {
+            self.record("wait-spm", None, "planned", goal.to_owned());
+            return Ok(view);
+        }
+        let started = Instant::now();
+        let mut view = view;
+        while !done(&view) {
+            let elapsed = started.elapsed();
+            if elapsed >= self.opts.wait {
+                let now = view.spm.as_ref().map_or("no host".to_owned(), |s| {
+                    format!("{} ({}, {})", s.name, s.cluster, s.status)
+                });
+                let detail = format!(
+                    "not reached within {} s; the SPM is on {now}",
+                    self.opts.wait.as_secs()
+                );
+                self.record("wait-spm", None, "failed", format!("{goal}: {detail}"));
+                return Err(Error::Failed(format!("DevScan: {goal}: {detail}")));
+            }
+            self.console.tick(goal, elapsed, self.opts.wait);
+            std::thread::sleep(SPM_POLL.min(self.opts.wait - elapsed));
+            view = self.view()?;
+        }
+        let on = view.spm.as_ref().map_or(String::new(), |s| {
+            format!(": now on {} ({})", s.name, s.cluster)
+        });
+        self.record(
+            "wait-spm",
+            None,
+            "done",
+            format!("{goal}{on} after {:.1} s", started.elapsed().as_secs_f64()),
+        );
+        Ok(view)
+    }
+}
+
+pub fn devscan(
+    hosts: &Hosts,
+    res: &Resource,
+    opts: &DevScanOptions,
+    console: &dyn Console,
+) -> Result<DevScanReport> {
+    let started = Instant::now();
+    let cluster = res.rhevm_info.cluster.as_deref().ok_or_else(|| {
+        Error::Config(format!(
+            "{}: DevScan needs RHEVMInfo.Cluster (the local RHEV cluster)",
+            res.name
+        ))
+    })?;
+    let engine = hosts.engine(res)?;
+    let mut run = Run {
+        engine: &*engine,
+        cluster,
+        opts: *opts,
+        console,
+        steps: Vec::new(),
+    };
+    let mut view = run.view()?;
+    let spm_before = view.spm.as_ref().map(|s| s.name.clone());
+
+    // A non-responsive SPM keeps its role until someone confirms it was fenced.
+    if let Some(spm) = view.spm.clone().filter(|s| s.status == "non_responsive") {
+        if !res.rhevm_info.use_manual_rhevm_fencing {
+            return Err(Error::Refused(format!(
+                "the SPM host {} ({}) is non_responsive: the SPM role cannot move until it is \
+                 fenced. Make sure it is powered off, then confirm it in the engine (\"Confirm \
+                 'Host has been Rebooted'\") or set RHEVMInfo.UseManualRHEVMFencing = 1",
+                spm.name, spm.cluster
+            )));
+        }
+        run.act(
+            "confirm-fenced",
+            &spm,
+            "manual fence (UseManualRHEVMFencing = 1): the SPM role is freed",
+            |e, id| e.confirm_fenced(id),
+        )?;
+        view = run.wait_spm(&format!("the SPM role to leave {}", spm.name), |v| {
+            v.spm
+                .as_ref()
+                .is_some_and(|s| s.id != spm.id && s.status == "up")
+        })?;
+    } else if view.spm.is_none() {
+        view = run.wait_spm("a host to take the SPM role", |v| {
+            v.spm.as_ref().is_some_and(|s| s.status == "up")
+        })?;
+    }
+
+    // After a DR failover the SPM is still on the other site: put that site's hosts into
+    // maintenance so the role comes here, then give them back.
+    if view.spm_is_remote() {
+        let remote: Vec<EngineHost> = view
+            .remote
+            .iter()
+            .filter(|h| h.status == "up")
+            .cloned()
+            .collect();
+        let mut deactivated = Vec::new();
+        for h in &remote {
+            let why = if h.spm {
+                "holds the SPM role on the other site"
+            } else {
+                "could take the SPM role on the other site"
+            };
+            run.act("deactivate", h, why, |e, id| e.deactivate(id))?;
+            deactivated.push(h.clone());
+        }
+        let moved = run.wait_spm(&format!("the SPM role to move to cluster {cluster}"), |v| {
+            v.spm_is_local_and_up()
+        });
+        for h in &deactivated {
+            // Given back even when the wait failed: this action must not leave a site in
+            // maintenance behind.
+            let activated = run.act("activate", h, "back from maintenance", |e, id| {
+                e.activate(id)
+            });
+            if let (Ok(_), Err(e)) = (&moved, activated) {
+                return Err(e);
+            }
+        }
+        view = moved?;
+    }
+
+    if !opts.dry_run && !view.spm_is_local_and_up() {
+        let on = view.spm.as_ref().map_or("no host".to_owned(), |s| {
+            format!("{} ({}, {})", s.name, s.cluster, s.status)
+        });
+        return Err(Error::Failed(format!(
+            "DevScan: the SPM is on {on}, not on an up host of cluster {cluster}"
+        )));
+    }
+    if view.spm_is_local_and_up() && spm_before == view.spm.as_ref().map(|s| s.name.clone()) {
+        let spm = view.spm.as_ref().map_or("", |s| s.name.as_str());
+        run.record(
+            "check-spm",
+            None,
+            "done",
+            format!("the SPM is on {spm}, an up host of cluster {cluster}"),
+        );
+    }
+    for h in view.local.iter().filter(|h| h.status == "up") {
+        run.act(
+            "refresh",
+            h,
+            "rescan storage: replicated devices are seen read-write",
+            |e, id| e.refresh(id),
+        )?;
+    }
+    Ok(DevScanReport {
+        resource: res.name.clone(),
+        cluster: cluster.to_owned(),
+        spm_before,
+        spm_after: view.spm.as_ref().map(|s| s.name.clone()),
+        dry_run: opts.dry_run,
+        steps: run.steps,
+        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+    })
+}

@@ -1,0 +1,342 @@
+//! One authenticated session with an engine: TLS always verified against the engine's CA, an
+//! SSO token reused by every request of the command, one re-authentication on 401, a logout at
+//! the end, and every request bounded in time.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use super::xml;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The engine's API root under its URL.
+const API: &str = "/ovirt-engine/api";
+
+/// Re-authenticate this long before the token's announced expiry rather than risk a 401.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
+
+/// How the password is obtained when the session first needs it (decrypting needs the key file,
+/// which commands that never reach the engine must not require).
+pub type PasswordFn = Box<dyn Fn() -> Result<Secret> + Send + Sync>;
+
+pub struct Session {
+    http: Client,
+    /// `https://engine[:port]`
+    url: String,
+    user: String,
+    password: PasswordFn,
+    token: Mutex<Option<Token>>,
+    timeout: Duration,
+}
+
+struct Token {
+    value: Secret,
+    /// None: the engine said it never expires.
+    expires: Option<SystemTime>,
+}
+
+/// A rustls client configuration that trusts only the certificates of `ca_pem`.
+pub fn tls_trusting(ca_pem: &[u8], source: &Path) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        let cert = cert.map_err(|e| {
+            Error::Config(format!(
+                "{}: not a PEM certificate file: {e}",
+                source.display()
+            ))
+        })?;
+        roots.add(cert).map_err(|e| {
+            Error::Config(format!(
+                "{}: the certificate cannot be used as a CA: {e}",
+                source.display()
+            ))
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            source.display()
+        )));
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .map_err(|e| Error::Failed(format!("TLS set-up: {e}")))
+}
+
+/// The causes of an error, outermost first: reqwest's own message says little ("error sending
+/// request"), the certificate or connection problem is further down.
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
+}
+
+impl Session {
+    pub fn new(
+        url: &str,
+        user: &str,
+        password: PasswordFn,
+        tls: rustls::ClientConfig,
+        timeout: Duration,
+    ) -> Result<Session> {
+        let http = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("kvmguestctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Failed(format!("HTTP client set-up: {}", causes(&e))))?;
+        Ok(Session {
+            http,
+            url: url.trim_end_matches('/').to_owned(),
+            user: user.to_owned(),
+            password,
+            token: Mutex::new(None),
+            timeout,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn unreachable(&self, what: &str, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout {
+                system: format!("engine {}", self.url),
+                what: what.to_owned(),
+                seconds: self.timeout.as_secs(),
+            }
+        } else {
+            Error::Unreachable {
+                system: "engine".to_owned(),
+                uri: self.url.clone(),
+                detail: format!("{what}: {}", causes(e)),
+            }
+        }
+    }
+
+    /// A token: the one held, or a new one from SSO when there is none or it is about to expire.
+    fn token(&self, renew: bool) -> Result<Secret> {
+        let mut held = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = held.as_ref().filter(|_| !renew)
+            && t.expires
+                .is_none_or(|at| SystemTime::now() + EXPIRY_MARGIN < at)
+        {
+            return Ok(t.value.clone());
+        }
+        let fresh = self.sso()?;
+        let value = fresh.value.clone();
+        *held = Some(fresh);
+        Ok(value)
+    }
+
+    fn sso(&self) -> Result<Token> {
+        let password = (self.password)()?;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("scope", "ovirt-app-api")
+            .append_pair("username", &self.user)
+            .append_pair("password", password.expose())
+            .finish();
+        let what = "SSO login";
+        log::debug!(
+            "POST {}/ovirt-engine/sso/oauth/token as {}",
+            self.url,
+            self.user
+        );
+        let reply = self
+            .http
+            .post(format!("{}/ovirt-engine/sso/oauth/token", self.url))
+            // The engine rejects any Accept but exactly this.
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .map_err(|e| self.unreachable(what, &e))?;
+        let status = reply.status();
+        let text = reply.text().map_err(|e| self.unreachable(what, &e))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+            Error::Failed(format!(
+                "{what} at {}: HTTP {status}, and the answer is not JSON (is this an oVirt engine?)",
+                self.url
+            ))
+        })?;
+        if let Some(token) = json.get("access_token").and_then(|t| t.as_str()) {
+            // `exp` is a string of epoch milliseconds (Long.MAX_VALUE when it never expires).
+            let expires = json
+                .get("exp")
+                .and_then(|e| {
+                    e.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| Some(e.to_string()))
+                })
+                .and_then(|ms| ms.parse::<u64>().ok())
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)));
+            return Ok(Token {
+                value: Secret::new(token.to_owned()),
+                expires,
+            });
+        }
+        // Two shapes exist: {"error_code", "error"} and {"error", "error_description"}.
+        let field = |k: &str| json.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        let (code, message) = match field("error_code") {
+            "" => (field("error"), field("error_description")),
+            code => (code, field("error")),
+        };
+        let detail = format!("{what} at {} as {}: {code}: {message}", self.url, self.user);
+        Err(match code {
+            "access_denied" | "invalid_grant" => {
+                Error::Config(format!("{detail} (check RHEVMInfo.User and the password)"))
+            }
+            _ => Error::Failed(detail),
+        })
+    }
+
+    /// Send an API request (path under `/ovirt-engine/api`), re-authenticating once on 401.
+    fn send(&self, what: &str, build: impl Fn(&Client) -> RequestBuilder) -> Result<Response> {
+        let started = Instant::now();
+        let mut renew = false;
+        loop {
+            let token = self.token(renew)?;
+            let reply = build(&self.http)
+                .bearer_auth(token.expose())
+                .header("Version", "4")
+                .header("Accept", "application/xml")
+                .header("Content-Type", "application/xml")
+                .send()
+                .map_err(|e| self.unreachable(what, &e))?;
+            log::debug!(
+                "{what}: HTTP {} in {:.1} ms",
+                reply.status().as_u16(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            if reply.status() == StatusCode::UNAUTHORIZED && !renew {
+                // Tokens cannot be refreshed: an expired or revoked one means logging in again.
+                renew = true;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// The body of a successful answer, or the engine's fault as an error of the right class.
+    fn body(&self, what: &str, reply: Response) -> Result<String> {
+        let status = reply.status();
+        let text = reply.text().map_err(|e| self.unreachable(what, &e))?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        let fault = match xml::root(&text).as_deref() {
+            Some("fault") => xml::parse::<xml::Fault>(&text, "fault", what).ok(),
+            Some("action") => xml::parse::<xml::Action>(&text, "action", what)
+                .ok()
+                .and_then(|a| a.fault),
+            _ => None,
+        };
+        let message = fault.map_or_else(
+            || format!("HTTP {status}"),
+            |f| format!("{} (HTTP {})", f.message(), status.as_u16()),
+        );
+        let detail = format!("{what}: {message}");
+        Err(match status.as_u16() {
+            401 => Error::Config(format!(
+                "{what}: the engine refused a fresh token for {} (HTTP 401)",
+                self.user
+            )),
+            403 => Error::Refused(format!("{detail}: {} lacks the permission", self.user)),
+            404 => Error::Unknown(detail),
+            409 => Error::Refused(detail),
+            502..=504 => Error::Unreachable {
+                system: "engine".to_owned(),
+                uri: self.url.clone(),
+                detail,
+            },
+            _ => Error::Failed(detail),
+        })
+    }
+
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<String> {
+        let what = format!("GET {API}{path}");
+        let mut url = format!("{}{API}{path}", self.url);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(query)
+                    .finish(),
+            );
+        }
+        let reply = self.send(&what, |http| http.get(&url))?;
+        self.body(&what, reply)
+    }
+
+    pub fn put(&self, path: &str, body: &str) -> Result<String> {
+        let what = format!("PUT {API}{path}");
+        let reply = self.send(&what, |http| {
+            http.put(format!("{}{API}{path}", self.url))
+                .body(body.to_owned())
+        })?;
+        self.body(&what, reply)
+    }
+
+    /// POST an action; Ok when the engine accepted it (the action's effect comes later).
+    pub fn action(&self, path: &str, verb: &str, body: &str) -> Result<()> {
+        let what = format!("{verb} ({API}{path}/{verb})");
+        let reply = self.send(&what, |http| {
+            http.post(format!("{}{API}{path}/{verb}", self.url))
+                .body(body.to_owned())
+        })?;
+        let text = self.body(&what, reply)?;
+        let answer: xml::Action = xml::parse(&text, "action", &what).map_err(Error::Failed)?;
+        match (answer.status.as_deref(), answer.fault) {
+            (Some("failed"), fault) | (_, fault @ Some(_)) => Err(Error::Failed(format!(
+                "{what}: {}",
+                fault.unwrap_or_default().message()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// End the SSO session, when one was opened. Failures only matter to the log: the token
+    /// expires on its own.
+    pub fn logout(&self) {
+        let held = self.token.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(token) = held else { return };
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("scope", "ovirt-app-api")
+            .append_pair("token", token.value.expose())
+            .finish();
+        let sent = self
+            .http
+            .post(format!("{}/ovirt-engine/services/sso-logout", self.url))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send();
+        match sent {
+            Ok(r) => log::debug!("SSO logout at {}: HTTP {}", self.url, r.status().as_u16()),
+            Err(e) => log::debug!("SSO logout at {} failed: {}", self.url, causes(&e)),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.logout();
+    }
+}

@@ -1,0 +1,495 @@
+//! The RHEV / oVirt backend: the engine's REST API v4 over HTTPS, never a local hypervisor.
+//!
+//! A system is a host of the engine (by `rhev_host`, else its own name). The engine knows where
+//! each VM runs, so one paged VM search per engine answers a status survey of every system.
+
+mod client;
+mod xml;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{
+    EngineHost, EngineHosts, Guest, GuestState, Host, MigrationDone, MigrationProgress,
+    MigrationRequest, Payload, Placement, ShutdownMode, SurveyId, Transfer,
+};
+use crate::error::{Error, Result};
+use crate::resource::{Engine, PasswordSource, System};
+use crate::secret::{self, Secret};
+
+pub use client::{causes, tls_trusting};
+
+/// VMs per page of a survey: 1,000 VMs take two pages and one empty look.
+const PAGE: usize = 500;
+
+/// The engine's 15 VM status names; anything else is shown as "unrecognised" (UNKNOWN).
+const VM_STATUSES: [&str; 15] = [
+    "unassigned",
+    "down",
+    "up",
+    "powering_up",
+    "paused",
+    "migrating",
+    "unknown",
+    "not_responding",
+    "wait_for_launch",
+    "reboot_in_progress",
+    "saving_state",
+    "restoring_state",
+    "suspended",
+    "image_locked",
+    "powering_down",
+];
+
+fn status_name(status: Option<&str>) -> &'static str {
+    match status {
+        None => "none",
+        Some(s) => VM_STATUSES
+            .iter()
+            .find(|known| **known == s)
+            .copied()
+            .unwrap_or("unrecognised"),
+    }
+}
+
+/// Opens engine sessions, one per engine and account for the whole command.
+pub struct Rhev {
+    timeout: Duration,
+    /// `--ca-file`: overrides RHEVMInfo.CAFile.
+    ca_file: Option<PathBuf>,
+    key_file: PathBuf,
+    engines: Mutex<HashMap<Engine, Arc<EngineState>>>,
+}
+
+impl Rhev {
+    pub fn new(timeout: Duration, ca_file: Option<PathBuf>, key_file: PathBuf) -> Rhev {
+        Rhev {
+            timeout,
+            ca_file,
+            key_file,
+            engines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The engine's session state, opened at the first use.
+    pub fn engine(&self, engine: &Engine) -> Result<Arc<EngineState>> {
+        let mut engines = self.engines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = engines.get(engine) {
+            return Ok(found.clone());
+        }
+        let ca = self
+            .ca_file
+            .as_ref()
+            .or(engine.ca_file.as_ref())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no CA certificate for {}: set RHEVMInfo.CAFile or pass --ca-file \
+                 (get it with: kvmguestctl rhev fetch-ca {} --output FILE)",
+                    engine.url, engine.url
+                ))
+            })?;
+        let pem = std::fs::read(ca)
+            .map_err(|e| Error::Config(format!("cannot read the CA file {}: {e}", ca.display())))?;
+        let tls = tls_trusting(&pem, ca)?;
+        let password = password_fn(engine.password.clone(), self.key_file.clone());
+        let session = client::Session::new(&engine.url, &engine.user, password, tls, self.timeout)?;
+        let state = Arc::new(EngineState {
+            session,
+            survey: Mutex::new(None),
+            hosts: Mutex::new(None),
+        });
+        engines.insert(engine.clone(), state.clone());
+        Ok(state)
+    }
+
+    pub fn connect(&self, engine: &Engine, system: &System) -> Result<Arc<dyn Host>> {
+        Ok(Arc::new(RhevHost {
+            engine: self.engine(engine)?,
+            system: system.name.clone(),
+            host_name: system.engine_host().to_owned(),
+        }))
+    }
+}
+
+/// The password, read only when the engine is first asked (status of KVM resources must not
+/// need the key file).
+fn password_fn(source: PasswordSource, key_file: PathBuf) -> client::PasswordFn {
+    Box::new(move || match &source {
+        PasswordSource::Encrypted(value) => secret::decrypt(&key_file, value),
+        PasswordSource::File(path) => secret::read_password_file(path),
+        PasswordSource::Env(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => Err(Error::Config(format!(
+                "RHEVMInfo.PasswordEnv names {name}, which is not set in the environment"
+            ))),
+        },
+    })
+}
+
+/// One engine as seen by one command: the session and what one survey learned.
+pub struct EngineState {
+    session: client::Session,
+    /// The VM list of the latest survey, shared by the hosts that survey asks.
+    survey: Mutex<Option<(SurveyId, Arc<Vec<xml::Vm>>)>>,
+    /// Host id -> name; hosts are not renamed while a command runs.
+    hosts: Mutex<Option<Arc<Vec<xml::Host>>>>,
+}
+
+impl EngineState {
+    pub fn url(&self) -> &str {
+        self.session.url()
+    }
+
+    /// Every VM of the engine, paged, read once per survey however many systems ask.
+    fn vms(&self, survey: SurveyId) -> Result<Arc<Vec<xml::Vm>>> {
+        // Held during the search: the other systems of the same survey wait for its answer.
+        let mut cached = self.survey.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((id, vms)) = cached.as_ref()
+            && *id == survey
+        {
+            return Ok(vms.clone());
+        }
+        let mut all = Vec::new();
+        for page in 1.. {
+            let search = format!("sortby name asc page {page}");
+            let max = PAGE.to_string();
+            let body = self
+                .session
+                .get("/vms", &[("search", &search), ("max", &max)])?;
+            let vms: xml::Vms = xml::parse(&body, "vms", "GET /vms").map_err(Error::Failed)?;
+            let full = vms.vm.len() >= PAGE;
+            all.extend(vms.vm);
+            if !full {
+                break;
+            }
+        }
+        let all = Arc::new(all);
+        *cached = Some((survey, all.clone()));
+        Ok(all)
+    }
+
+    /// One VM by its exact name (the engine's search ignores case; names do not).
+    fn vm(&self, name: &str) -> Result<Option<xml::Vm>> {
+        let search = format!("name=\"{}\"", name.replace('"', "\\\""));
+        let body = self.session.get("/vms", &[("search", &search)])?;
+        let vms: xml::Vms = xml::parse(&body, "vms", "GET /vms").map_err(Error::Failed)?;
+        Ok(vms.vm.into_iter().find(|v| v.name == name))
+    }
+
+    fn vm_required(&self, name: &str) -> Result<xml::Vm> {
+        self.vm(name)?.ok_or_else(|| {
+            Error::Unknown(format!(
+                "the engine at {} has no VM named {name}",
+                self.url()
+            ))
+        })
+    }
+
+    fn host_list(&self, fresh: bool) -> Result<Arc<Vec<xml::Host>>> {
+        let mut cached = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hosts) = cached.as_ref().filter(|_| !fresh) {
+            return Ok(hosts.clone());
+        }
+        let body = self.session.get("/hosts", &[])?;
+        let hosts: xml::Hosts = xml::parse(&body, "hosts", "GET /hosts").map_err(Error::Failed)?;
+        let hosts = Arc::new(hosts.host);
+        *cached = Some(hosts.clone());
+        Ok(hosts)
+    }
+
+    fn host_id(&self, name: &str) -> Result<String> {
+        let hosts = self.host_list(false)?;
+        hosts
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.id.clone())
+            .ok_or_else(|| {
+                let known: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+                Error::Config(format!(
+                    "the engine at {} has no host named {name} (its hosts: {}); \
+                     set the system's rhev_host",
+                    self.url(),
+                    known.join(", ")
+                ))
+            })
+    }
+
+    fn host_name(&self, id: &str) -> String {
+        self.host_list(false)
+            .ok()
+            .and_then(|hosts| hosts.iter().find(|h| h.id == id).map(|h| h.name.clone()))
+            .unwrap_or_else(|| format!("host {id}"))
+    }
+}
+
+impl EngineHosts for EngineState {
+    fn hosts(&self) -> Result<Vec<EngineHost>> {
+        let hosts = self.host_list(true)?;
+        let body = self.session.get("/clusters", &[])?;
+        let clusters: xml::Clusters =
+            xml::parse(&body, "clusters", "GET /clusters").map_err(Error::Failed)?;
+        Ok(hosts
+            .iter()
+            .map(|h| {
+                let cluster = h
+                    .cluster
+                    .as_ref()
+                    .and_then(|c| clusters.cluster.iter().find(|k| k.id == c.id));
+                EngineHost {
+                    id: h.id.clone(),
+                    name: h.name.clone(),
+                    cluster: cluster.map_or_else(String::new, |c| c.name.clone()),
+                    data_center: cluster
+                        .and_then(|c| c.data_center.as_ref())
+                        .map_or_else(String::new, |d| d.id.clone()),
+                    status: h.status.clone().unwrap_or_else(|| "none".to_owned()),
+                    spm: h
+                        .spm
+                        .as_ref()
+                        .and_then(|s| s.status.as_deref())
+                        .is_some_and(|s| s == "spm"),
+                }
+            })
+            .collect())
+    }
+
+    fn deactivate(&self, id: &str) -> Result<()> {
+        self.session
+            .action(&format!("/hosts/{id}"), "deactivate", &xml::action(""))
+    }
+
+    fn activate(&self, id: &str) -> Result<()> {
+        self.session
+            .action(&format!("/hosts/{id}"), "activate", &xml::action(""))
+    }
+
+    fn confirm_fenced(&self, id: &str) -> Result<()> {
+        self.session
+            .action(&format!("/hosts/{id}"), "fence", &xml::fence("manual"))
+    }
+
+    fn refresh(&self, id: &str) -> Result<()> {
+        self.session
+            .action(&format!("/hosts/{id}"), "refresh", &xml::action(""))
+    }
+}
+
+/// One system: a host of the engine.
+struct RhevHost {
+    engine: Arc<EngineState>,
+    system: String,
+    host_name: String,
+}
+
+impl RhevHost {
+    fn guest_of(&self, vm: &xml::Vm, my_id: &str) -> Guest {
+        let placement = match &vm.host {
+            None => Placement::Nowhere,
+            Some(h) if h.id == my_id => Placement::Here,
+            Some(h) => Placement::Elsewhere(self.engine.host_name(&h.id)),
+        };
+        Guest {
+            name: vm.name.clone(),
+            state: GuestState::Rhev {
+                status: status_name(vm.status.as_deref()),
+                placement,
+            },
+        }
+    }
+
+    fn unsupported(&self, what: &str) -> Error {
+        Error::Usage(format!(
+            "{}: {what} is not available for RHEV VMs: the engine keeps their definitions",
+            self.system
+        ))
+    }
+
+    fn vm_path(&self, name: &str) -> Result<String> {
+        Ok(format!("/vms/{}", self.engine.vm_required(name)?.id))
+    }
+}
+
+impl Host for RhevHost {
+    fn system(&self) -> &str {
+        &self.system
+    }
+
+    fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>> {
+        let vms = self.engine.vms(survey)?;
+        let me = self.engine.host_id(&self.host_name)?;
+        Ok(vms.iter().map(|vm| self.guest_of(vm, &me)).collect())
+    }
+
+    fn guest(&self, name: &str) -> Result<Option<Guest>> {
+        let me = self.engine.host_id(&self.host_name)?;
+        Ok(self.engine.vm(name)?.map(|vm| self.guest_of(&vm, &me)))
+    }
+
+    fn definition(&self, _name: &str) -> Result<String> {
+        Err(self.unsupported("reading the definition"))
+    }
+
+    fn define(&self, _xml: &str) -> Result<()> {
+        Err(self.unsupported("defining"))
+    }
+
+    fn start(&self, name: &str) -> Result<()> {
+        let path = self.vm_path(name)?;
+        let here = self.engine.host_id(&self.host_name)?;
+        self.engine
+            .session
+            .action(&path, "start", &xml::start_on(&here))
+    }
+
+    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()> {
+        let path = self.vm_path(name)?;
+        self.engine
+            .session
+            .put(&path, &xml::payload_update(payload))
+            .map(|_| ())
+    }
+
+    fn create_transient(&self, _xml: &str) -> Result<()> {
+        Err(self.unsupported("creating a transient guest"))
+    }
+
+    fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<()> {
+        // The engine chooses: its guest agent when the VM has one, else ACPI.
+        let path = self.vm_path(name)?;
+        self.engine
+            .session
+            .action(&path, "shutdown", &xml::action(""))
+    }
+
+    fn destroy(&self, name: &str) -> Result<()> {
+        let path = self.vm_path(name)?;
+        self.engine.session.action(&path, "stop", &xml::action(""))
+    }
+
+    fn undefine(&self, _name: &str) -> Result<()> {
+        Err(self.unsupported("undefining"))
+    }
+
+    fn migrate(
+        &self,
+        name: &str,
+        target: &dyn Host,
+        request: &MigrationRequest,
+        _progress: &dyn Fn(&MigrationProgress),
+    ) -> Result<MigrationDone> {
+        let target = target
+            .as_any()
+            .downcast_ref::<RhevHost>()
+            .filter(|t| Arc::ptr_eq(&t.engine, &self.engine))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{name}: a RHEV VM migrates only between hosts of its own engine"
+                ))
+            })?;
+        if request.transfer != Transfer::Live {
+            return Err(Error::Usage(format!(
+                "{name}: the engine migrates running VMs live only (use --mode live or offline)"
+            )));
+        }
+        let vm = self.engine.vm_required(name)?;
+        check_migratable(&vm)?;
+        let target_id = self.engine.host_id(&target.host_name)?;
+        let path = format!("/vms/{}", vm.id);
+        let started = Instant::now();
+        self.engine
+            .session
+            .action(&path, "migrate", &xml::migrate_to(&target_id))?;
+        let source = vm.host.map(|h| h.id);
+        loop {
+            let now = self.engine.vm_required(name)?;
+            let on = now.host.as_ref().map(|h| h.id.as_str());
+            match now.status.as_deref() {
+                Some("migrating") => {}
+                Some("up") if on == Some(target_id.as_str()) => {
+                    return Ok(MigrationDone {
+                        elapsed: started.elapsed(),
+                        downtime: None,
+                    });
+                }
+                other => {
+                    let status = other.unwrap_or("none");
+                    let place =
+                        on.map_or_else(|| "no host".to_owned(), |id| self.engine.host_name(id));
+                    if on == source.as_deref() || on.is_none() {
+                        return Err(Error::Failed(format!(
+                            "the engine ended the migration of {name} without moving it: it is \
+                             {status} on {place}"
+                        )));
+                    }
+                }
+            }
+            if started.elapsed() >= request.limit {
+                let cancelled =
+                    self.engine
+                        .session
+                        .action(&path, "cancelmigration", &xml::action(""));
+                return Err(Error::Failed(format!(
+                    "the migration of {name} did not finish within {} s (MigrateTimeout){}",
+                    request.limit.as_secs(),
+                    match cancelled {
+                        Ok(()) => "; cancelled".to_owned(),
+                        Err(e) => format!("; cancelling it failed: {e}"),
+                    }
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The engine's own refusals, checked before asking (VmValidator.canMigrate's words), so that
+/// the administrator learns why before anything is tried.
+fn check_migratable(vm: &xml::Vm) -> Result<()> {
+    let affinity = vm
+        .placement_policy
+        .as_ref()
+        .and_then(|p| p.affinity.as_deref());
+    let why = match affinity {
+        Some("pinned") => "VM is pinned to Host",
+        Some("user_migratable") => {
+            "VM is non migratable and user did not specify the force-migration flag \
+             (placement_policy affinity user_migratable: migrate it from the engine with force)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::Refused(format!("cannot migrate {}: {why}", vm.name)))
+}
+
+/// The SHA-256 fingerprint of a DER certificate, as `openssl x509 -fingerprint -sha256` prints it.
+pub fn fingerprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The certificates of a PEM file, DER-encoded.
+pub fn pem_certificates(pem: &[u8], source: &Path) -> Result<Vec<Vec<u8>>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.map(|c| c.as_ref().to_vec()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::Failed(format!("{}: not PEM: {e}", source.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Failed(format!(
+            "{}: the answer holds no PEM certificate",
+            source.display()
+        )));
+    }
+    Ok(certs)
+}

@@ -1,0 +1,101 @@
+//! `devscan`: the DevScan action of RHEV resources.
+
+use std::time::Duration;
+
+use crate::agent::Hosts;
+use crate::agent::devscan::{self, DevScanOptions, DevScanReport};
+use crate::error::{Exit, Result};
+use crate::render::Failure;
+
+use super::{Context, Selection};
+
+/// Move the SPM role to the local RHEV cluster and rescan its hosts' storage (DR failover)
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "The DevScan action of RHEV resources (RHEVMInfo.Enabled = 1): make sure the \
+Storage Pool Manager runs on a healthy host of the local cluster (RHEVMInfo.Cluster), then have \
+the local hosts refresh their storage so that replicated devices are seen read-write.\n\n\
+When the SPM host is non_responsive, it is confirmed fenced (manual fence) if \
+RHEVMInfo.UseManualRHEVMFencing = 1, else DevScan refuses (exit 5). When the SPM is on another \
+cluster of the data center (the other site after a DR failover), that site's up hosts are put \
+into maintenance until the role has moved here, then activated again. Each step is printed as it \
+happens; --dry-run prints the plan and changes nothing. Changes ask for confirmation on a \
+terminal and need --yes elsewhere."
+)]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// Print the steps that would be taken; change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds the SPM role may take to move
+    #[arg(long, value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    wait: u64,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<Exit> {
+    let config = context.config()?;
+    let resources = config.select(&args.selection.names, args.selection.all)?;
+    let connector = context.connector();
+    let hosts = Hosts::new(&config, &connector);
+    let options = DevScanOptions {
+        dry_run: args.dry_run,
+        wait: Duration::from_secs(args.wait),
+    };
+    let console = context.output.console();
+    let mut reports: Vec<DevScanReport> = Vec::new();
+    let mut errors = Vec::new();
+    for res in resources {
+        match devscan::devscan(&hosts, res, &options, &console) {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                context.output.error_text(&e);
+                errors.push(Failure::new(Some(&res.name), &e));
+            }
+        }
+    }
+    drop(console);
+    let rows = reports
+        .iter()
+        .flat_map(|r| {
+            r.steps.iter().map(|s| {
+                vec![
+                    r.resource.clone(),
+                    s.step.to_owned(),
+                    s.host.clone().unwrap_or_default(),
+                    s.cluster.clone().unwrap_or_default(),
+                    s.outcome.to_owned(),
+                    s.detail.clone(),
+                ]
+            })
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    struct Reports<'a> {
+        results: &'a [DevScanReport],
+        errors: &'a [Failure],
+    }
+    context.output.emit(
+        &Reports {
+            results: &reports,
+            errors: &errors,
+        },
+        &["RESOURCE", "STEP", "HOST", "CLUSTER", "OUTCOME", "DETAIL"],
+        rows,
+    );
+    for r in &reports {
+        context.output.note(&format!(
+            "{}: SPM {} -> {}{}",
+            r.resource,
+            r.spm_before.as_deref().unwrap_or("none"),
+            r.spm_after.as_deref().unwrap_or("none"),
+            if r.dry_run {
+                " (dry run: nothing changed)"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(super::first_exit(&errors))
+}
