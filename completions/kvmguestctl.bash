@@ -22,14 +22,23 @@ _kvmguestctl() {
             kvmguestctl,completions)
                 cmd="kvmguestctl__subcmd__completions"
                 ;;
+            kvmguestctl,devscan)
+                cmd="kvmguestctl__subcmd__devscan"
+                ;;
             kvmguestctl,display)
                 cmd="kvmguestctl__subcmd__display"
+                ;;
+            kvmguestctl,encrypt)
+                cmd="kvmguestctl__subcmd__encrypt"
                 ;;
             kvmguestctl,help)
                 cmd="kvmguestctl__subcmd__help"
                 ;;
             kvmguestctl,migrate)
                 cmd="kvmguestctl__subcmd__migrate"
+                ;;
+            kvmguestctl,rhev)
+                cmd="kvmguestctl__subcmd__rhev"
                 ;;
             kvmguestctl,start)
                 cmd="kvmguestctl__subcmd__start"
@@ -55,14 +64,23 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,completions)
                 cmd="kvmguestctl__subcmd__help__subcmd__completions"
                 ;;
+            kvmguestctl__subcmd__help,devscan)
+                cmd="kvmguestctl__subcmd__help__subcmd__devscan"
+                ;;
             kvmguestctl__subcmd__help,display)
                 cmd="kvmguestctl__subcmd__help__subcmd__display"
+                ;;
+            kvmguestctl__subcmd__help,encrypt)
+                cmd="kvmguestctl__subcmd__help__subcmd__encrypt"
                 ;;
             kvmguestctl__subcmd__help,help)
                 cmd="kvmguestctl__subcmd__help__subcmd__help"
                 ;;
             kvmguestctl__subcmd__help,migrate)
                 cmd="kvmguestctl__subcmd__help__subcmd__migrate"
+                ;;
+            kvmguestctl__subcmd__help,rhev)
+                cmd="kvmguestctl__subcmd__help__subcmd__rhev"
                 ;;
             kvmguestctl__subcmd__help,start)
                 cmd="kvmguestctl__subcmd__help__subcmd__start"
@@ -82,6 +100,21 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,watch)
                 cmd="kvmguestctl__subcmd__help__subcmd__watch"
                 ;;
+            kvmguestctl__subcmd__help__subcmd__rhev,fetch-ca)
+                cmd="kvmguestctl__subcmd__help__subcmd__rhev__subcmd__fetch__subcmd__ca"
+                ;;
+            kvmguestctl__subcmd__rhev,fetch-ca)
+                cmd="kvmguestctl__subcmd__rhev__subcmd__fetch__subcmd__ca"
+                ;;
+            kvmguestctl__subcmd__rhev,help)
+                cmd="kvmguestctl__subcmd__rhev__subcmd__help"
+                ;;
+            kvmguestctl__subcmd__rhev__subcmd__help,fetch-ca)
+                cmd="kvmguestctl__subcmd__rhev__subcmd__help__subcmd__fetch__subcmd__ca"
+                ;;
+            kvmguestctl__subcmd__rhev__subcmd__help,help)
+                cmd="kvmguestctl__subcmd__rhev__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -89,7 +122,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --help --version validate status start stop clean migrate display vmconfigsync watch completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -115,6 +148,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -123,7 +164,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__clean)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -146,6 +187,14 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -157,7 +206,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__completions)
-            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --help bash elvish fish powershell zsh"
+            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +229,60 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__devscan)
+            opts="-o -q -v -y -h --all --dry-run --wait --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -191,7 +294,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__display)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +320,56 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__encrypt)
+            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -225,7 +378,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help)
-            opts="validate status start stop clean migrate display vmconfigsync watch completions help"
+            opts="validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,7 +419,35 @@ _kvmguestctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kvmguestctl__subcmd__help__subcmd__devscan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kvmguestctl__subcmd__help__subcmd__display)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__encrypt)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -297,6 +478,34 @@ _kvmguestctl() {
         kvmguestctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__rhev)
+            opts="fetch-ca"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__rhev__subcmd__fetch__subcmd__ca)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -393,7 +602,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__migrate)
-            opts="-o -q -v -y -h --all --to --mode --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --to --mode --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,6 +636,144 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__rhev)
+            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help fetch-ca help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__rhev__subcmd__fetch__subcmd__ca)
+            opts="-o -q -v -y -h --save --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --save)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__rhev__subcmd__help)
+            opts="fetch-ca help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__rhev__subcmd__help__subcmd__fetch__subcmd__ca)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__rhev__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -435,7 +782,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__start)
-            opts="-o -q -v -y -h --all --assume-stopped --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --assume-stopped --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,6 +812,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -473,7 +828,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__status)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +854,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -507,7 +870,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__stop)
-            opts="-o -q -v -y -h --all --mode --no-kill --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --mode --no-kill --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,6 +900,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -545,7 +916,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__validate)
-            opts="-o -q -v -y -h --all --connect --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --connect --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +942,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -579,7 +958,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__vmconfigsync)
-            opts="-o -q -v -y -h --all --define-on --everywhere --check --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --all --define-on --everywhere --check --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +988,14 @@ _kvmguestctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -617,7 +1004,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__watch)
-            opts="-o -q -v -y -h --state-dir --config --sys --output --quiet --verbose --yes --timeout --help"
+            opts="-o -q -v -y -h --state-dir --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,6 +1031,14 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kvmguestctl_global_optspecs
-    string join \n config= sys= o/output= q/quiet v/verbose y/yes timeout= h/help V/version
+    string join \n config= sys= o/output= q/quiet v/verbose y/yes timeout= ca-file= key-file= h/help V/version
 end
 
 function __fish_kvmguestctl_needs_command
@@ -29,6 +29,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l sys -d 'The sys
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
@@ -42,7 +44,10 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "clean" -d '
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "migrate" -d 'Move running guests from this system to another of their systems'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "devscan" -d 'Move the SPM role to the local RHEV cluster and rescan its hosts\' storage (DR failover)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "watch" -d 'Follow managed guests\' lifecycle events on all systems and detect migrations'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "encrypt" -d 'Encrypt a password for RHEVMInfo.Password (like VCS\'s vcsencrypt -agent)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "rhev" -d 'Helpers for RHEV resources'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c kvmguestctl -n "__fish_kvmguestctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
@@ -50,6 +55,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l sys
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l all -d 'Every configured resource (the default)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -l connect -d 'Also check the environment: hypervisors, guest definitions, SyncDir'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand validate" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
@@ -61,6 +68,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l sys -
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
@@ -72,6 +81,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l sys -d
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand start" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
@@ -85,6 +96,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l sys -d 
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -l no-kill -d 'Leave a guest that did not shut down running (and exit 1) instead of destroying it'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand stop" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
@@ -96,6 +109,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l sys -d
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand clean" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
@@ -110,6 +125,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l sys 
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand migrate" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
@@ -120,6 +137,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l sys 
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand display" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
@@ -131,6 +150,8 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l all -d 'Every configured resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l everywhere -d 'After saving, define the definition on every other system of the resource'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -l check -d 'Only compare the copies; change nothing'
@@ -138,33 +159,93 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand vmconfigsync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l wait -d 'Seconds the SPM role may take to move' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -l dry-run -d 'Print the steps that would be taken; change nothing'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand devscan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l state-dir -d 'Where migration state files are written' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -f -a "fetch-ca" -d 'Download the engine\'s CA certificate and print its fingerprint to confirm'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and not __fish_seen_subcommand_from fetch-ca help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l save -d 'Write the certificate to this file (after confirmation)' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
+json\t'One JSON document, documented and stable, for scripts'"
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from fetch-ca" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from help" -f -a "fetch-ca" -d 'Download the engine\'s CA certificate and print its fingerprint to confirm'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'
 json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "migrate" -d 'Move running guests from this system to another of their systems'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "watch" -d 'Follow managed guests\' lifecycle events on all systems and detect migrations'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync watch completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "validate" -d 'Check resource definitions (and with --connect, the hosts they run on)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "status" -d 'Show where each resource\'s guest runs and its state and confidence on every system'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "start" -d 'Bring resources online on this system (define if configured, start, wait, verify)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "stop" -d 'Shut resources down gracefully on this system, escalating to clean'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "clean" -d 'Destroy resources\' guests on this system at once (no graceful shutdown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "migrate" -d 'Move running guests from this system to another of their systems'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "display" -d 'Show resources\' attributes with defaults filled in (the password is never shown)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "vmconfigsync" -d 'Save guests\' definitions to SyncDir (and define them elsewhere), or check that all copies agree'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "devscan" -d 'Move the SPM role to the local RHEV cluster and rescan its hosts\' storage (DR failover)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "watch" -d 'Follow managed guests\' lifecycle events on all systems and detect migrations'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "encrypt" -d 'Encrypt a password for RHEVMInfo.Password (like VCS\'s vcsencrypt -agent)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "rhev" -d 'Helpers for RHEV resources'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and not __fish_seen_subcommand_from validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand help; and __fish_seen_subcommand_from rhev" -f -a "fetch-ca" -d 'Download the engine\'s CA certificate and print its fingerprint to confirm'

@@ -415,7 +415,7 @@ fn display_fills_defaults_and_never_shows_the_password() {
     let (_dir, path) = config(
         "systems:\n  a: { uri: 'test:///default' }\n\
          resources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    GuestName: g\n    \
-         RHEVMInfo: { Enabled: 1, URL: 'https://engine.example.com', User: admin@internal, Password: s3cret, Cluster: east }\n",
+         RHEVMInfo: { Enabled: 1, URL: 'https://engine.example.com', User: admin@internal, Password: 'enc:v1:czNjcmV0', Cluster: east }\n",
     );
     let out = kvm(&path)
         .args(["display", "r"])
@@ -425,7 +425,7 @@ fn display_fills_defaults_and_never_shows_the_password() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(!text.contains("s3cret"));
+    assert!(!text.contains("enc:v1"));
     assert!(text.contains("RHEVMInfo.Password"));
     assert!(text.contains("********"));
     let doc = json(kvm(&path).args(["display", "r"]));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kvmguestctl::agent::{
     self, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState, ShutdownRequest,
 };
-use kvmguestctl::backend::libvirt::Libvirt;
+use kvmguestctl::backend::Backends;
 use kvmguestctl::error::Result;
 use kvmguestctl::resource::{ConfigSource, load};
 
@@ -42,7 +42,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
     let path = dir.path().join("r.yaml");
     std::fs::write(&path, yaml).unwrap();
     let config = load(&ConfigSource::Path(path)).unwrap();
-    let connector = Libvirt::new(Duration::from_secs(10));
+    let connector = Backends::new(Duration::from_secs(10), None, "/nonexistent".into());
     let hosts = Hosts::new(&config, &connector);
     let res = &config.resources["fresh"];
     let console = Steps::default();
@@ -121,11 +121,18 @@ fn a_transient_guest_leaves_no_definition_behind() {
     let path = dir.path().join("r.yaml");
     std::fs::write(&path, yaml).unwrap();
     let config = load(&ConfigSource::Path(path)).unwrap();
-    let connector = Libvirt::new(Duration::from_secs(10));
+    let connector = Backends::new(Duration::from_secs(10), None, "/nonexistent".into());
     let hosts = Hosts::new(&config, &connector);
     let console = Steps::default();
     let transient = &config.resources["transient"];
-    let defined = || hosts.get("a").unwrap().guest("fresh01").unwrap().is_some();
+    let defined = || {
+        hosts
+            .get(transient, "a")
+            .unwrap()
+            .guest("fresh01")
+            .unwrap()
+            .is_some()
+    };
 
     let report =
         agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap();

@@ -64,13 +64,16 @@ pub struct Report {
 /// Every guest of every surveyed system, by environment and system.
 pub type Survey = BTreeMap<(Environment, String), Result<Vec<Guest>>>;
 
+/// Connections by environment and system; failures are kept too, so that a host that timed out
+/// once is not waited for again.
+type Connections = HashMap<(Environment, String), Result<Arc<dyn Host>>>;
+
 /// The hypervisors of the configured systems, each connected at most once per command and
 /// environment.
 pub struct Hosts<'a> {
     config: &'a Config,
     connector: &'a dyn Connector,
-    // Failures are kept too: a host that timed out once is not waited for again.
-    cache: Mutex<HashMap<(Environment, String), Result<Arc<dyn Host>>>>,
+    cache: Mutex<Connections>,
 }
 
 impl<'a> Hosts<'a> {
@@ -114,9 +117,7 @@ impl<'a> Hosts<'a> {
         self.connector.engine(&res.environment)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(Environment, String), Result<Arc<dyn Host>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connections> {
         // A poisoned cache only means another thread panicked mid-insert; the map is still sound.
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }

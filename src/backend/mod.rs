@@ -223,6 +223,21 @@ pub struct Backends {
     pub rhev: rhev::Rhev,
 }
 
+impl Backends {
+    /// Every call bounded by `timeout`; RHEV engines verified with `ca_file` when given (else
+    /// each resource's CAFile), passwords decrypted with `key_file`.
+    pub fn new(
+        timeout: Duration,
+        ca_file: Option<std::path::PathBuf>,
+        key_file: std::path::PathBuf,
+    ) -> Backends {
+        Backends {
+            libvirt: libvirt::Libvirt::new(timeout),
+            rhev: rhev::Rhev::new(timeout, ca_file, key_file),
+        }
+    }
+}
+
 impl Connector for Backends {
     fn connect(&self, environment: &Environment, system: &System) -> Result<Arc<dyn Host>> {
         match environment {

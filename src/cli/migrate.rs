@@ -26,7 +26,10 @@ aborted and the guest keeps running here. The guest must then be ONLINE on the t
 MigrateWaitLimit monitor cycles (1 s each).\n\n\
 Refused: a target that is not one of the resource's systems (exit 2), a guest not running here \
 (exit 1), a guest already running on the target, or a DROpts.ConfigureNetwork = 1 resource whose \
-target is at another site (exit 5)."
+target is at another site (exit 5).\n\n\
+RHEV resources: the engine's migrate action to the target's host, live only; refused first \
+(exit 5) when the VM's placement policy is pinned or user_migratable, with the engine's reason. \
+A migration not done within MigrateTimeout is cancelled."
 )]
 pub struct Args {
     #[command(flatten)]

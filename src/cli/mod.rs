@@ -22,8 +22,6 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::agent::{Hosts, Report};
 use crate::backend::Backends;
-use crate::backend::libvirt::Libvirt;
-use crate::backend::rhev::Rhev;
 use crate::error::{Error, Exit, Result};
 use crate::render::{Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
@@ -144,10 +142,7 @@ impl Context {
     }
 
     fn connector(&self) -> Backends {
-        Backends {
-            libvirt: Libvirt::new(self.timeout),
-            rhev: Rhev::new(self.timeout, self.ca_file.clone(), self.key_file.clone()),
-        }
+        Backends::new(self.timeout, self.ca_file.clone(), self.key_file.clone())
     }
 }
 

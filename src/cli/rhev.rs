@@ -35,17 +35,17 @@ enum Rhev {
 plain http by the engine, since the CA is what makes https verifiable) and print its SHA-256 \
 fingerprint. Compare it with the one the engine shows (on the engine: openssl x509 -in \
 /etc/pki/ovirt-engine/ca.pem -noout -fingerprint -sha256) before trusting it.\n\n\
-With --output the certificate is written there (atomically, mode 0644) after confirmation on a \
-terminal, or with --yes; use that file as RHEVMInfo.CAFile or --ca-file. Without --output the \
+With --save the certificate is written there (atomically, mode 0644) after confirmation on a \
+terminal, or with --yes; use that file as RHEVMInfo.CAFile or --ca-file. Without --save the \
 PEM goes to stdout."
 )]
 struct FetchCa {
     /// The engine: http://engine.example.com[:port], or the full pki-resource URL
     #[arg(value_name = "URL")]
     url: String,
-    /// Write the certificate to this file
+    /// Write the certificate to this file (after confirmation)
     #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    save: Option<PathBuf>,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
@@ -91,7 +91,7 @@ fn fetch_ca(context: &Context, args: &FetchCa) -> Result<Exit> {
     for f in &fingerprints {
         context.output.note(&format!("SHA256 Fingerprint={f}"));
     }
-    let written_to = match &args.output {
+    let written_to = match &args.save {
         None => {
             context.output.raw(&pem);
             None

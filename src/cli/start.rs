@@ -11,7 +11,10 @@ use super::{Context, Selection};
     long_about = "Bring resources online on this system (the Online entry point): refuse \
 when the guest already runs on another of its systems; define it from GuestConfigFilePath when it \
 is not defined here (always, when ResyncVMCfg is 1); start it; wait DelayAfterGuestOnline; confirm \
-it is ONLINE."
+it is ONLINE.\n\n\
+RHEV resources (RHEVMInfo.Enabled = 1): the engine starts the VM on this system's host; with \
+DROpts.ConfigureNetwork = 1 the site's network settings are first set as a cdrom payload \
+(kvmguestctl-dr.conf, applied in the guest by examples/rhev/kvmguestctl-dr-network)."
 )]
 pub struct Args {
     #[command(flatten)]

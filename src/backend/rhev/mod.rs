@@ -87,7 +87,7 @@ impl Rhev {
             .ok_or_else(|| {
                 Error::Config(format!(
                     "no CA certificate for {}: set RHEVMInfo.CAFile or pass --ca-file \
-                 (get it with: kvmguestctl rhev fetch-ca {} --output FILE)",
+                 (get it with: kvmguestctl rhev fetch-ca {} --save FILE)",
                     engine.url, engine.url
                 ))
             })?;

@@ -1,0 +1,910 @@
+//! RHEV resources through the binary, against the project's oVirt API simulator (`ovirt-sim`):
+//! status of every VM status, start with and without the DR payload, stop with escalation,
+//! migrate allowed and refused, DevScan in every SPM situation, authentication, TLS, token
+//! expiry, passwords, and the request count of a 1,000-VM survey.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const PASSWORD_ENV: &str = "KVMGUESTCTL_TEST_RHEV_PASSWORD";
+const PASSWORD: &str = "s3cret & +more";
+
+/// The simulator's binary, built once if `cargo test` did not build the workspace.
+fn sim_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // tests run from target/<profile>/deps; the workspace's binaries are one level up.
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+            let bin = dir.join("ovirt-sim");
+            if !bin.exists() {
+                let status = Process::new(env!("CARGO"))
+                    .args(["build", "-p", "ovirt-sim"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "cargo build -p ovirt-sim failed");
+            }
+            bin
+        })
+        .clone()
+}
+
+/// A running simulator; stops when dropped (its stdin closes).
+struct Sim {
+    child: Child,
+    _stdin: ChildStdin,
+    url: String,
+    http_url: String,
+    ca_file: PathBuf,
+    control: String,
+    client: reqwest::blocking::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Sim {
+    fn start(scenario: &str) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scenario.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        let mut child = Process::new(sim_binary())
+            .arg("--scenario")
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ovirt-sim");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: Value = serde_json::from_str(&line).expect("ready line");
+        let ca_file = PathBuf::from(ready["ca_file"].as_str().unwrap());
+        let pem = std::fs::read(&ca_file).unwrap();
+        let tls = kvmguestctl::backend::rhev::tls_trusting(&pem, &ca_file).unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Sim {
+            child,
+            _stdin: stdin,
+            url: ready["url"].as_str().unwrap().to_owned(),
+            http_url: ready["http_url"].as_str().unwrap().to_owned(),
+            control: ready["control"].as_str().unwrap().to_owned(),
+            ca_file,
+            client,
+            dir,
+        }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.control))
+            .send()
+            .and_then(|r| r.text())
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap()
+    }
+
+    fn post(&self, path: &str, body: &str) -> Value {
+        self.client
+            .post(format!("{}{path}", self.control))
+            .body(body.to_owned())
+            .send()
+            .and_then(|r| r.text())
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap()
+    }
+
+    fn clear_requests(&self) {
+        self.client
+            .delete(format!("{}/requests", self.control))
+            .send()
+            .unwrap();
+    }
+
+    /// How many requests matched `METHOD /path` (the simulator's per-route counters).
+    fn count(&self, requests: &Value, route: &str) -> u64 {
+        requests["routes"][route].as_u64().unwrap_or(0)
+    }
+
+    /// A configuration beside the scenario: `systems` YAML and resources with RHEVMInfo filled in.
+    fn config(&self, systems: &str, resources: &[(&str, &str)]) -> PathBuf {
+        let mut yaml = format!("systems:\n{systems}resources:\n");
+        for (name, attributes) in resources {
+            yaml.push_str(&format!(
+                "  {name}:\n    type: KVMGuest\n    {attributes}\n    RHEVMInfo:\n      Enabled: 1\n      \
+                 URL: {}\n      User: admin@internal\n      PasswordEnv: {PASSWORD_ENV}\n      \
+                 Cluster: site-a\n      CAFile: {}\n",
+                self.url,
+                self.ca_file.display()
+            ));
+        }
+        let path = self.dir.path().join("resources.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    fn kvm(&self, config: &Path, sys: &str) -> Command {
+        let mut cmd = common::kvm(config);
+        cmd.env(PASSWORD_ENV, PASSWORD)
+            .env_remove("KVMGUESTCTL_CA_FILE")
+            .env_remove("KVMGUESTCTL_KEY_FILE")
+            .args(["--sys", sys, "--yes"]);
+        cmd
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SITES: &str =
+    "  a1: { rhev_host: a1, site: primary }\n  a2: { site: primary }\n  b1: { site: dr }\n";
+
+/// Two sites of one data center, short delays, the engine's user with this test's password.
+fn scenario(vms: &str) -> String {
+    format!(
+        "users:\n  - {{ name: admin@internal, password: '{PASSWORD}' }}\n\
+         delays_ms: {{ wait_for_launch: 200, powering_up: 300, powering_down: 300, stop: 0, \
+         migration: 400, host_maintenance: 300, host_activate: 300, spm_election: 500 }}\n\
+         clusters:\n  - {{ name: site-a, data_center: DC1 }}\n  - {{ name: site-b, data_center: DC1 }}\n\
+         hosts:\n  - {{ name: a1, cluster: site-a, spm: true }}\n  - {{ name: a2, cluster: site-a }}\n  \
+         - {{ name: b1, cluster: site-b }}\n\
+         vms:{}",
+        if vms.is_empty() {
+            " []\n".to_owned()
+        } else {
+            format!("\n{vms}")
+        }
+    )
+}
+
+fn json_of(cmd: &mut Command) -> (Value, i32, String) {
+    let out = cmd.args(["-o", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (value, out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Every VM status the engine has, on a1, as seen from a1 and a2.
+#[test]
+fn status_of_every_vm_status() {
+    // (status, on a host, expected state on a1, confidence on a1)
+    let table: &[(&str, bool, &str, Option<u64>)] = &[
+        ("wait_for_launch", true, "ONLINE", Some(10)),
+        ("powering_up", true, "ONLINE", Some(60)),
+        ("up", true, "ONLINE", Some(100)),
+        ("powering_down", true, "ONLINE", Some(40)),
+        ("paused", true, "ONLINE", Some(20)),
+        ("restoring_state", true, "ONLINE", Some(50)),
+        ("down", false, "OFFLINE", None),
+        ("saving_state", true, "INTENTIONAL OFFLINE", None),
+        ("suspended", false, "INTENTIONAL OFFLINE", None),
+        ("migrating", true, "INTENTIONAL OFFLINE", None),
+        ("reboot_in_progress", true, "INTENTIONAL OFFLINE", None),
+        ("image_locked", false, "UNKNOWN", None),
+        ("unknown", true, "UNKNOWN", None),
+        ("not_responding", true, "UNKNOWN", None),
+        ("unassigned", true, "UNKNOWN", None),
+    ];
+    let vms: String = table
+        .iter()
+        .map(|(status, hosted, _, _)| {
+            let host = if *hosted { ", host: a1" } else { "" };
+            format!("  - {{ name: vm-{status}, cluster: site-a, status: {status}{host} }}\n")
+        })
+        .collect();
+    let sim = Sim::start(&scenario(&vms));
+    let resources: Vec<(String, String)> = table
+        .iter()
+        .map(|(status, ..)| {
+            (
+                format!("r-{status}"),
+                format!("systems: [a1, a2]\n    GuestName: vm-{status}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = resources
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .collect();
+    let config = sim.config(SITES, &refs);
+    let (status, code, stderr) = json_of(sim.kvm(&config, "a1").args(["status", "--all"]));
+    assert_eq!(code, 0, "{stderr}");
+    for (name, hosted, state, confidence) in table {
+        let r = status["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["guest"] == format!("vm-{name}"))
+            .unwrap_or_else(|| panic!("vm-{name} missing: {status}"));
+        let a1 = &r["systems"][0];
+        assert_eq!(a1["system"], "a1");
+        assert_eq!(a1["state"], *state, "{name}: {a1}");
+        assert_eq!(a1["confidence"].as_u64(), *confidence, "{name}");
+        assert_eq!(a1["hypervisor_state"], *name, "{name}");
+        assert_eq!(a1["active"], *hosted, "{name}");
+        // From a2 the VM runs elsewhere (when it has a host): INTENTIONAL OFFLINE there.
+        let a2 = &r["systems"][1];
+        let expected_a2 = if *hosted {
+            "INTENTIONAL OFFLINE"
+        } else {
+            *state
+        };
+        assert_eq!(a2["state"], expected_a2, "{name} on a2: {a2}");
+        let running_on: Vec<&str> = r["running_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            running_on,
+            if *hosted { vec!["a1"] } else { vec![] },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_vm_on_a_host_outside_the_resources_systems_blocks_its_start() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-b, status: up, host: b1 }\n",
+    ));
+    let config = sim.config(SITES, &[("app", "systems: [a1, a2]\n    GuestName: app1")]);
+    let (status, _, _) = json_of(sim.kvm(&config, "a1").args(["status", "app"]));
+    assert_eq!(status["resources"][0]["running_on"][0], "b1");
+    assert_eq!(
+        status["resources"][0]["systems"][0]["state"],
+        "INTENTIONAL OFFLINE"
+    );
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["start", "app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("app1 already runs on b1"));
+}
+
+#[test]
+fn start_without_and_with_the_dr_payload() {
+    let sim = Sim::start(&scenario(
+        "  - { name: plain1, cluster: site-a, status: down }\n  - { name: dr1, cluster: site-a, status: down }\n",
+    ));
+    let dr = "systems: [a1, a2]\n    GuestName: dr1\n    DelayAfterGuestOnline: 1\n    \
+              DROpts: { ConfigureNetwork: 1, IPAddress: 192.0.2.10, Netmask: 255.255.255.0, \
+              Gateway: 192.0.2.1, DNSServers: 192.0.2.53 192.0.2.54, DNSSearchPath: example.com, \
+              Device: eth0 }";
+    let config = sim.config(
+        SITES,
+        &[
+            (
+                "plain",
+                "systems: [a1, a2]\n    GuestName: plain1\n    DelayAfterGuestOnline: 1",
+            ),
+            ("dr", dr),
+        ],
+    );
+
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a2").args(["start", "plain"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "started");
+    assert_eq!(report["results"][0]["state"], "ONLINE");
+    let vm = sim.get("/vms/plain1");
+    assert_eq!(vm["status"], "up");
+    assert_eq!(vm["host"], "a2", "started on the system asked for: {vm}");
+    assert_eq!(
+        vm["last_payload"],
+        Value::Null,
+        "no payload without DROpts: {vm}"
+    );
+
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["start", "dr"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["state"], "ONLINE");
+    let vm = sim.get("/vms/dr1");
+    assert_eq!(vm["host"], "a1");
+    let payload = &vm["payloads"][0];
+    assert_eq!(payload["type"], "cdrom", "{vm}");
+    assert_eq!(payload["files"][0]["name"], "kvmguestctl-dr.conf");
+    assert_eq!(
+        payload["files"][0]["content"],
+        "# kvmguestctl disaster-recovery network settings for resource dr (site primary)\n\
+         FORMAT=kvmguestctl-dr/1\nDEVICE=eth0\nIPADDRESS=192.0.2.10\nNETMASK=255.255.255.0\n\
+         GATEWAY=192.0.2.1\nDNSSERVERS=192.0.2.53 192.0.2.54\nDNSSEARCHPATH=example.com\n"
+    );
+    // The payload was set before the start: the engine ignores payloads given to start.
+    let actions: Vec<String> = vm["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verb"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let update = actions.iter().position(|a| a == "update").expect("update");
+    let start = actions.iter().position(|a| a == "start").expect("start");
+    assert!(update < start, "{actions:?}");
+
+    // Starting it again is a no-op that says so.
+    let (report, code, _) = json_of(sim.kvm(&config, "a1").args(["start", "dr"]));
+    assert_eq!(
+        (code, report["results"][0]["action"].as_str()),
+        (0, Some("already-online"))
+    );
+}
+
+#[test]
+fn stop_escalates_to_stop_after_the_delay_unless_no_kill() {
+    let sim = Sim::start(&scenario(
+        "  - { name: good1, cluster: site-a, status: up, host: a1 }\n  \
+         - { name: deaf1, cluster: site-a, status: up, host: a1, ignores_shutdown: true }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[
+            (
+                "good",
+                "systems: [a1, a2]\n    GuestName: good1\n    DelayAfterGuestOffline: 10",
+            ),
+            (
+                "deaf",
+                "systems: [a1, a2]\n    GuestName: deaf1\n    DelayAfterGuestOffline: 2",
+            ),
+        ],
+    );
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["stop", "good"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "stopped");
+    assert_eq!(sim.get("/vms/good1")["status"], "down");
+
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["stop", "deaf", "--no-kill"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left running because of --no-kill"));
+    assert_eq!(sim.get("/vms/deaf1")["status"], "up");
+
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["stop", "deaf"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "killed");
+    let vm = sim.get("/vms/deaf1");
+    assert_eq!(vm["status"], "down");
+    let actions: Vec<&str> = vm["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["verb"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"shutdown") && actions.last() == Some(&"stop"),
+        "{actions:?}"
+    );
+
+    // Clean is the engine's stop, at once.
+    sim.post("/vms/good1", r#"{"status": "up", "host": "a1"}"#);
+    let (report, code, _) = json_of(sim.kvm(&config, "a1").args(["clean", "good"]));
+    assert_eq!(
+        (code, report["results"][0]["action"].as_str()),
+        (0, Some("cleaned"))
+    );
+    assert_eq!(sim.get("/vms/good1")["status"], "down");
+}
+
+#[test]
+fn migrate_allowed_and_refused() {
+    let sim = Sim::start(&scenario(
+        "  - { name: mover, cluster: site-a, status: up, host: a1 }\n  \
+         - { name: pin, cluster: site-a, status: up, host: a1, placement_policy: { affinity: pinned, hosts: [a1] } }\n  \
+         - { name: user, cluster: site-a, status: up, host: a1, placement_policy: { affinity: user_migratable } }\n  \
+         - { name: drvm, cluster: site-a, status: up, host: a1 }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[
+            ("mover", "systems: [a1, a2]\n    GuestName: mover"),
+            ("pin", "systems: [a1, a2]\n    GuestName: pin"),
+            ("user", "systems: [a1, a2]\n    GuestName: user"),
+            (
+                "drvm",
+                "systems: [a1, b1]\n    GuestName: drvm\n    DROpts: { ConfigureNetwork: 1, IPAddress: 192.0.2.10, Netmask: 24 }",
+            ),
+        ],
+    );
+    let (report, code, stderr) = json_of(
+        sim.kvm(&config, "a1")
+            .args(["migrate", "mover", "--to", "a2"]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "migrated");
+    assert_eq!(report["results"][0]["system"], "a2");
+    assert_eq!(sim.get("/vms/mover")["host"], "a2");
+
+    for (res, reason) in [
+        ("pin", "VM is pinned to Host"),
+        ("user", "user did not specify the force-migration flag"),
+    ] {
+        sim.clear_requests();
+        let out = sim
+            .kvm(&config, "a1")
+            .args(["migrate", res, "--to", "a2"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{res}: {stderr}");
+        assert!(stderr.contains(reason), "{res}: {stderr}");
+        let requests = sim.get("/requests");
+        assert_eq!(
+            sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/migrate"),
+            0,
+            "refused before asking the engine: {requests}"
+        );
+        assert_eq!(sim.get(&format!("/vms/{res}"))["host"], "a1");
+    }
+
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["migrate", "drvm", "--to", "b1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot migrate across sites"));
+
+    let out = sim
+        .kvm(&config, "a2")
+        .args(["migrate", "mover", "--to", "a1", "--mode", "pause"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("live only"));
+}
+
+/// DR layout: the SPM on the other site (b1), a non_responsive host there.
+fn devscan_scenario(spm_on: &str, b2_status: &str) -> String {
+    format!(
+        "users:\n  - {{ name: admin@internal, password: '{PASSWORD}' }}\n\
+         delays_ms: {{ host_maintenance: 200, host_activate: 200, spm_election: 300 }}\n\
+         clusters:\n  - {{ name: site-a, data_center: DC1 }}\n  - {{ name: site-b, data_center: DC1 }}\n\
+         hosts:\n  - {{ name: a1, cluster: site-a, spm: {} }}\n  - {{ name: a2, cluster: site-a }}\n  \
+         - {{ name: b1, cluster: site-b, spm: {} }}\n  - {{ name: b2, cluster: site-b, status: {b2_status}, spm: {} }}\n\
+         vms:\n  - {{ name: app1, cluster: site-a, status: down }}\n",
+        spm_on == "a1",
+        spm_on == "b1",
+        spm_on == "b2",
+    )
+}
+
+fn devscan(sim: &Sim, fencing: u8, extra: &[&str]) -> (Value, i32, String) {
+    let systems = "  a1: {}\n  a2: {}\n";
+    let config = sim.config(
+        systems,
+        &[("app", "systems: [a1, a2]\n    GuestName: app1")],
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "Cluster: site-a",
+        &format!("Cluster: site-a\n      UseManualRHEVMFencing: {fencing}"),
+    );
+    std::fs::write(&config, text).unwrap();
+    json_of(sim.kvm(&config, "a1").arg("devscan").arg("app").args(extra))
+}
+
+fn steps(report: &Value) -> Vec<String> {
+    report["results"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s["step"].as_str().unwrap(),
+                s["host"].as_str().unwrap_or("-"),
+                s["outcome"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn devscan_with_the_spm_on_the_other_site() {
+    let sim = Sim::start(&devscan_scenario("b1", "up"));
+    let (plan, code, stderr) = devscan(&sim, 0, &["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        steps(&plan),
+        [
+            "deactivate b1 planned",
+            "deactivate b2 planned",
+            "wait-spm - planned",
+            "activate b1 planned",
+            "activate b2 planned",
+            "refresh a1 planned",
+            "refresh a2 planned",
+        ]
+    );
+    let dcs = sim.get("/datacenters");
+    assert!(
+        dcs.to_string().contains("b1"),
+        "the dry run changed nothing: {dcs}"
+    );
+
+    let (report, code, stderr) = devscan(&sim, 0, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        steps(&report),
+        [
+            "deactivate b1 done",
+            "deactivate b2 done",
+            "wait-spm - done",
+            "activate b1 done",
+            "activate b2 done",
+            "refresh a1 done",
+            "refresh a2 done",
+        ]
+    );
+    assert_eq!(report["results"][0]["spm_before"], "b1");
+    let after = report["results"][0]["spm_after"].as_str().unwrap();
+    assert!(after == "a1" || after == "a2", "{report}");
+    assert_eq!(sim.get("/hosts/a1")["refresh_count"], 1);
+    assert_eq!(sim.get("/hosts/a2")["refresh_count"], 1);
+    // The other site is given back (activated) after the move.
+    for b in ["b1", "b2"] {
+        let actions = sim.get(&format!("/hosts/{b}"))["actions"].to_string();
+        assert!(actions.contains("activate"), "{b}: {actions}");
+    }
+}
+
+#[test]
+fn devscan_with_the_spm_already_here_only_refreshes() {
+    let sim = Sim::start(&devscan_scenario("a1", "up"));
+    let (report, code, stderr) = devscan(&sim, 0, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        steps(&report),
+        ["check-spm - done", "refresh a1 done", "refresh a2 done"]
+    );
+    assert_eq!(sim.get("/hosts/b1")["refresh_count"], 0);
+}
+
+#[test]
+fn devscan_with_a_non_responsive_spm_needs_manual_fencing() {
+    let sim = Sim::start(&devscan_scenario("b2", "non_responsive"));
+    let (report, code, stderr) = devscan(&sim, 0, &[]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(
+        stderr.contains("non_responsive") && stderr.contains("UseManualRHEVMFencing"),
+        "{stderr}"
+    );
+    assert_eq!(report["errors"][0]["exit_code"], 5);
+    assert_eq!(sim.get("/hosts/b2")["manual_fence_count"], 0);
+
+    // With manual fencing: b2 is confirmed fenced, the role goes to an up host, and when that is
+    // b1 (the other site) it is moved here as well.
+    let (report, code, stderr) = devscan(&sim, 1, &[]);
+    assert_eq!(code, 0, "{stderr}\n{report}");
+    let steps = steps(&report);
+    assert_eq!(steps[0], "confirm-fenced b2 done", "{steps:?}");
+    assert_eq!(steps[1], "wait-spm - done", "{steps:?}");
+    assert!(
+        steps.ends_with(&["refresh a1 done".to_owned(), "refresh a2 done".to_owned()]),
+        "{steps:?}"
+    );
+    assert_eq!(sim.get("/hosts/b2")["manual_fence_count"], 1);
+    let after = report["results"][0]["spm_after"].as_str().unwrap();
+    assert!(after == "a1" || after == "a2", "{report}");
+}
+
+#[test]
+fn wrong_password_wrong_ca_and_missing_ca_are_clear_errors() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
+
+    let out = sim
+        .kvm(&config, "a1")
+        .env(PASSWORD_ENV, "wrong")
+        .args(["status", "app"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("access_denied"), "{stdout}");
+    assert!(
+        stdout.contains("check RHEVMInfo.User and the password"),
+        "{stdout}"
+    );
+
+    // A CA that did not sign the engine's certificate: TLS refuses, nothing is sent.
+    let other = Sim::start(&scenario(""));
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["--ca-file"])
+        .arg(&other.ca_file)
+        .args(["start", "app"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    let requests = sim.get("/requests");
+    assert_eq!(
+        sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/start"),
+        0,
+        "{requests}"
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without_ca: String = text
+        .lines()
+        .filter(|l| !l.contains("CAFile"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without_ca).unwrap();
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["start", "app"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("rhev fetch-ca"), "{stderr}");
+}
+
+#[test]
+fn an_expired_token_mid_command_is_renewed_once() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[(
+            "app",
+            "systems: [a1, a2]\n    GuestName: app1\n    DelayAfterGuestOnline: 1",
+        )],
+    );
+    // Every token expires when the start action arrives; that request gets the 401.
+    sim.post(
+        "/faults",
+        r#"{"method": "POST", "path": "/ovirt-engine/api/vms/*/start", "expire_tokens": true, "times": 1}"#,
+    );
+    sim.clear_requests();
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["start", "app"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["state"], "ONLINE");
+    let requests = sim.get("/requests");
+    assert_eq!(
+        sim.count(&requests, "POST /ovirt-engine/sso/oauth/token"),
+        2,
+        "{requests}"
+    );
+    assert_eq!(
+        sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/start"),
+        2,
+        "{requests}"
+    );
+    assert_eq!(
+        sim.count(&requests, "POST /ovirt-engine/services/sso-logout"),
+        1,
+        "{requests}"
+    );
+}
+
+#[test]
+fn status_of_a_thousand_vms_in_a_bounded_number_of_requests() {
+    let sim = Sim::start(&format!(
+        "{}vm_sets:\n  - {{ count: 1000, name_prefix: bulk-, cluster: site-a, status: up, host: a1 }}\n",
+        scenario("  - { name: app1, cluster: site-a, status: down }\n")
+    ));
+    let names: Vec<(String, String)> = (1..=1000)
+        .map(|i| {
+            (
+                format!("r{i:04}"),
+                format!("systems: [a1, a2]\n    GuestName: bulk-{i:04}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .collect();
+    let config = sim.config(SITES, &refs);
+    sim.clear_requests();
+    let (status, code, stderr) = json_of(sim.kvm(&config, "a1").args(["status", "--all"]));
+    assert_eq!(code, 0, "{stderr}");
+    let resources = status["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1000);
+    assert!(
+        resources
+            .iter()
+            .all(|r| r["systems"][0]["state"] == "ONLINE"
+                && r["systems"][1]["state"] == "INTENTIONAL OFFLINE")
+    );
+    let requests = sim.get("/requests");
+    // One login, one host list, three pages of 500 (the last one empty), one logout.
+    assert_eq!(
+        sim.count(&requests, "GET /ovirt-engine/api/vms"),
+        3,
+        "{requests}"
+    );
+    assert_eq!(requests["total"], 6, "{requests}");
+}
+
+#[test]
+fn passwords_encrypted_in_a_file_or_in_the_environment_never_printed() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
+    let key = sim.dir.path().join("keys/secret.key");
+
+    // encrypt reads the password from stdin (no terminal) and creates the key.
+    let out = common::kvm(&config)
+        .args(["encrypt", "--key-file"])
+        .arg(&key)
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let encrypted = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(encrypted.starts_with("enc:v1:"), "{encrypted}");
+    assert!(!encrypted.contains(PASSWORD));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    let with_encrypted = text.replace(
+        &format!("PasswordEnv: {PASSWORD_ENV}"),
+        &format!("Password: '{encrypted}'"),
+    );
+    std::fs::write(&config, &with_encrypted).unwrap();
+    let out = sim
+        .kvm(&config, "a1")
+        .env_remove(PASSWORD_ENV)
+        .args(["-v", "--key-file"])
+        .arg(&key)
+        .args(["status", "app", "-o", "json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("\"state\": \"OFFLINE\""), "{stdout}");
+    assert!(
+        stderr.contains("GET /ovirt-engine/api/vms"),
+        "-v logs the requests: {stderr}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("s3cret"),
+            "{text}"
+        );
+    }
+
+    // display masks it as well.
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["display", "app"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("********") && !stdout.contains("enc:v1"),
+        "{stdout}"
+    );
+
+    // A password file must be private.
+    let file = sim.dir.path().join("pw");
+    std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let with_file = text.replace(
+        &format!("PasswordEnv: {PASSWORD_ENV}"),
+        &format!("PasswordFile: {}", file.display()),
+    );
+    std::fs::write(&config, &with_file).unwrap();
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["status", "app"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chmod 600"));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (status, code, stderr) = json_of(sim.kvm(&config, "a1").args(["status", "app"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(status["resources"][0]["systems"][0]["state"], "OFFLINE");
+
+    // A clear-text password in the YAML is a configuration error, located.
+    let clear = text.replace(
+        &format!("PasswordEnv: {PASSWORD_ENV}"),
+        "Password: plaintext",
+    );
+    std::fs::write(&config, &clear).unwrap();
+    let out = sim.kvm(&config, "a1").args(["validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("RHEVMInfo.Password is not encrypted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("resources.yaml:"), "{stdout}");
+}
+
+#[test]
+fn fetch_ca_prints_the_fingerprint_openssl_prints() {
+    let sim = Sim::start(&scenario(""));
+    let out = Process::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&sim.ca_file)
+        .output()
+        .expect("openssl is installed by scripts/setup");
+    let expected = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let target = sim.dir.path().join("engine-ca.pem");
+    let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
+    let (fetched, code, stderr) = json_of(
+        sim.kvm(&config, "a1")
+            .args(["rhev", "fetch-ca", &sim.http_url, "--save"])
+            .arg(&target),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(fetched["sha256_fingerprints"][0], expected);
+    assert!(
+        stderr.contains(&format!("SHA256 Fingerprint={expected}")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&sim.ca_file).unwrap()
+    );
+
+    // Without a terminal and without --yes nothing is written.
+    std::fs::remove_file(&target).unwrap();
+    let out = common::kvm(&config)
+        .args(["rhev", "fetch-ca", &sim.http_url, "--save"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(!target.exists());
+
+    let out = common::kvm(&config)
+        .args(["rhev", "fetch-ca", &sim.url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http"));
+}
