@@ -908,3 +908,72 @@ fn fetch_ca_prints_the_fingerprint_openssl_prints() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("plain http"));
 }
+
+/// examples/rhev/resources.yaml, pointed at the simulator's two-site scenario, works as written.
+#[test]
+fn the_rhev_example_runs_against_the_two_site_scenario() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario =
+        std::fs::read_to_string(root.join("ovirt-sim/scenarios/two-sites.yaml")).unwrap();
+    let sim = Sim::start(&scenario);
+    let password = sim.dir.path().join("rhevm.password");
+    std::fs::write(&password, "secret\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let example = std::fs::read_to_string(root.join("examples/rhev/resources.yaml"))
+        .unwrap()
+        .replace("https://rhevm.example.com", &sim.url)
+        .replace(
+            "/etc/kvmguestctl/rhevm-ca.pem",
+            &sim.ca_file.display().to_string(),
+        )
+        .replace(
+            "/etc/kvmguestctl/rhevm.password",
+            &password.display().to_string(),
+        );
+    let config = sim.dir.path().join("example.yaml");
+    std::fs::write(&config, example).unwrap();
+
+    let (status, code, stderr) = json_of(sim.kvm(&config, "node1").args(["status", "--all"]));
+    assert_eq!(code, 0, "{stderr}");
+    let states: Vec<(String, String)> = status["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["systems"].as_array().unwrap().iter().map(move |s| {
+                (
+                    format!(
+                        "{} {}",
+                        r["resource"].as_str().unwrap(),
+                        s["system"].as_str().unwrap()
+                    ),
+                    s["state"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    let expected = [
+        ("app_dr_vm node1", "ONLINE"),
+        ("app_dr_vm node2", "INTENTIONAL OFFLINE"),
+        ("app_vm node1", "OFFLINE"),
+        ("app_vm node2", "OFFLINE"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(states, expected);
+
+    let (report, code, stderr) = json_of(sim.kvm(&config, "node2").args(["start", "app_vm"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["state"], "ONLINE");
+    assert_eq!(sim.get("/vms/app1")["host"], "a2");
+    let (report, code, stderr) = json_of(
+        sim.kvm(&config, "node2")
+            .args(["migrate", "app_vm", "--to", "node1"]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["system"], "node1");
+    assert_eq!(sim.get("/vms/app1")["host"], "a1");
+}
