@@ -964,6 +964,10 @@ fn the_rhev_example_runs_against_the_two_site_scenario() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     assert_eq!(states, expected);
+    // The engine names host a1; the resource knows it as system node1 (rhev_host).
+    let dr = &status["resources"][0];
+    assert_eq!(dr["running_on"], serde_json::json!(["node1"]));
+    assert_eq!(dr["systems"][1]["why"], "running on node1");
 
     let (report, code, stderr) = json_of(sim.kvm(&config, "node2").args(["start", "app_vm"]));
     assert_eq!(code, 0, "{stderr}");

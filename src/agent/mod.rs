@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Connector, Guest, Host, SurveyId};
+use crate::backend::{Connector, Guest, GuestState, Host, Placement, SurveyId};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Environment, Resource};
 
@@ -122,6 +122,29 @@ impl<'a> Hosts<'a> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// An engine names the host a VM runs on; where that host is a configured system (by its
+    /// `rhev_host`), say the system's name, which is what resources list.
+    fn by_system_names(&self, guests: Vec<Guest>) -> Vec<Guest> {
+        guests
+            .into_iter()
+            .map(|mut guest| {
+                if let GuestState::Rhev {
+                    placement: Placement::Elsewhere(host),
+                    ..
+                } = &mut guest.state
+                    && let Some(system) = self
+                        .config
+                        .systems
+                        .values()
+                        .find(|s| s.engine_host() == host.as_str())
+                {
+                    *host = system.name.clone();
+                }
+                guest
+            })
+            .collect()
+    }
+
     /// Every guest of every system of the resources: one query per system (per engine for RHEV),
     /// all at once.
     pub fn survey(&self, resources: &[&Resource]) -> Survey {
@@ -149,6 +172,7 @@ impl<'a> Hosts<'a> {
                             "{system}: the status query panicked"
                         )))
                     });
+                    let answer = answer.map(|guests| self.by_system_names(guests));
                     ((environment.clone(), system.to_owned()), answer)
                 })
                 .collect()
