@@ -122,9 +122,10 @@ impl Sim {
     }
 
     /// A configuration beside the scenario: `systems` YAML and resources with RHEVMInfo filled in.
-    fn config(&self, systems: &str, resources: &[(&str, &str)]) -> PathBuf {
+    fn config(&self, systems: &str, resources: &[(impl AsRef<str>, impl AsRef<str>)]) -> PathBuf {
         let mut yaml = format!("systems:\n{systems}resources:\n");
         for (name, attributes) in resources {
+            let (name, attributes) = (name.as_ref(), attributes.as_ref());
             yaml.push_str(&format!(
                 "  {name}:\n    type: KVMGuest\n    {attributes}\n    RHEVMInfo:\n      Enabled: 1\n      \
                  URL: {}\n      User: admin@internal\n      PasswordEnv: {PASSWORD_ENV}\n      \
@@ -226,11 +227,7 @@ fn status_of_every_vm_status() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = resources
-        .iter()
-        .map(|(n, a)| (n.as_str(), a.as_str()))
-        .collect();
-    let config = sim.config(SITES, &refs);
+    let config = sim.config(SITES, &resources);
     let (status, code, stderr) = json_of(sim.kvm(&config, "a1").args(["status", "--all"]));
     assert_eq!(code, 0, "{stderr}");
     for (name, hosted, state, confidence) in table {
@@ -725,11 +722,7 @@ fn status_of_a_thousand_vms_in_a_bounded_number_of_requests() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = names
-        .iter()
-        .map(|(n, a)| (n.as_str(), a.as_str()))
-        .collect();
-    let config = sim.config(SITES, &refs);
+    let config = sim.config(SITES, &names);
     sim.clear_requests();
     let (status, code, stderr) = json_of(sim.kvm(&config, "a1").args(["status", "--all"]));
     assert_eq!(code, 0, "{stderr}");

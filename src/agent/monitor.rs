@@ -171,29 +171,18 @@ fn classify_rhev(status: &'static str, placement: &Placement) -> Verdict {
         }
         _ => (Unknown, None),
     };
-    match placement {
-        // The engine gives a VM a host for as long as it holds one: that is what is live.
-        Placement::Here => Verdict {
-            state,
-            confidence,
-            active: true,
-            observed: Some((status, "on this host")),
-            elsewhere: None,
-        },
-        Placement::Nowhere => Verdict {
-            state,
-            confidence,
-            active: false,
-            observed: Some((status, "on no host")),
-            elsewhere: None,
-        },
-        Placement::Elsewhere(host) => Verdict {
-            state: Offline,
-            confidence: None,
-            active: false,
-            observed: Some((status, "on another host")),
-            elsewhere: Some(host.clone()),
-        },
+    // The engine gives a VM a host for as long as it holds one: that is what is live.
+    let (state, confidence, active, reason, elsewhere) = match placement {
+        Placement::Here => (state, confidence, true, "on this host", None),
+        Placement::Nowhere => (state, confidence, false, "on no host", None),
+        Placement::Elsewhere(host) => (Offline, None, false, "on another host", Some(host.clone())),
+    };
+    Verdict {
+        state,
+        confidence,
+        active,
+        observed: Some((status, reason)),
+        elsewhere,
     }
 }
 
