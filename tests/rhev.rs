@@ -568,9 +568,38 @@ fn devscan_with_the_spm_on_the_other_site() {
     assert_eq!(sim.get("/hosts/a2")["refresh_count"], 1);
     // The other site is given back (activated) after the move.
     for b in ["b1", "b2"] {
-        let actions = sim.get(&format!("/hosts/{b}"))["actions"].to_string();
-        assert!(actions.contains("activate"), "{b}: {actions}");
+        assert_eq!(
+            verbs(&sim.get(&format!("/hosts/{b}"))),
+            ["deactivate", "activate"],
+            "{b}"
+        );
     }
+}
+
+/// The verbs of the actions a VM or host received, in order.
+fn verbs(object: &Value) -> Vec<String> {
+    object["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verb"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn devscan_gives_the_other_site_back_when_a_deactivation_fails() {
+    let sim = Sim::start(&devscan_scenario("b1", "up"));
+    sim.post(
+        "/faults",
+        r#"{"method": "POST", "path": "/ovirt-engine/api/hosts/*/deactivate", "status": 500, "skip": 1, "times": 1}"#,
+    );
+    let (report, code, stderr) = devscan(&sim, 0, &[]);
+    assert_eq!(code, 1, "{stderr}\n{report}");
+    assert_eq!(verbs(&sim.get("/hosts/b1")), ["deactivate", "activate"]);
+    // The injected 500 answers before the engine acts: b2 was never taken out.
+    assert!(verbs(&sim.get("/hosts/b2")).is_empty());
+    assert_eq!(report["errors"][0]["exit_code"], 1);
+    assert_eq!(sim.get("/hosts/a1")["refresh_count"], 0);
 }
 
 #[test]
@@ -626,6 +655,11 @@ fn wrong_password_wrong_ca_and_missing_ca_are_clear_errors() {
         .args(["status", "app"])
         .output()
         .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a refused login is a configuration error"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("access_denied"), "{stdout}");
     assert!(
@@ -973,4 +1007,118 @@ fn the_rhev_example_runs_against_the_two_site_scenario() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["results"][0]["system"], "node1");
     assert_eq!(sim.get("/vms/app1")["host"], "a1");
+}
+
+/// The engine powers off a VM that is not up when asked to shut it down: the request re-sent
+/// while the guest is powering down must not reach it.
+#[test]
+fn a_slow_shutdown_is_not_cut_short_by_the_repeated_request() {
+    let sim = Sim::start(
+        &scenario("  - { name: slow1, cluster: site-a, status: up, host: a1 }\n")
+            .replace("powering_down: 300", "powering_down: 7000"),
+    );
+    let config = sim.config(
+        SITES,
+        &[(
+            "slow",
+            "systems: [a1, a2]\n    GuestName: slow1\n    DelayAfterGuestOffline: 30",
+        )],
+    );
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["stop", "slow"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "stopped");
+    assert!(
+        report["results"][0]["seconds"].as_f64().unwrap() >= 6.5,
+        "{report}"
+    );
+    assert_eq!(verbs(&sim.get("/vms/slow1")), ["shutdown"]);
+}
+
+#[test]
+fn a_migration_past_migrate_timeout_is_cancelled() {
+    let sim = Sim::start(
+        &scenario("  - { name: big1, cluster: site-a, status: up, host: a1 }\n")
+            .replace("migration: 400", "migration: 6000"),
+    );
+    let config = sim.config(
+        SITES,
+        &[(
+            "big",
+            "systems: [a1, a2]\n    GuestName: big1\n    MigrateTimeout: 1",
+        )],
+    );
+    let out = sim
+        .kvm(&config, "a1")
+        .args(["migrate", "big", "--to", "a2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("MigrateTimeout") && stderr.contains("cancelled"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("keeps running on a1"), "{stderr}");
+    let vm = sim.get("/vms/big1");
+    assert_eq!(verbs(&vm), ["migrate", "cancelmigration"]);
+    assert_eq!(
+        (vm["status"].as_str(), vm["host"].as_str()),
+        (Some("up"), Some("a1"))
+    );
+}
+
+/// An engine that does not answer costs one --timeout per status, however many systems ask.
+#[test]
+fn a_hung_engine_gives_unknown_within_one_timeout() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: up, host: a1 }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[("app", "systems: [a1, a2, b1]\n    GuestName: app1")],
+    );
+    sim.post(
+        "/faults",
+        r#"{"method": "GET", "path": "/ovirt-engine/api/vms", "delay_ms": 20000}"#,
+    );
+    let started = std::time::Instant::now();
+    let (status, code, _) =
+        json_of(
+            sim.kvm(&config, "a1")
+                .args(["--timeout", "2", "status", "app"]),
+        );
+    let elapsed = started.elapsed();
+    assert_eq!(code, 4);
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+    for s in status["resources"][0]["systems"].as_array().unwrap() {
+        assert_eq!(s["state"], "UNKNOWN", "{s}");
+        assert!(
+            s["error"]
+                .as_str()
+                .unwrap()
+                .contains("did not answer within 2 s"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn commands_for_libvirt_definitions_refuse_rhev_resources() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
+    for args in [
+        &["vmconfigsync", "app"][..],
+        &["vmconfigsync", "--check", "app"],
+        &["watch", "app"],
+    ] {
+        let out = sim.kvm(&config, "a1").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("not for RHEV resources (app)"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

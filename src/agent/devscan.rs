@@ -226,6 +226,12 @@ pub fn devscan(
                 spm.name, spm.cluster
             )));
         }
+        if !opts.dry_run {
+            run.console.confirm(&format!(
+                "Confirm that the SPM host {} ({}) has been rebooted or powered off (manual fence)?",
+                spm.name, spm.cluster
+            ))?;
+        }
         run.act(
             "confirm-fenced",
             &spm,
@@ -252,30 +258,50 @@ pub fn devscan(
             .filter(|h| h.status == "up")
             .cloned()
             .collect();
+        if !opts.dry_run {
+            let names: Vec<&str> = remote.iter().map(|h| h.name.as_str()).collect();
+            run.console.confirm(&format!(
+                "Put the other site's hosts {} into maintenance until the SPM role moves to \
+                 cluster {cluster}?",
+                names.join(", ")
+            ))?;
+        }
         let mut deactivated = Vec::new();
+        let mut failure = None;
         for h in &remote {
             let why = if h.spm {
                 "holds the SPM role on the other site"
             } else {
                 "could take the SPM role on the other site"
             };
-            run.act("deactivate", h, why, |e, id| e.deactivate(id))?;
-            deactivated.push(h.clone());
+            match run.act("deactivate", h, why, |e, id| e.deactivate(id)) {
+                Ok(()) => deactivated.push(h.clone()),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
-        let moved = run.wait_spm(&format!("the SPM role to move to cluster {cluster}"), |v| {
-            v.spm_is_local_and_up()
-        });
+        let moved = match failure {
+            Some(e) => Err(e),
+            None => run.wait_spm(&format!("the SPM role to move to cluster {cluster}"), |v| {
+                v.spm_is_local_and_up()
+            }),
+        };
+        // Every host taken out is given back, whatever failed: this action must not leave a site
+        // in maintenance behind.
+        let mut not_activated = None;
         for h in &deactivated {
-            // Given back even when the wait failed: this action must not leave a site in
-            // maintenance behind.
-            let activated = run.act("activate", h, "back from maintenance", |e, id| {
+            if let Err(e) = run.act("activate", h, "back from maintenance", |e, id| {
                 e.activate(id)
-            });
-            if let (Ok(_), Err(e)) = (&moved, activated) {
-                return Err(e);
+            }) {
+                not_activated.get_or_insert(e);
             }
         }
         view = moved?;
+        if let Some(e) = not_activated {
+            return Err(e);
+        }
     }
 
     if !opts.dry_run && !view.spm_is_local_and_up() {

@@ -174,7 +174,12 @@ fn classify_rhev(status: &'static str, placement: &Placement) -> Verdict {
     // The engine gives a VM a host for as long as it holds one: that is what is live.
     let (state, confidence, active, reason, elsewhere) = match placement {
         Placement::Here => (state, confidence, true, "on this host", None),
-        Placement::Nowhere => (state, confidence, false, "on no host", None),
+        // Only these statuses leave a VM without a host; a running one without a host is a
+        // contradiction, not a state to act on.
+        Placement::Nowhere if matches!(status, "down" | "suspended" | "image_locked") => {
+            (state, confidence, false, "on no host", None)
+        }
+        Placement::Nowhere => (Unknown, None, false, "on no host", None),
         Placement::Elsewhere(host) => (Offline, None, false, "on another host", Some(host.clone())),
     };
     Verdict {
@@ -479,7 +484,12 @@ mod tests {
                 status,
                 placement: Placement::Nowhere,
             });
-            assert_eq!(nowhere.state, expected, "{status}");
+            let hostless = matches!(status, "down" | "suspended" | "image_locked");
+            assert_eq!(
+                nowhere.state,
+                if hostless { expected } else { Unknown },
+                "{status}"
+            );
             assert!(!nowhere.active, "{status}");
             let elsewhere = classify(&GuestState::Rhev {
                 status,

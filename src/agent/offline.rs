@@ -87,7 +87,7 @@ pub fn offline(
             match host.shutdown(guest, mode) {
                 Ok(()) => console.step(&format!(
                     "asked {guest} to shut down ({}, request {requests})",
-                    mode_name(mode)
+                    describe(res, mode)
                 )),
                 Err(e) if opts.mode == ShutdownRequest::Auto && mode == ShutdownMode::Agent => {
                     console.step(&format!(
@@ -106,7 +106,7 @@ pub fn offline(
     let (action, detail) = if stopped {
         (
             "stopped",
-            format!("{guest} shut down ({})", mode_name(mode)),
+            format!("{guest} shut down ({})", describe(res, mode)),
         )
     } else if !opts.kill {
         return Err(Error::Failed(format!(
@@ -128,6 +128,15 @@ pub fn offline(
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;
     Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
+}
+
+/// How the request was made, as reported: an engine chooses for itself.
+fn describe(res: &Resource, mode: ShutdownMode) -> &'static str {
+    if res.environment == Environment::Libvirt {
+        mode_name(mode)
+    } else {
+        "the engine's choice of guest agent or ACPI"
+    }
 }
 
 fn mode_name(mode: ShutdownMode) -> &'static str {

@@ -46,6 +46,12 @@ pub fn online(
         )));
     }
     for other in status.systems.iter().filter(|s| s.system != system) {
+        // An engine that cannot be asked is so for every system; fencing a host would not help.
+        if res.environment != Environment::Libvirt
+            && let Some(e) = &other.error_class
+        {
+            return Err(e.clone());
+        }
         let doubt = match (&other.error, other.state) {
             (Some(e), _) => Some(e.clone()),
             (None, ResourceState::Unknown) => Some(format!(

@@ -256,6 +256,38 @@ fn act(
     Ok(first_exit(&errors))
 }
 
+/// The KVM (libvirt) resources of a selection, for commands that only they support: RHEV
+/// resources named explicitly are an error (exit 2), those selected by --all are skipped with a
+/// note saying `why`.
+fn libvirt_only<'c>(
+    context: &Context,
+    selected: Vec<&'c Resource>,
+    named: bool,
+    why: &str,
+) -> Result<Vec<&'c Resource>> {
+    let (libvirt, managed): (Vec<_>, Vec<_>) = selected
+        .into_iter()
+        .partition(|r| r.environment == resource::Environment::Libvirt);
+    if !managed.is_empty() {
+        let names: Vec<&str> = managed.iter().map(|r| r.name.as_str()).collect();
+        if named {
+            return Err(Error::Usage(format!(
+                "not for RHEV resources ({}): {why}",
+                names.join(", ")
+            )));
+        }
+        context
+            .output
+            .note(&format!("skipped (RHEV: {why}): {}", names.join(", ")));
+    }
+    if libvirt.is_empty() {
+        return Err(Error::Usage(format!(
+            "no KVM (libvirt) resource selected: {why}"
+        )));
+    }
+    Ok(libvirt)
+}
+
 /// The exit code of several resources' outcomes: that of the first failure.
 fn first_exit(errors: &[Failure]) -> Exit {
     errors.first().map_or(Exit::Success, |f| f.exit)

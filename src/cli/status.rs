@@ -10,7 +10,8 @@ use super::{Context, Selection};
 #[command(
     long_about = "Show where each resource's guest runs and its state and confidence on every \
 system (the Monitor entry point). Each system is asked once, all systems at the same time.\n\n\
-Exit code 4 when a system could not be asked, 6 when a guest runs on more than one system."
+Exit code 4 when a system could not be asked (2 when a RHEV engine refused the credentials), 6 \
+when a guest runs on more than one system."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -69,14 +70,16 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             r.running_on.join(" and ")
         ));
     }
-    let unreachable = statuses
+    // A system that could not be asked gives its error's code: 4 when unreachable, 2 when the
+    // engine refused the configured credentials.
+    let failed = statuses
         .iter()
         .flat_map(|r| &r.systems)
-        .any(|s| s.error.is_some());
+        .find_map(|s| s.error_class.as_ref());
     Ok(if statuses.iter().any(|r| r.concurrency_violation) {
         Exit::Concurrency
-    } else if unreachable {
-        Exit::Unreachable
+    } else if let Some(e) = failed {
+        e.exit()
     } else {
         Exit::Success
     })

@@ -153,11 +153,19 @@ fn environment(
             None if !defined_somewhere => out.push(finding(
                 at,
                 res,
-                format!(
-                    "{} is defined on none of {} and GuestConfigFilePath is not set",
-                    res.guest_name,
-                    res.systems.join(", ")
-                ),
+                match &res.environment {
+                    resource::Environment::Rhev(engine) => {
+                        format!(
+                            "the engine at {} has no VM named {}",
+                            engine.url, res.guest_name
+                        )
+                    }
+                    resource::Environment::Libvirt => format!(
+                        "{} is defined on none of {} and GuestConfigFilePath is not set",
+                        res.guest_name,
+                        res.systems.join(", ")
+                    ),
+                },
                 Exit::Unknown,
             )),
             None => {}

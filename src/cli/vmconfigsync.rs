@@ -36,7 +36,12 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let config = context.config()?;
-    let resources = config.select(&args.selection.names, args.selection.all)?;
+    let resources = super::libvirt_only(
+        context,
+        config.select(&args.selection.names, args.selection.all)?,
+        !args.selection.all,
+        "the engine keeps RHEV VM definitions",
+    )?;
     let connector = context.connector();
     let hosts = Hosts::new(&config, &connector);
     if args.check {

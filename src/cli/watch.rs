@@ -6,7 +6,6 @@ use std::sync::atomic::AtomicBool;
 
 use crate::agent::watch::{self, WatchLine};
 use crate::error::{Error, Exit, Result};
-use crate::resource::Environment;
 
 use super::Context;
 
@@ -38,29 +37,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let config = context.config()?;
     let selected = config.select(&args.names, args.names.is_empty())?;
     // Engines have no libvirt events to follow; where their VMs run is in every status answer.
-    let (resources, managed): (Vec<_>, Vec<_>) = selected
-        .into_iter()
-        .partition(|r| r.environment == Environment::Libvirt);
-    if !managed.is_empty() {
-        let names: Vec<&str> = managed.iter().map(|r| r.name.as_str()).collect();
-        if !args.names.is_empty() {
-            return Err(Error::Usage(format!(
-                "{} {} RHEV: watch follows libvirt events only (the engine reports where a VM \
-                 runs in every status)",
-                names.join(", "),
-                if names.len() == 1 { "is" } else { "are" }
-            )));
-        }
-        context.output.note(&format!(
-            "not watched (RHEV, no libvirt events): {}",
-            names.join(", ")
-        ));
-    }
-    if resources.is_empty() {
-        return Err(Error::Usage(
-            "no KVM (libvirt) resource to watch".to_owned(),
-        ));
-    }
+    let resources = super::libvirt_only(
+        context,
+        selected,
+        !args.names.is_empty(),
+        "watch follows libvirt events; the engine reports where a VM runs in every status",
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone())

@@ -184,19 +184,31 @@ pub(super) fn resource(
         .as_ref()
         .filter(|u| !u.value.is_empty() && u.value != "NONE")
     {
-        let host = url
-            .value
-            .strip_prefix("https://")
-            .map(|r| r.split(['/', ':']).next().unwrap_or(""));
-        if host.is_none_or(str::is_empty) {
+        // Credentials in the URL would be shown by display and in every error: refuse, and
+        // never repeat such a URL.
+        let after_scheme = url.value.split_once("://").map_or("", |(_, rest)| rest);
+        if after_scheme.split('/').next().unwrap_or("").contains('@') {
             err(
                 at(url),
-                format!(
-                    "RHEVMInfo.URL '{}' is not an https:// URL with a host (the engine's API \
-                     answers only over TLS)",
-                    url.value
-                ),
+                "RHEVMInfo.URL must not carry credentials (user@ or user:password@): give User \
+                 and a password source instead"
+                    .into(),
             );
+        } else {
+            let host = url
+                .value
+                .strip_prefix("https://")
+                .map(|r| r.split(['/', ':']).next().unwrap_or(""));
+            if host.is_none_or(str::is_empty) {
+                err(
+                    at(url),
+                    format!(
+                        "RHEVMInfo.URL '{}' is not an https:// URL with a host (the engine's API \
+                         answers only over TLS)",
+                        url.value
+                    ),
+                );
+            }
         }
     }
 
@@ -288,11 +300,10 @@ fn rhev_password(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             ),
         ),
         [("PasswordEnv", v)]
-            if v.value.is_empty()
-                || !v
-                    .value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            if !v
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
         {
             err(
                 v,

@@ -129,11 +129,13 @@ fn password_fn(source: PasswordSource, key_file: PathBuf) -> client::PasswordFn 
     })
 }
 
+type Vms = Vec<xml::Vm>;
+
 /// One engine as seen by one command: the session and what one survey learned.
 pub struct EngineState {
     session: client::Session,
     /// The VM list of the latest survey, shared by the hosts that survey asks.
-    survey: Mutex<Option<(SurveyId, Arc<Vec<xml::Vm>>)>>,
+    survey: Mutex<Option<(SurveyId, Result<Arc<Vms>>)>>,
     /// Host id -> name; hosts are not renamed while a command runs.
     hosts: Mutex<Option<Arc<Vec<xml::Host>>>>,
 }
@@ -144,14 +146,21 @@ impl EngineState {
     }
 
     /// Every VM of the engine, paged, read once per survey however many systems ask.
-    fn vms(&self, survey: SurveyId) -> Result<Arc<Vec<xml::Vm>>> {
+    fn vms(&self, survey: SurveyId) -> Result<Arc<Vms>> {
         // Held during the search: the other systems of the same survey wait for its answer.
+        // A failure is kept as well: a hung engine costs one timeout per survey, not one per system.
         let mut cached = self.survey.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((id, vms)) = cached.as_ref()
+        if let Some((id, answer)) = cached.as_ref()
             && *id == survey
         {
-            return Ok(vms.clone());
+            return answer.clone();
         }
+        let answer = self.all_vms().map(Arc::new);
+        *cached = Some((survey, answer.clone()));
+        answer
+    }
+
+    fn all_vms(&self) -> Result<Vec<xml::Vm>> {
         let mut all = Vec::new();
         for page in 1.. {
             let search = format!("sortby name asc page {page}");
@@ -166,8 +175,6 @@ impl EngineState {
                 break;
             }
         }
-        let all = Arc::new(all);
-        *cached = Some((survey, all.clone()));
         Ok(all)
     }
 
@@ -357,11 +364,16 @@ impl Host for RhevHost {
     }
 
     fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<()> {
-        // The engine chooses: its guest agent when the VM has one, else ACPI.
-        let path = self.vm_path(name)?;
+        // The engine chooses its guest agent or ACPI, but only for an up VM: any other VM it
+        // powers off ("status is not up. Stopping instead."). A repeated request must not reach
+        // a VM that is already powering down.
+        let vm = self.engine.vm_required(name)?;
+        if vm.status.as_deref() != Some("up") {
+            return Ok(());
+        }
         self.engine
             .session
-            .action(&path, "shutdown", &xml::action(""))
+            .action(&format!("/vms/{}", vm.id), "shutdown", &xml::action(""))
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
@@ -403,26 +415,30 @@ impl Host for RhevHost {
             .session
             .action(&path, "migrate", &xml::migrate_to(&target_id))?;
         let source = vm.host.map(|h| h.id);
+        let mut last_error = None;
         loop {
-            let now = self.engine.vm_required(name)?;
-            let on = now.host.as_ref().map(|h| h.id.as_str());
-            match now.status.as_deref() {
-                Some("migrating") => {}
-                Some("up") if on == Some(target_id.as_str()) => {
-                    return Ok(MigrationDone {
-                        elapsed: started.elapsed(),
-                        downtime: None,
-                    });
-                }
-                other => {
-                    let status = other.unwrap_or("none");
-                    let place =
-                        on.map_or_else(|| "no host".to_owned(), |id| self.engine.host_name(id));
-                    if on == source.as_deref() || on.is_none() {
-                        return Err(Error::Failed(format!(
-                            "the engine ended the migration of {name} without moving it: it is \
-                             {status} on {place}"
-                        )));
+            // A poll that fails (a slow or restarting engine) is not the end of the migration,
+            // which goes on in the engine: keep looking until the limit, then cancel it.
+            match self.engine.vm_required(name) {
+                Err(e) => last_error = Some(e),
+                Ok(now) => {
+                    let on = now.host.as_ref().map(|h| h.id.as_str());
+                    let status = now.status.as_deref().unwrap_or("none");
+                    if status != "migrating" {
+                        if on == Some(target_id.as_str()) {
+                            return Ok(MigrationDone {
+                                elapsed: started.elapsed(),
+                                downtime: None,
+                            });
+                        }
+                        let place =
+                            on.map_or_else(|| "no host".to_owned(), |id| self.engine.host_name(id));
+                        if on == source.as_deref() || on.is_none() {
+                            return Err(Error::Failed(format!(
+                                "the engine ended the migration of {name} without moving it: it \
+                                 is {status} on {place}"
+                            )));
+                        }
                     }
                 }
             }
@@ -432,8 +448,9 @@ impl Host for RhevHost {
                         .session
                         .action(&path, "cancelmigration", &xml::action(""));
                 return Err(Error::Failed(format!(
-                    "the migration of {name} did not finish within {} s (MigrateTimeout){}",
+                    "the migration of {name} did not finish within {} s (MigrateTimeout){}{}",
                     request.limit.as_secs(),
+                    last_error.map_or(String::new(), |e| format!(" (last look: {e})")),
                     match cancelled {
                         Ok(()) => "; cancelled".to_owned(),
                         Err(e) => format!("; cancelling it failed: {e}"),
