@@ -141,7 +141,10 @@ impl Session {
         }
         let fresh = self.sso()?;
         let value = fresh.value.clone();
-        *held = Some(fresh);
+        // The replaced session is closed too: the engine would keep it until it expires.
+        if let Some(old) = held.replace(fresh) {
+            self.revoke(&old.value);
+        }
         Ok(value)
     }
 
@@ -312,14 +315,23 @@ impl Session {
         }
     }
 
-    /// End the SSO session, when one was opened. Failures only matter to the log: the token
-    /// expires on its own.
+    /// End the SSO session, when one was opened.
     pub fn logout(&self) {
-        let held = self.token.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let Some(token) = held else { return };
+        let held = self
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(token) = held {
+            self.revoke(&token.value);
+        }
+    }
+
+    /// Failures only matter to the log: the token expires on its own.
+    fn revoke(&self, token: &Secret) {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("scope", "ovirt-app-api")
-            .append_pair("token", token.value.expose())
+            .append_pair("token", token.expose())
             .finish();
         let sent = self
             .http
