@@ -317,11 +317,7 @@ impl Session {
 
     /// End the SSO session, when one was opened.
     pub fn logout(&self) {
-        let held = self
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let held = self.token.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(token) = held {
             self.revoke(&token.value);
         }
