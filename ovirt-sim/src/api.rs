@@ -84,9 +84,50 @@ impl ApiRequest<'_> {
         }
     }
 
+    /// Which of `count` objects a list request returns: those matching `search` (over
+    /// `fields`), sorted and paged as the engine does. `field(i, name)` is object i's value.
+    pub fn hits(
+        &self,
+        fields: &[&str],
+        count: usize,
+        field: impl Fn(usize, &str) -> String,
+    ) -> Result<Vec<usize>, Reply> {
+        let q = self.search(fields)?;
+        let max = self.max()?;
+        let cs = self.case_sensitive();
+        let hits = (0..count)
+            .filter(|&i| q.matches(cs, |f| field(i, f)))
+            .collect();
+        Ok(search::page(hits, &q, max, |&i, f| field(i, f)))
+    }
+
     pub fn href(&self, rest: &str) -> String {
         format!("{}/{rest}", self.base)
     }
+}
+
+/// A collection document `<tag>` holding one element per hit, written by `write`.
+pub fn collection(tag: &str, hits: Vec<usize>, mut write: impl FnMut(&mut XmlOut, usize)) -> Reply {
+    let mut out = XmlOut::new();
+    out.open(tag, &[]);
+    for i in hits {
+        write(&mut out, i);
+    }
+    out.close(tag);
+    Reply::xml(200, out.finish())
+}
+
+/// One object of a collection by its id: 404 with an empty body when there is none.
+pub fn single(
+    id: &str,
+    found: Option<usize>,
+    mut write: impl FnMut(&mut XmlOut, usize),
+) -> Result<Reply, Reply> {
+    check_id(id)?;
+    let i = found.ok_or_else(|| Reply::empty(404))?;
+    let mut out = XmlOut::new();
+    write(&mut out, i);
+    Ok(Reply::xml(200, out.finish()))
 }
 
 /// `<fault><reason/><detail/></fault>`
@@ -420,39 +461,22 @@ fn write_cluster(out: &mut XmlOut, w: &World, req: &ApiRequest, i: usize) {
 }
 
 fn list_clusters(w: &World, req: &ApiRequest) -> Result<Reply, Reply> {
-    let q = req.search(&["name", "datacenter", "id"])?;
-    let max = req.max()?;
-    let cs = req.case_sensitive();
-    let hits: Vec<usize> = (0..w.clusters.len())
-        .filter(|&i| {
-            let c = &w.clusters[i];
-            q.matches(cs, |f| match f {
-                "name" => c.name.clone(),
-                "datacenter" => w.dc_name(&c.dc_id).to_string(),
-                _ => c.id.clone(),
-            })
-        })
-        .collect();
-    let hits = search::page(hits, &q, max, |&i, _| w.clusters[i].name.clone());
-    let mut out = XmlOut::new();
-    out.open("clusters", &[]);
-    for i in hits {
-        write_cluster(&mut out, w, req, i);
-    }
-    out.close("clusters");
-    Ok(Reply::xml(200, out.finish()))
+    let hits = req.hits(&["name", "datacenter", "id"], w.clusters.len(), |i, f| {
+        let c = &w.clusters[i];
+        match f {
+            "name" => c.name.clone(),
+            "datacenter" => w.dc_name(&c.dc_id).to_string(),
+            _ => c.id.clone(),
+        }
+    })?;
+    Ok(collection("clusters", hits, |out, i| {
+        write_cluster(out, w, req, i)
+    }))
 }
 
 fn get_cluster(w: &World, req: &ApiRequest, id: &str) -> Result<Reply, Reply> {
-    check_id(id)?;
-    let i = w
-        .clusters
-        .iter()
-        .position(|c| c.id == id)
-        .ok_or_else(|| Reply::empty(404))?;
-    let mut out = XmlOut::new();
-    write_cluster(&mut out, w, req, i);
-    Ok(Reply::xml(200, out.finish()))
+    let found = w.clusters.iter().position(|c| c.id == id);
+    single(id, found, |out, i| write_cluster(out, w, req, i))
 }
 
 fn write_dc(out: &mut XmlOut, w: &World, req: &ApiRequest, i: usize) {
@@ -466,37 +490,20 @@ fn write_dc(out: &mut XmlOut, w: &World, req: &ApiRequest, i: usize) {
 }
 
 fn list_dcs(w: &World, req: &ApiRequest) -> Result<Reply, Reply> {
-    let q = req.search(&["name", "status", "id"])?;
-    let max = req.max()?;
-    let cs = req.case_sensitive();
-    let hits: Vec<usize> = (0..w.data_centers.len())
-        .filter(|&i| {
-            let d = &w.data_centers[i];
-            q.matches(cs, |f| match f {
-                "name" => d.name.clone(),
-                "status" => w.dc_status(&d.id).to_string(),
-                _ => d.id.clone(),
-            })
-        })
-        .collect();
-    let hits = search::page(hits, &q, max, |&i, _| w.data_centers[i].name.clone());
-    let mut out = XmlOut::new();
-    out.open("data_centers", &[]);
-    for i in hits {
-        write_dc(&mut out, w, req, i);
-    }
-    out.close("data_centers");
-    Ok(Reply::xml(200, out.finish()))
+    let hits = req.hits(&["name", "status", "id"], w.data_centers.len(), |i, f| {
+        let d = &w.data_centers[i];
+        match f {
+            "name" => d.name.clone(),
+            "status" => w.dc_status(&d.id).to_string(),
+            _ => d.id.clone(),
+        }
+    })?;
+    Ok(collection("data_centers", hits, |out, i| {
+        write_dc(out, w, req, i)
+    }))
 }
 
 fn get_dc(w: &World, req: &ApiRequest, id: &str) -> Result<Reply, Reply> {
-    check_id(id)?;
-    let i = w
-        .data_centers
-        .iter()
-        .position(|d| d.id == id)
-        .ok_or_else(|| Reply::empty(404))?;
-    let mut out = XmlOut::new();
-    write_dc(&mut out, w, req, i);
-    Ok(Reply::xml(200, out.finish()))
+    let found = w.data_centers.iter().position(|d| d.id == id);
+    single(id, found, |out, i| write_dc(out, w, req, i))
 }

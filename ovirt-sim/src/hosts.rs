@@ -6,7 +6,6 @@ use std::time::{Instant, SystemTime};
 
 use crate::api::{self, ApiRequest, Failure};
 use crate::scenario::{Affinity, HostStatus};
-use crate::search;
 use crate::server::Reply;
 use crate::world::{ActionRecord, Host, HostStep, SpmStatus, World, epoch_ms, later};
 use crate::xml::{Element, XmlOut};
@@ -67,28 +66,18 @@ fn field(w: &World, h: &Host, name: &str) -> String {
 
 /// `GET /hosts?search=&max=&case_sensitive=`
 pub fn list(w: &World, req: &ApiRequest) -> Result<Reply, Reply> {
-    let q = req.search(SEARCH_FIELDS)?;
-    let max = req.max()?;
-    let cs = req.case_sensitive();
-    let hits: Vec<usize> = (0..w.hosts.len())
-        .filter(|&i| q.matches(cs, |f| field(w, &w.hosts[i], f)))
-        .collect();
-    let hits = search::page(hits, &q, max, |&i, f| field(w, &w.hosts[i], f));
-    let mut out = XmlOut::new();
-    out.open("hosts", &[]);
-    for i in hits {
-        write_host(&mut out, w, req, &w.hosts[i]);
-    }
-    out.close("hosts");
-    Ok(Reply::xml(200, out.finish()))
+    let hits = req.hits(SEARCH_FIELDS, w.hosts.len(), |i, f| {
+        field(w, &w.hosts[i], f)
+    })?;
+    Ok(api::collection("hosts", hits, |out, i| {
+        write_host(out, w, req, &w.hosts[i])
+    }))
 }
 
 pub fn get(w: &World, req: &ApiRequest, id: &str) -> Result<Reply, Reply> {
-    api::check_id(id)?;
-    let i = w.host_by_id(id).ok_or_else(|| Reply::empty(404))?;
-    let mut out = XmlOut::new();
-    write_host(&mut out, w, req, &w.hosts[i]);
-    Ok(Reply::xml(200, out.finish()))
+    api::single(id, w.host_by_id(id), |out, i| {
+        write_host(out, w, req, &w.hosts[i])
+    })
 }
 
 /// `POST /hosts/{id}/{verb}`

@@ -7,7 +7,6 @@ use std::time::{Instant, SystemTime};
 
 use crate::api::{self, ApiRequest, Failure};
 use crate::scenario::{Affinity, HostStatus, VmStatus};
-use crate::search;
 use crate::server::Reply;
 use crate::world::{
     ActionRecord, HostChange, Payload, PayloadFile, Vm, VmStep, World, epoch_ms, format_date, later,
@@ -118,22 +117,12 @@ pub fn write_vm(out: &mut XmlOut, req: &ApiRequest, vm: &Vm, payloads: bool) {
 
 /// `GET /vms?search=&max=&case_sensitive=&all_content=`
 pub fn list(w: &World, req: &ApiRequest) -> Result<Reply, Reply> {
-    let q = req.search(SEARCH_FIELDS)?;
-    let max = req.max()?;
-    let cs = req.case_sensitive();
-    let hits: Vec<usize> = (0..w.vms.len())
-        .filter(|&i| q.matches(cs, |f| field(w, &w.vms[i], f)))
-        .collect();
-    let hits = search::page(hits, &q, max, |&i, f| field(w, &w.vms[i], f));
+    let hits = req.hits(SEARCH_FIELDS, w.vms.len(), |i, f| field(w, &w.vms[i], f))?;
     // Payloads come with the list only with all_content (BackendVmsResource.doPopulate).
     let payloads = req.all_content();
-    let mut out = XmlOut::new();
-    out.open("vms", &[]);
-    for i in hits {
-        write_vm(&mut out, req, &w.vms[i], payloads);
-    }
-    out.close("vms");
-    Ok(Reply::xml(200, out.finish()))
+    Ok(api::collection("vms", hits, |out, i| {
+        write_vm(out, req, &w.vms[i], payloads)
+    }))
 }
 
 fn field(w: &World, vm: &Vm, name: &str) -> String {
@@ -161,10 +150,9 @@ fn find(w: &World, id: &str) -> Result<usize, Reply> {
 
 /// `GET /vms/{id}`: payloads always included (`deprecatedPopulate`).
 pub fn get(w: &World, req: &ApiRequest, id: &str) -> Result<Reply, Reply> {
-    let i = find(w, id)?;
-    let mut out = XmlOut::new();
-    write_vm(&mut out, req, &w.vms[i], true);
-    Ok(Reply::xml(200, out.finish()))
+    api::single(id, w.vm_by_id(id), |out, i| {
+        write_vm(out, req, &w.vms[i], true)
+    })
 }
 
 /// Reads `<payloads>`: each `<payload>` with child elements `type` (cdrom|floppy),
