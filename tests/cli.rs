@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 mod common;
-use common::{fixtures, json, kvm};
+use common::{fixtures, kvm, run_json};
 
 fn every_state() -> PathBuf {
     fixtures().join("every-state.yaml")
@@ -113,7 +113,9 @@ fn status_table_maps_every_state() {
 
 #[test]
 fn status_json_is_complete_and_typed() {
-    let doc = json(kvm(&every_state()).args(["status", "paused", "elsewhere"]));
+    let ran = run_json(kvm(&every_state()).args(["status", "paused", "elsewhere"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let resources = doc["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 2);
     let paused = &resources[0];
@@ -144,7 +146,13 @@ fn a_guest_running_on_two_systems_is_a_concurrency_violation() {
         .stderr(predicate::str::contains(
             "CONCURRENCY VIOLATION: twice (twice01) runs on a and b at once",
         ));
-    let doc = json(kvm(&every_state()).args(["status", "--all"]));
+    let ran = run_json(kvm(&every_state()).args(["status", "--all"]));
+    assert_eq!(
+        ran.code, 6,
+        "the violation sets the exit code in JSON too: {}",
+        ran.stderr
+    );
+    let doc = ran.doc;
     let twice = doc["resources"]
         .as_array()
         .unwrap()
@@ -161,7 +169,9 @@ fn intentional_offline_zero_reports_plain_offline() {
         "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n\
          resources:\n  e: { type: KVMGuest, systems: [a, b], GuestName: elsewhere01, IntentionalOffline: 0 }\n",
     );
-    let doc = json(kvm(&path).args(["status", "e"]));
+    let ran = run_json(kvm(&path).args(["status", "e"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["resources"][0]["systems"][0]["state"], "OFFLINE");
     assert_eq!(doc["resources"][0]["systems"][0]["why"], "running on b");
 }
@@ -172,7 +182,9 @@ fn an_unreachable_system_is_unknown_with_exit_4() {
         "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  gone: { uri: 'qemu+unix:///system?socket=/nonexistent/libvirt-sock' }\n\
          resources:\n  r: { type: KVMGuest, systems: [a, gone], GuestName: running01 }\n",
     );
-    let doc = json(kvm(&path).args(["status", "r"]));
+    let ran = run_json(kvm(&path).args(["status", "r"]));
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    let doc = ran.doc;
     let gone = &doc["resources"][0]["systems"][1];
     assert_eq!(gone["state"], "UNKNOWN");
     assert!(
@@ -252,7 +264,9 @@ fn a_bad_configuration_exits_2_naming_file_line_and_column() {
 
 #[test]
 fn errors_are_json_documents_with_o_json() {
-    let doc = json(kvm(&every_state()).args(["status", "nosuch"]));
+    let ran = run_json(kvm(&every_state()).args(["status", "nosuch"]));
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["error"]["exit_code"], 3);
     assert_eq!(doc["error"]["kind"], "unknown");
 }
@@ -285,7 +299,9 @@ fn refused_until_assumed_stopped(systems: &str, guest: &str, other: &str, why: &
         .stderr(predicate::str::contains(format!(
             "--assume-stopped {other}"
         )));
-    let doc = json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", other]));
+    let ran = run_json(kvm(&path).args(["--sys", "a", "start", "r", "--assume-stopped", other]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["results"][0]["action"], "started");
     assert_eq!(doc["results"][0]["state"], "ONLINE");
 }
@@ -380,7 +396,9 @@ fn stop_shuts_down_and_saves_the_definition_to_sync_dir() {
          resources:\n  r: {{ type: KVMGuest, systems: [a], GuestName: running01, SyncDir: {} }}\n",
         sync.path().display()
     ));
-    let doc = json(kvm(&path).args(["--sys", "a", "--yes", "stop", "r"]));
+    let ran = run_json(kvm(&path).args(["--sys", "a", "--yes", "stop", "r"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let result = &doc["results"][0];
     assert_eq!(result["action"], "stopped");
     assert_eq!(result["state"], "OFFLINE");
@@ -395,13 +413,23 @@ fn stop_shuts_down_and_saves_the_definition_to_sync_dir() {
 
 #[test]
 fn stop_of_a_stopped_guest_succeeds_without_asking() {
-    let doc = json(kvm(&every_state()).args(["--sys", "a", "stop", "shutoff"]));
+    // No --yes and no terminal: nothing to stop, so nothing to confirm.
+    let ran = run_json(
+        kvm(&every_state())
+            .args(["--sys", "a", "stop", "shutoff"])
+            .write_stdin(""),
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["results"][0]["action"], "already-offline");
 }
 
 #[test]
 fn clean_destroys_with_yes() {
-    let doc = json(kvm(&every_state()).args(["--sys", "a", "--yes", "clean", "paused", "crashed"]));
+    let ran =
+        run_json(kvm(&every_state()).args(["--sys", "a", "--yes", "clean", "paused", "crashed"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let results = doc["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for r in results {
@@ -428,7 +456,9 @@ fn display_fills_defaults_and_never_shows_the_password() {
     assert!(!text.contains("enc:v1"));
     assert!(text.contains("RHEVMInfo.Password"));
     assert!(text.contains("********"));
-    let doc = json(kvm(&path).args(["display", "r"]));
+    let ran = run_json(kvm(&path).args(["display", "r"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let r = &doc["resources"][0];
     assert_eq!(r["Resource"], "r");
     assert_eq!(r["DelayAfterGuestOnline"], 5);
@@ -449,7 +479,9 @@ fn validate_warns_below_defaults_and_exits_0() {
         "systems:\n  a: { uri: 'test:///default' }\n\
          resources:\n  r: { type: KVMGuest, systems: [a], GuestName: g, DelayAfterGuestOnline: 2, DelayAfterGuestOffline: 10 }\n",
     );
-    let doc = json(kvm(&path).args(["validate"]));
+    let ran = run_json(kvm(&path).args(["validate"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["valid"], true);
     assert_eq!(doc["warnings"], 2);
     let first = &doc["diagnostics"][0];
@@ -468,7 +500,9 @@ fn validate_reports_every_error_and_exits_2() {
         "systems:\n  a: { uri: 'test:///default' }\n\
          resources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    DROpts: { ConfigureNetwork: 1, IPAddress: 10.0.0.300 }\n",
     );
-    let doc = json(kvm(&path).args(["validate"]));
+    let ran = run_json(kvm(&path).args(["validate"]));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["valid"], false);
     let messages: Vec<&str> = doc["diagnostics"]
         .as_array()
@@ -527,7 +561,9 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
 #[test]
 fn quickstart_status_prints_every_resource_with_state_and_confidence() {
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.yaml");
-    let doc = json(kvm(&quickstart).args(["status", "--all"]));
+    let ran = run_json(kvm(&quickstart).args(["status", "--all"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let resources = doc["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 4);
     for r in resources {

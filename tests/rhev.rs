@@ -177,16 +177,10 @@ fn scenario(vms: &str) -> String {
     )
 }
 
+/// (document, exit code, stderr) of a run with `-o json`.
 fn json_of(cmd: &mut Command) -> (Value, i32, String) {
-    let out = cmd.args(["-o", "json"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (value, out.status.code().unwrap_or(-1), stderr)
+    let ran = common::run_json(cmd);
+    (ran.doc, ran.code, ran.stderr)
 }
 
 /// Every VM status the engine has, on a1, as seen from a1 and a2.

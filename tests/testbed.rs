@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }
@@ -123,40 +125,39 @@ impl Bed {
         cmd
     }
 
-    /// Run and parse: (exit code, JSON document, stderr).
+    /// Run and parse: (exit code, JSON document, stderr); panics when stdout is not JSON.
     fn run(&self, sys: &str, args: &[&str]) -> (i32, Value, String) {
-        let out = self
-            .kvm(sys)
-            .args(["-o", "json"])
-            .args(args)
-            .output()
-            .unwrap();
-        let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap_or(-1),
-            doc,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let ran = common::run_json(self.kvm(sys).args(args));
+        (ran.code, ran.doc, ran.stderr)
     }
 
+    /// The resource's state on `system`, as `status` on a reports it.
     fn state_on(&self, system: &str) -> String {
-        let (_, doc, _) = self.run("a", &["status", "r"]);
-        let systems = doc["resources"][0]["systems"]
+        let (_, doc, err) = self.run("a", &["status", "r"]);
+        let s = doc["resources"][0]["systems"]
             .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let s = systems
-            .iter()
-            .find(|s| s["system"] == system)
-            .cloned()
-            .unwrap_or(Value::Null);
-        s["state"].as_str().unwrap_or("?").to_owned()
+            .and_then(|systems| systems.iter().find(|s| s["system"] == system))
+            .unwrap_or_else(|| panic!("no system {system} in the status: {doc}\n{err}"));
+        s["state"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no state for {system}: {s}"))
+            .to_owned()
     }
 
+    /// Whether libvirt on `system` knows the guest (running or defined); false only when virsh
+    /// says it does not exist, any other virsh failure panics.
     fn defined_on(&self, system: &str) -> bool {
-        self.virsh(system, &["dominfo", &self.guest])
-            .status
-            .success()
+        let out = self.virsh(system, &["dominfo", &self.guest]);
+        if out.status.success() {
+            return true;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("failed to get domain") || stderr.contains("Domain not found"),
+            "virsh dominfo {} on {system} failed otherwise: {stderr}",
+            self.guest
+        );
+        false
     }
 }
 

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 mod common;
-use common::{fixtures, json, kvm};
+use common::{fixtures, kvm, run_json};
 
 /// Two test-driver systems and three resources sharing one SyncDir.
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -31,7 +31,9 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
 #[test]
 fn saves_from_the_running_system_then_reports_unchanged() {
     let (_dir, config, sync) = setup();
-    let doc = json(kvm(&config).args(["vmconfigsync", "running"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let r = &doc["results"][0];
     assert_eq!(r["source"], "a");
     assert_eq!(r["action"], "saved");
@@ -45,7 +47,9 @@ fn saves_from_the_running_system_then_reports_unchanged() {
         0o600
     );
 
-    let again = json(kvm(&config).args(["vmconfigsync", "running"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let again = ran.doc;
     assert_eq!(again["results"][0]["action"], "unchanged");
 }
 
@@ -58,7 +62,9 @@ fn a_changed_definition_keeps_the_previous_copy_as_backup() {
         "<domain><name>running01</name><!-- older --></domain>",
     )
     .unwrap();
-    let doc = json(kvm(&config).args(["vmconfigsync", "running"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(doc["results"][0]["action"], "saved");
     let backup = sync.join("running01.xml.bak");
     assert_eq!(doc["results"][0]["backup"], backup.display().to_string());
@@ -68,7 +74,9 @@ fn a_changed_definition_keeps_the_previous_copy_as_backup() {
 #[test]
 fn define_on_places_the_definition_but_never_under_a_live_guest() {
     let (_dir, config, _sync) = setup();
-    let doc = json(kvm(&config).args(["vmconfigsync", "paused", "--everywhere"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "paused", "--everywhere"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     assert_eq!(
         doc["results"][0]["defined_on"],
         serde_json::json!([{"system": "b", "result": "defined", "detail": ""}])
@@ -100,7 +108,9 @@ fn check_agrees_after_a_sync_and_shows_a_diff_when_a_copy_was_edited() {
         .args(["vmconfigsync", "running", "paused"])
         .assert()
         .success();
-    let doc = json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let doc = ran.doc;
     let r = &doc["resources"][0];
     assert_eq!(r["consistent"], true, "{r}");
     let states: Vec<&str> = r["copies"]
@@ -145,7 +155,13 @@ fn check_agrees_after_a_sync_and_shows_a_diff_when_a_copy_was_edited() {
 #[test]
 fn check_reports_a_missing_shared_copy() {
     let (_dir, config, _sync) = setup();
-    let doc = json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "--check", "running"]));
+    assert_eq!(
+        ran.code, 7,
+        "a missing copy is a divergence: {}",
+        ran.stderr
+    );
+    let doc = ran.doc;
     let copies = doc["resources"][0]["copies"].as_array().unwrap();
     assert_eq!(copies[2]["place"], "SyncDir");
     assert_eq!(copies[2]["state"], "missing");

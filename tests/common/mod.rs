@@ -22,9 +22,31 @@ pub fn kvm(config: &Path) -> Command {
     cmd
 }
 
-/// Run with `-o json` and parse stdout.
-pub fn json(cmd: &mut Command) -> Value {
+/// One run with `-o json`: its exit code, the JSON document on stdout, and stderr.
+pub struct Ran {
+    pub code: i32,
+    pub doc: Value,
+    pub stderr: String,
+}
+
+/// Run with `-o json` and parse stdout; panics with stdout and stderr when stdout is not JSON.
+pub fn run_json(cmd: &mut Command) -> Ran {
     let out = cmd.arg("-o").arg("json").output().unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        doc,
+        stderr,
+    }
+}
+
+/// Run with `-o json` and parse stdout (the exit code is not looked at).
+pub fn json(cmd: &mut Command) -> Value {
+    run_json(cmd).doc
 }
