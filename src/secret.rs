@@ -46,6 +46,22 @@ impl Secret {
         Secret(s)
     }
 
+    /// Append one line read from `input` (a password typed into a pipe).
+    pub fn read_line_from(&mut self, input: &mut impl std::io::BufRead) -> std::io::Result<usize> {
+        input.read_line(&mut self.0)
+    }
+
+    /// Only the first line, without its line ending; cut in place, so the rest is wiped with it.
+    pub fn first_line(mut self) -> Secret {
+        if let Some(end) = self.0.find('\n') {
+            self.0.truncate(end);
+        }
+        if self.0.ends_with('\r') {
+            self.0.pop();
+        }
+        self
+    }
+
     /// The one way to the value: every use of the password is then visible in the code.
     pub fn expose(&self) -> &str {
         &self.0
@@ -184,23 +200,18 @@ pub fn read_password_file(path: &Path) -> Result<Secret> {
             meta.len()
         )));
     }
-    let mut password = read_to_secret(path, meta.len()).map_err(|e| {
-        if e.kind() == ErrorKind::InvalidData {
-            Error::Config(format!(
-                "{}: not UTF-8 text; put the password on the first line as UTF-8 text",
-                path.display()
-            ))
-        } else {
-            Error::Config(format!("cannot read password file {}: {e}", path.display()))
-        }
-    })?;
-    // Truncation in place: the rest of the file stays in the same buffer, zeroed on drop.
-    if let Some(end) = password.0.find('\n') {
-        password.0.truncate(end);
-    }
-    if password.0.ends_with('\r') {
-        password.0.pop();
-    }
+    let password = read_to_secret(path, meta.len())
+        .map_err(|e| {
+            if e.kind() == ErrorKind::InvalidData {
+                Error::Config(format!(
+                    "{}: not UTF-8 text; put the password on the first line as UTF-8 text",
+                    path.display()
+                ))
+            } else {
+                Error::Config(format!("cannot read password file {}: {e}", path.display()))
+            }
+        })?
+        .first_line();
     if password.0.is_empty() {
         return Err(Error::Config(format!(
             "{}: the first line is empty; put the password on the first line",

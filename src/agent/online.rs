@@ -125,10 +125,7 @@ pub fn online(
         host.create_transient(&xml)?;
     } else if let Environment::Rhev(engine) = &res.environment {
         if !defined {
-            return Err(Error::Unknown(format!(
-                "the engine at {} has no VM named {guest}",
-                engine.url
-            )));
+            return Err(crate::backend::rhev::no_vm(&engine.url, guest));
         }
         if res.dr_opts.configure_network {
             let site = hosts.site(system)?;

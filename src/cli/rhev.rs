@@ -86,8 +86,12 @@ fn fetch_ca(context: &Context, args: &FetchCa) -> Result<Exit> {
         format!("{base}{PKI_RESOURCE}")
     };
     let pem = download(&url, context.timeout)?;
-    let certificates = pem_certificates(pem.as_bytes(), std::path::Path::new(&url))?;
-    let fingerprints: Vec<String> = certificates.iter().map(|der| fingerprint(der)).collect();
+    let certificates =
+        pem_certificates(pem.as_bytes()).map_err(|why| Error::Failed(format!("{url}: {why}")))?;
+    let fingerprints: Vec<String> = certificates
+        .iter()
+        .map(|der| fingerprint(der.as_ref()))
+        .collect();
     for f in &fingerprints {
         context.output.note(&format!("SHA256 Fingerprint={f}"));
     }

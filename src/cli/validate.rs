@@ -155,10 +155,7 @@ fn environment(
                 res,
                 match &res.environment {
                     resource::Environment::Rhev(engine) => {
-                        format!(
-                            "the engine at {} has no VM named {}",
-                            engine.url, res.guest_name
-                        )
+                        crate::backend::rhev::no_vm(&engine.url, &res.guest_name).to_string()
                     }
                     resource::Environment::Libvirt => format!(
                         "{} is defined on none of {} and GuestConfigFilePath is not set",

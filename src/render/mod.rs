@@ -142,23 +142,26 @@ impl Output {
     /// A secret typed at the terminal (not echoed, asked twice), or the first line of stdin
     /// when it is not a terminal (for scripts: `... | kvmguestctl encrypt`).
     pub fn secret(&self, prompt: &str) -> Result<crate::secret::Secret> {
+        use crate::secret::Secret;
         let value = if std::io::stdin().is_terminal() {
             dialoguer::Password::new()
                 .with_prompt(prompt)
                 .with_confirmation("Again", "The two entries differ")
                 .interact()
+                .map(Secret::new)
                 .map_err(|e| Error::Failed(format!("cannot read the password: {e}")))?
         } else {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
+            // Kept in a Secret from the start, so that the buffer read into is wiped too.
+            // Room enough that reading never moves (and so copies) the buffer.
+            let mut line = Secret::new(String::with_capacity(4096));
+            line.read_line_from(&mut std::io::stdin().lock())
                 .map_err(|e| Error::Failed(format!("cannot read the password from stdin: {e}")))?;
-            line.trim_end_matches(['\n', '\r']).to_owned()
+            line.first_line()
         };
-        if value.is_empty() {
+        if value.expose().is_empty() {
             return Err(Error::Usage("the password is empty".to_owned()));
         }
-        Ok(crate::secret::Secret::new(value))
+        Ok(value)
     }
 
     pub fn console(&self) -> TermConsole<'_> {

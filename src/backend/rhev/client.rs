@@ -41,28 +41,29 @@ struct Token {
     expires: Option<SystemTime>,
 }
 
+/// The certificates of a PEM document; the error says what is wrong, the caller says where.
+pub fn pem_certificates(pem: &[u8]) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("not PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned());
+    }
+    Ok(certs)
+}
+
 /// A rustls client configuration that trusts only the certificates of `ca_pem`.
 pub fn tls_trusting(ca_pem: &[u8], source: &Path) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem) {
-        let cert = cert.map_err(|e| {
-            Error::Config(format!(
-                "{}: not a PEM certificate file: {e}",
-                source.display()
-            ))
-        })?;
+    let certs = pem_certificates(ca_pem)
+        .map_err(|why| Error::Config(format!("{}: {why}", source.display())))?;
+    for cert in certs {
         roots.add(cert).map_err(|e| {
             Error::Config(format!(
                 "{}: the certificate cannot be used as a CA: {e}",
                 source.display()
             ))
         })?;
-    }
-    if roots.is_empty() {
-        return Err(Error::Config(format!(
-            "{}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            source.display()
-        )));
     }
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
@@ -163,13 +164,7 @@ impl Session {
             self.user
         );
         let reply = self
-            .http
-            .post(format!("{}/ovirt-engine/sso/oauth/token", self.url))
-            // The engine rejects any Accept but exactly this.
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
+            .post_form("/ovirt-engine/sso/oauth/token", body)
             .map_err(|e| self.unreachable(what, &e))?;
         let status = reply.status();
         let text = reply.text().map_err(|e| self.unreachable(what, &e))?;
@@ -181,15 +176,12 @@ impl Session {
         })?;
         if let Some(token) = json.get("access_token").and_then(|t| t.as_str()) {
             // `exp` is a string of epoch milliseconds (Long.MAX_VALUE when it never expires).
-            let expires = json
-                .get("exp")
-                .and_then(|e| {
-                    e.as_str()
-                        .map(str::to_owned)
-                        .or_else(|| Some(e.to_string()))
-                })
-                .and_then(|ms| ms.parse::<u64>().ok())
-                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)));
+            let expires = match json.get("exp") {
+                Some(serde_json::Value::String(ms)) => ms.parse::<u64>().ok(),
+                Some(number) => number.as_u64(),
+                None => None,
+            }
+            .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)));
             return Ok(Token {
                 value: Secret::new(token.to_owned()),
                 expires,
@@ -323,20 +315,23 @@ impl Session {
         }
     }
 
+    /// SSO's form requests; the engine rejects any Accept but exactly application/json.
+    fn post_form(&self, path: &str, body: String) -> reqwest::Result<Response> {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    }
+
     /// Failures only matter to the log: the token expires on its own.
     fn revoke(&self, token: &Secret) {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("scope", "ovirt-app-api")
             .append_pair("token", token.expose())
             .finish();
-        let sent = self
-            .http
-            .post(format!("{}/ovirt-engine/services/sso-logout", self.url))
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send();
-        match sent {
+        match self.post_form("/ovirt-engine/services/sso-logout", body) {
             Ok(r) => log::debug!("SSO logout at {}: HTTP {}", self.url, r.status().as_u16()),
             Err(e) => log::debug!("SSO logout at {} failed: {}", self.url, causes(&e)),
         }

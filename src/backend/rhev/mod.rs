@@ -8,7 +8,7 @@ mod xml;
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
 use crate::secret::{self, Secret};
 
-pub use client::{causes, tls_trusting};
+pub use client::{causes, pem_certificates, tls_trusting};
 
 /// VMs per page of a survey: 1,000 VMs take two pages and one empty look.
 const PAGE: usize = 500;
@@ -96,11 +96,7 @@ impl Rhev {
         let tls = tls_trusting(&pem, ca)?;
         let password = password_fn(engine.password.clone(), self.key_file.clone());
         let session = client::Session::new(&engine.url, &engine.user, password, tls, self.timeout)?;
-        let state = Arc::new(EngineState {
-            session,
-            survey: Mutex::new(None),
-            hosts: Mutex::new(None),
-        });
+        let state = Arc::new(EngineState::new(session));
         engines.insert(engine.clone(), state.clone());
         Ok(state)
     }
@@ -131,16 +127,49 @@ fn password_fn(source: PasswordSource, key_file: PathBuf) -> client::PasswordFn 
 
 type Vms = Vec<xml::Vm>;
 
-/// One engine as seen by one command: the session and what one survey learned.
+/// An answer kept for the rest of the command, failures included: an engine that timed out once
+/// is not waited for again by every system that asks.
+struct Kept<T>(Mutex<Option<Result<Arc<T>>>>);
+
+impl<T> Kept<T> {
+    fn new() -> Self {
+        Kept(Mutex::new(None))
+    }
+
+    /// The kept answer, or a new one from `fetch` when there is none or `fresh` is asked. The
+    /// lock is held while fetching: the other askers wait for that answer instead of asking too.
+    fn get(&self, fresh: bool, fetch: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match kept.as_ref() {
+            Some(answer) if !fresh => answer.clone(),
+            _ => kept.insert(fetch().map(Arc::new)).clone(),
+        }
+    }
+}
+
+/// One engine as seen by one command: the session and what it learned.
 pub struct EngineState {
     session: client::Session,
     /// The VM list of the latest survey, shared by the hosts that survey asks.
     survey: Mutex<Option<(SurveyId, Result<Arc<Vms>>)>>,
-    /// Host id -> name; hosts are not renamed while a command runs.
-    hosts: Mutex<Option<Arc<Vec<xml::Host>>>>,
+    /// VM name -> id: ids never change, so an action needs no search once a survey has run.
+    ids: Mutex<HashMap<String, String>>,
+    /// Hosts are not renamed, nor clusters moved, while a command runs.
+    hosts: Kept<Vec<xml::Host>>,
+    clusters: Kept<Vec<xml::Cluster>>,
 }
 
 impl EngineState {
+    fn new(session: client::Session) -> EngineState {
+        EngineState {
+            session,
+            survey: Mutex::new(None),
+            ids: Mutex::new(HashMap::new()),
+            hosts: Kept::new(),
+            clusters: Kept::new(),
+        }
+    }
+
     pub fn url(&self) -> &str {
         self.session.url()
     }
@@ -156,6 +185,9 @@ impl EngineState {
             return answer.clone();
         }
         let answer = self.all_vms().map(Arc::new);
+        if let Ok(vms) = &answer {
+            self.remember(vms);
+        }
         *cached = Some((survey, answer.clone()));
         answer
     }
@@ -178,33 +210,47 @@ impl EngineState {
         Ok(all)
     }
 
+    fn remember(&self, vms: &[xml::Vm]) {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        ids.extend(vms.iter().map(|v| (v.name.clone(), v.id.clone())));
+    }
+
     /// One VM by its exact name (the engine's search ignores case; names do not).
     fn vm(&self, name: &str) -> Result<Option<xml::Vm>> {
         let search = format!("name=\"{}\"", name.replace('"', "\\\""));
         let body = self.session.get("/vms", &[("search", &search)])?;
         let vms: xml::Vms = xml::parse(&body, "vms", "GET /vms").map_err(Error::Failed)?;
-        Ok(vms.vm.into_iter().find(|v| v.name == name))
+        let found = vms.vm.into_iter().find(|v| v.name == name);
+        self.remember(found.as_slice());
+        Ok(found)
     }
 
     fn vm_required(&self, name: &str) -> Result<xml::Vm> {
-        self.vm(name)?.ok_or_else(|| {
-            Error::Unknown(format!(
-                "the engine at {} has no VM named {name}",
-                self.url()
-            ))
-        })
+        self.vm(name)?.ok_or_else(|| no_vm(self.url(), name))
+    }
+
+    /// `/vms/{id}` of a VM, searched for only when no survey or look has given its id yet.
+    fn vm_path(&self, name: &str) -> Result<String> {
+        let known = self
+            .ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned();
+        let id = match known {
+            Some(id) => id,
+            None => self.vm_required(name)?.id,
+        };
+        Ok(format!("/vms/{id}"))
     }
 
     fn host_list(&self, fresh: bool) -> Result<Arc<Vec<xml::Host>>> {
-        let mut cached = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hosts) = cached.as_ref().filter(|_| !fresh) {
-            return Ok(hosts.clone());
-        }
-        let body = self.session.get("/hosts", &[])?;
-        let hosts: xml::Hosts = xml::parse(&body, "hosts", "GET /hosts").map_err(Error::Failed)?;
-        let hosts = Arc::new(hosts.host);
-        *cached = Some(hosts.clone());
-        Ok(hosts)
+        self.hosts.get(fresh, || {
+            let body = self.session.get("/hosts", &[])?;
+            let hosts: xml::Hosts =
+                xml::parse(&body, "hosts", "GET /hosts").map_err(Error::Failed)?;
+            Ok(hosts.host)
+        })
     }
 
     fn host_id(&self, name: &str) -> Result<String> {
@@ -224,27 +270,37 @@ impl EngineState {
             })
     }
 
-    fn host_name(&self, id: &str) -> String {
-        self.host_list(false)
-            .ok()
-            .and_then(|hosts| hosts.iter().find(|h| h.id == id).map(|h| h.name.clone()))
-            .unwrap_or_else(|| format!("host {id}"))
+    /// Host id -> name, for naming where VMs run.
+    fn host_names(&self) -> Result<HashMap<String, String>> {
+        Ok(self
+            .host_list(false)?
+            .iter()
+            .map(|h| (h.id.clone(), h.name.clone()))
+            .collect())
     }
+}
+
+/// What every RHEV path says of a VM the engine does not have.
+pub fn no_vm(url: &str, name: &str) -> Error {
+    Error::Unknown(format!("the engine at {url} has no VM named {name}"))
 }
 
 impl EngineHosts for EngineState {
     fn hosts(&self) -> Result<Vec<EngineHost>> {
         let hosts = self.host_list(true)?;
-        let body = self.session.get("/clusters", &[])?;
-        let clusters: xml::Clusters =
-            xml::parse(&body, "clusters", "GET /clusters").map_err(Error::Failed)?;
+        let clusters = self.clusters.get(false, || {
+            let body = self.session.get("/clusters", &[])?;
+            let clusters: xml::Clusters =
+                xml::parse(&body, "clusters", "GET /clusters").map_err(Error::Failed)?;
+            Ok(clusters.cluster)
+        })?;
         Ok(hosts
             .iter()
             .map(|h| {
                 let cluster = h
                     .cluster
                     .as_ref()
-                    .and_then(|c| clusters.cluster.iter().find(|k| k.id == c.id));
+                    .and_then(|c| clusters.iter().find(|k| k.id == c.id));
                 EngineHost {
                     id: h.id.clone(),
                     name: h.name.clone(),
@@ -292,11 +348,16 @@ struct RhevHost {
 }
 
 impl RhevHost {
-    fn guest_of(&self, vm: &xml::Vm, my_id: &str) -> Guest {
+    fn guest_of(&self, vm: &xml::Vm, my_id: &str, names: &HashMap<String, String>) -> Guest {
         let placement = match &vm.host {
             None => Placement::Nowhere,
             Some(h) if h.id == my_id => Placement::Here,
-            Some(h) => Placement::Elsewhere(self.engine.host_name(&h.id)),
+            Some(h) => Placement::Elsewhere(
+                names
+                    .get(&h.id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("host {}", h.id)),
+            ),
         };
         Guest {
             name: vm.name.clone(),
@@ -313,10 +374,6 @@ impl RhevHost {
             self.system
         ))
     }
-
-    fn vm_path(&self, name: &str) -> Result<String> {
-        Ok(format!("/vms/{}", self.engine.vm_required(name)?.id))
-    }
 }
 
 impl Host for RhevHost {
@@ -327,12 +384,20 @@ impl Host for RhevHost {
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>> {
         let vms = self.engine.vms(survey)?;
         let me = self.engine.host_id(&self.host_name)?;
-        Ok(vms.iter().map(|vm| self.guest_of(vm, &me)).collect())
+        let names = self.engine.host_names()?;
+        Ok(vms
+            .iter()
+            .map(|vm| self.guest_of(vm, &me, &names))
+            .collect())
     }
 
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
         let me = self.engine.host_id(&self.host_name)?;
-        Ok(self.engine.vm(name)?.map(|vm| self.guest_of(&vm, &me)))
+        let names = self.engine.host_names()?;
+        Ok(self
+            .engine
+            .vm(name)?
+            .map(|vm| self.guest_of(&vm, &me, &names)))
     }
 
     fn definition(&self, _name: &str) -> Result<String> {
@@ -344,7 +409,7 @@ impl Host for RhevHost {
     }
 
     fn start(&self, name: &str) -> Result<()> {
-        let path = self.vm_path(name)?;
+        let path = self.engine.vm_path(name)?;
         let here = self.engine.host_id(&self.host_name)?;
         self.engine
             .session
@@ -352,7 +417,7 @@ impl Host for RhevHost {
     }
 
     fn set_payload(&self, name: &str, payload: &Payload) -> Result<()> {
-        let path = self.vm_path(name)?;
+        let path = self.engine.vm_path(name)?;
         self.engine
             .session
             .put(&path, &xml::payload_update(payload))
@@ -377,7 +442,7 @@ impl Host for RhevHost {
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
-        let path = self.vm_path(name)?;
+        let path = self.engine.vm_path(name)?;
         self.engine.session.action(&path, "stop", &xml::action(""))
     }
 
@@ -431,9 +496,8 @@ impl Host for RhevHost {
                                 downtime: None,
                             });
                         }
-                        let place =
-                            on.map_or_else(|| "no host".to_owned(), |id| self.engine.host_name(id));
                         if on == source.as_deref() || on.is_none() {
+                            let place = on.map_or("no host", |_| self.host_name.as_str());
                             return Err(Error::Failed(format!(
                                 "the engine ended the migration of {name} without moving it: it \
                                  is {status} on {place}"
@@ -492,21 +556,4 @@ pub fn fingerprint(der: &[u8]) -> String {
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// The certificates of a PEM file, DER-encoded.
-pub fn pem_certificates(pem: &[u8], source: &Path) -> Result<Vec<Vec<u8>>> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
-        .map(|c| c.map(|c| c.as_ref().to_vec()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::Failed(format!("{}: not PEM: {e}", source.display())))?;
-    if certs.is_empty() {
-        return Err(Error::Failed(format!(
-            "{}: the answer holds no PEM certificate",
-            source.display()
-        )));
-    }
-    Ok(certs)
 }
