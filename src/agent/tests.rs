@@ -48,9 +48,6 @@ impl Fake {
 }
 
 impl Host for Fake {
-    fn system(&self) -> &str {
-        "a"
-    }
     fn guests(&self, _: crate::backend::SurveyId) -> Result<Vec<Guest>> {
         let guests = self.guests.lock().unwrap();
         Ok(guests

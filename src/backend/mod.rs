@@ -114,8 +114,6 @@ pub struct MigrationDone {
 
 /// One system's hypervisor, connected.
 pub trait Host: Send + Sync {
-    /// The system this host is (its name in the configuration).
-    fn system(&self) -> &str;
     /// Every guest this host knows, in one query (hosts of one engine share one per survey).
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>>;
     /// One guest, or `None` when it is not defined here.

@@ -123,22 +123,11 @@ fn subscribe(
     sink: &Sender<HostEvent>,
 ) -> Result<Subscription, String> {
     let uri = system.uri.clone().unwrap_or_default();
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::spawn({
-        let uri = uri.clone();
-        move || {
-            let _ = tx.send(Connect::open(Some(&uri)).map_err(|e| e.message().to_owned()));
-        }
-    });
-    let conn = rx
-        .recv_timeout(timeout)
-        .map_err(|_| {
-            format!(
-                "cannot reach {uri}: no answer within {} s",
-                timeout.as_secs()
-            )
-        })?
-        .map_err(|e| format!("cannot reach {uri}: {e}"))?;
+    let place = super::Place {
+        system: system.name.clone(),
+        uri: uri.clone(),
+    };
+    let conn = super::open(&place, timeout).map_err(|e| e.to_string())?;
     if let Err(e) = conn.set_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT) {
         log::debug!("libvirt {}: no keepalive ({})", system.name, e.message());
     }

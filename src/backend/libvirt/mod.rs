@@ -46,22 +46,9 @@ impl Libvirt {
         })?;
         let place = Place {
             system: system.name.clone(),
-            uri: uri.clone(),
+            uri,
         };
-        let conn = bounded(&place, "connect", self.timeout, {
-            let uri = uri.clone();
-            move || Connect::open(Some(&uri))
-        })
-        .map_err(|e| match e {
-            Error::Failed(detail) | Error::Unreachable { detail, .. } => Error::Unreachable {
-                system: system.name.clone(),
-                uri: uri.clone(),
-                detail: detail
-                    .trim_start_matches(&format!("{}: ", system.name))
-                    .to_owned(),
-            },
-            other => other,
-        })?;
+        let conn = open(&place, self.timeout)?;
         Ok(Arc::new(LibvirtHost {
             place,
             conn,
@@ -86,10 +73,26 @@ struct LibvirtHost {
 }
 
 /// Which system a call goes to, and at which URI: what every error names.
-#[derive(Clone)]
 struct Place {
     system: String,
     uri: String,
+}
+
+/// Open a connection to the place's URI, bounded in time; any libvirt failure to open is the
+/// host being unreachable, whatever number libvirt gives it.
+fn open(place: &Place, timeout: Duration) -> Result<Connect> {
+    let uri = place.uri.clone();
+    bounded_with(
+        place,
+        "connect",
+        timeout,
+        move || Connect::open(Some(&uri)),
+        |place, e| Error::Unreachable {
+            system: place.system.clone(),
+            uri: place.uri.clone(),
+            detail: e.message().to_owned(),
+        },
+    )
 }
 
 /// Run one libvirt call on a worker thread and wait for it at most `timeout`.
@@ -98,6 +101,17 @@ fn bounded<T: Send + 'static>(
     what: &str,
     timeout: Duration,
     call: impl FnOnce() -> std::result::Result<T, VirtError> + Send + 'static,
+) -> Result<T> {
+    bounded_with(place, what, timeout, call, classify)
+}
+
+/// [`bounded`], with the caller's sorting of libvirt's errors.
+fn bounded_with<T: Send + 'static>(
+    place: &Place,
+    what: &str,
+    timeout: Duration,
+    call: impl FnOnce() -> std::result::Result<T, VirtError> + Send + 'static,
+    sort: fn(&Place, &VirtError) -> Error,
 ) -> Result<T> {
     let system = place.system.as_str();
     let (tx, rx) = mpsc::sync_channel(1);
@@ -119,7 +133,7 @@ fn bounded<T: Send + 'static>(
     );
     match answer {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(classify(place, &e)),
+        Ok(Err(e)) => Err(sort(place, &e)),
         Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout {
             system: system.to_owned(),
             what: what.to_owned(),
@@ -160,9 +174,7 @@ impl LibvirtHost {
         &self,
         name: &str,
         what: &str,
-        call: impl FnOnce(&Connect, &virt::domain::Domain) -> std::result::Result<T, VirtError>
-        + Send
-        + 'static,
+        call: impl FnOnce(&virt::domain::Domain) -> std::result::Result<T, VirtError> + Send + 'static,
     ) -> Result<T> {
         let conn = self.conn.clone();
         let guest = name.to_owned();
@@ -172,17 +184,13 @@ impl LibvirtHost {
             self.timeout,
             move || {
                 let dom = conn.lookup_domain_by_name(&guest)?;
-                call(&conn, &dom)
+                call(&dom)
             },
         )
     }
 }
 
 impl Host for LibvirtHost {
-    fn system(&self) -> &str {
-        &self.place.system
-    }
-
     fn guests(&self, _survey: SurveyId) -> Result<Vec<Guest>> {
         let conn = self.conn.clone();
         bounded(&self.place, "all domain states", self.timeout, move || {
@@ -191,29 +199,20 @@ impl Host for LibvirtHost {
     }
 
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
-        let conn = self.conn.clone();
-        let guest = name.to_owned();
-        bounded(
-            &self.place,
-            &format!("state {name}"),
-            self.timeout,
-            move || {
-                // A transient guest that stops between the lookup and the state query vanishes:
-                // the NoDomain of either call means the same thing, not defined here.
-                match conn
-                    .lookup_domain_by_name(&guest)
-                    .and_then(|dom| ffi::state(&dom))
-                {
-                    Ok(state) => Ok(Some(Guest { name: guest, state })),
-                    Err(e) if is(&e, ErrorNumber::NoDomain) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            },
-        )
+        // A transient guest that stops between the lookup and the state query vanishes: the
+        // NoDomain of either call (classified Unknown) means the same thing, not defined here.
+        match self.on_guest(name, "state", ffi::state) {
+            Ok(state) => Ok(Some(Guest {
+                name: name.to_owned(),
+                state,
+            })),
+            Err(Error::Unknown(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn definition(&self, name: &str) -> Result<String> {
-        self.on_guest(name, "definition of", |_, dom| {
+        self.on_guest(name, "definition of", |dom| {
             dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_MIGRATABLE)
         })
     }
@@ -235,7 +234,7 @@ impl Host for LibvirtHost {
     }
 
     fn start(&self, name: &str) -> Result<()> {
-        self.on_guest(name, "start", |_, dom| dom.create().map(drop))
+        self.on_guest(name, "start", |dom| dom.create().map(drop))
     }
 
     fn set_payload(&self, name: &str, _payload: &Payload) -> Result<()> {
@@ -251,7 +250,7 @@ impl Host for LibvirtHost {
             ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
         };
         let system = self.place.system.clone();
-        self.on_guest(name, "shutdown", move |_, dom| match dom.shutdown_flags(flags) {
+        self.on_guest(name, "shutdown", move |dom| match dom.shutdown_flags(flags) {
             // Drivers that cannot choose the method (libvirt's test driver) reject the flag;
             // their default method is the only one there is.
             Err(e) if is(&e, ErrorNumber::InvalidArg) && e.message().contains("unsupported flags") => {
@@ -263,11 +262,11 @@ impl Host for LibvirtHost {
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
-        self.on_guest(name, "destroy", |_, dom| dom.destroy().map(drop))
+        self.on_guest(name, "destroy", |dom| dom.destroy().map(drop))
     }
 
     fn undefine(&self, name: &str) -> Result<()> {
-        self.on_guest(name, "undefine", |_, dom| dom.undefine().map(drop))
+        self.on_guest(name, "undefine", |dom| dom.undefine().map(drop))
     }
 
     /// Managed (client-driven) migration: this process holds both connections, as `virsh migrate`
@@ -286,7 +285,7 @@ impl Host for LibvirtHost {
             .ok_or_else(|| {
                 Error::Usage("a libvirt guest can only migrate to another libvirt host".into())
             })?;
-        let dom = self.on_guest(name, "look up", |_, dom| Ok(dom.clone()))?;
+        let dom = self.on_guest(name, "look up", |dom| Ok(dom.clone()))?;
         let mut flags = sys::VIR_MIGRATE_ABORT_ON_ERROR;
         if request.transfer == Transfer::Live {
             flags |= sys::VIR_MIGRATE_LIVE;

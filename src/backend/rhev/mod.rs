@@ -377,10 +377,6 @@ impl RhevHost {
 }
 
 impl Host for RhevHost {
-    fn system(&self) -> &str {
-        &self.system
-    }
-
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>> {
         let vms = self.engine.vms(survey)?;
         let me = self.engine.host_id(&self.host_name)?;
