@@ -39,10 +39,11 @@ fn sim_binary() -> PathBuf {
         .clone()
 }
 
-/// A running simulator; stops when dropped (its stdin closes).
+/// A running simulator; stops when dropped (its stdin closes, so it removes its CA directory).
 struct Sim {
     child: Child,
-    _stdin: ChildStdin,
+    /// Kept open: the simulator stops when its stdin closes.
+    stdin: Option<ChildStdin>,
     url: String,
     http_url: String,
     ca_file: PathBuf,
@@ -80,7 +81,7 @@ impl Sim {
             .unwrap();
         Sim {
             child,
-            _stdin: stdin,
+            stdin: Some(stdin),
             url: ready["url"].as_str().unwrap().to_owned(),
             http_url: ready["http_url"].as_str().unwrap().to_owned(),
             control: ready["control"].as_str().unwrap().to_owned(),
@@ -150,7 +151,17 @@ impl Sim {
 }
 
 impl Drop for Sim {
+    /// Closing stdin lets the simulator exit cleanly and remove its CA directory; it is killed
+    /// only if it has not exited within 3 s.
     fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -328,12 +339,7 @@ fn start_without_and_with_the_dr_payload() {
          GATEWAY=192.0.2.1\nDNSSERVERS=192.0.2.53 192.0.2.54\nDNSSEARCHPATH=example.com\n"
     );
     // The payload was set before the start: the engine ignores payloads given to start.
-    let actions: Vec<String> = vm["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["verb"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let actions = verbs(&vm);
     let update = actions.iter().position(|a| a == "update").expect("update");
     let start = actions.iter().position(|a| a == "start").expect("start");
     assert!(update < start, "{actions:?}");
@@ -384,14 +390,10 @@ fn stop_escalates_to_stop_after_the_delay_unless_no_kill() {
     assert_eq!(report["results"][0]["action"], "killed");
     let vm = sim.get("/vms/deaf1");
     assert_eq!(vm["status"], "down");
-    let actions: Vec<&str> = vm["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|a| a["verb"].as_str())
-        .collect();
+    let actions = verbs(&vm);
     assert!(
-        actions.contains(&"shutdown") && actions.last() == Some(&"stop"),
+        actions.iter().any(|a| a == "shutdown")
+            && actions.last().map(String::as_str) == Some("stop"),
         "{actions:?}"
     );
 
@@ -425,6 +427,7 @@ fn migrate_allowed_and_refused() {
             ),
         ],
     );
+    sim.clear_requests();
     let (report, code, stderr) = json_of(
         sim.kvm(&config, "a1")
             .args(["migrate", "mover", "--to", "a2"]),
@@ -433,6 +436,13 @@ fn migrate_allowed_and_refused() {
     assert_eq!(report["results"][0]["action"], "migrated");
     assert_eq!(report["results"][0]["system"], "a2");
     assert_eq!(sim.get("/vms/mover")["host"], "a2");
+    // The positive control for the refusals' zero below: an allowed migration is one request.
+    let requests = sim.get("/requests");
+    assert_eq!(
+        sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/migrate"),
+        1,
+        "{requests}"
+    );
 
     for (res, reason) in [
         ("pin", "VM is pinned to Host"),
@@ -540,6 +550,19 @@ fn devscan_with_the_spm_on_the_other_site() {
         dcs.to_string().contains("b1"),
         "the dry run changed nothing: {dcs}"
     );
+    let dc1 = dcs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "DC1")
+        .unwrap_or_else(|| panic!("no DC1: {dcs}"));
+    assert_eq!(dc1["spm_host"], "b1", "the SPM did not move: {dcs}");
+    for b in ["b1", "b2"] {
+        assert!(
+            verbs(&sim.get(&format!("/hosts/{b}"))).is_empty(),
+            "the dry run sent {b} no action"
+        );
+    }
 
     let (report, code, stderr) = devscan(&sim, 0, &[]);
     assert_eq!(code, 0, "{stderr}");
@@ -663,6 +686,7 @@ fn wrong_password_wrong_ca_and_missing_ca_are_clear_errors() {
 
     // A CA that did not sign the engine's certificate: TLS refuses, nothing is sent.
     let other = Sim::start(&scenario(""));
+    sim.clear_requests();
     let out = sim
         .kvm(&config, "a1")
         .args(["--ca-file"])
@@ -678,6 +702,10 @@ fn wrong_password_wrong_ca_and_missing_ca_are_clear_errors() {
         sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/start"),
         0,
         "{requests}"
+    );
+    assert_eq!(
+        requests["total"], 0,
+        "no request at all reaches the engine: {requests}"
     );
 
     let text = std::fs::read_to_string(&config).unwrap();
@@ -764,13 +792,28 @@ fn status_of_a_thousand_vms_in_a_bounded_number_of_requests() {
                 && r["systems"][1]["state"] == "INTENTIONAL OFFLINE")
     );
     let requests = sim.get("/requests");
-    // One login, one host list, three pages of 500 (the last one empty), one logout.
+    // One login, one host list, three pages of at most 500 (1,001 VMs: 500, 500 and the last
+    // one), one logout.
     assert_eq!(
         sim.count(&requests, "GET /ovirt-engine/api/vms"),
         3,
         "{requests}"
     );
     assert_eq!(requests["total"], 6, "{requests}");
+    let pages: Vec<&str> = requests["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "GET" && e["path"] == "/ovirt-engine/api/vms")
+        .map(|e| e["query"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    for query in &pages {
+        assert!(
+            query.split('&').any(|p| p == "max=500"),
+            "every page asks for 500: {pages:?}"
+        );
+    }
 }
 
 #[test]
@@ -808,6 +851,11 @@ fn passwords_encrypted_in_a_file_or_in_the_environment_never_printed() {
         &format!("Password: '{encrypted}'"),
     );
     std::fs::write(&config, &with_encrypted).unwrap();
+    // The logout fails once, so the run's token stays listed by the simulator afterwards.
+    sim.post(
+        "/faults",
+        r#"{"method": "POST", "path": "/ovirt-engine/services/sso-logout", "status": 500, "times": 1}"#,
+    );
     let out = sim
         .kvm(&config, "a1")
         .env_remove(PASSWORD_ENV)
@@ -831,6 +879,20 @@ fn passwords_encrypted_in_a_file_or_in_the_environment_never_printed() {
             !text.contains(PASSWORD) && !text.contains("s3cret"),
             "{text}"
         );
+    }
+    // -v never logs the SSO token.
+    let tokens = sim.get("/tokens");
+    let tokens: Vec<&str> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert!(!tokens.is_empty(), "the run's token is still listed");
+    for token in &tokens {
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains(token), "token {token} printed: {text}");
+        }
     }
 
     // display masks it as well.
@@ -1085,7 +1147,9 @@ fn a_hung_engine_gives_unknown_within_one_timeout() {
     let elapsed = started.elapsed();
     assert_eq!(code, 4);
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
-    for s in status["resources"][0]["systems"].as_array().unwrap() {
+    let systems = status["resources"][0]["systems"].as_array().unwrap();
+    assert_eq!(systems.len(), 3, "{status}");
+    for s in systems {
         assert_eq!(s["state"], "UNKNOWN", "{s}");
         assert!(
             s["error"]
@@ -1116,4 +1180,118 @@ fn commands_for_libvirt_definitions_refuse_rhev_resources() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// An engine's HTTP errors keep their class: 503 is unreachable (4), 404 unknown (3), 409
+/// refused (5); each answered request did reach the engine's route.
+#[test]
+fn engine_errors_map_to_their_exit_codes() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[(
+            "app",
+            "systems: [a1, a2]\n    GuestName: app1\n    DelayAfterGuestOnline: 1",
+        )],
+    );
+    // (method, path glob, status, command, exit code, route that must have been asked)
+    let table: &[(&str, &str, u16, &str, i32, &str)] = &[
+        (
+            "GET",
+            "/ovirt-engine/api/vms*",
+            503,
+            "status",
+            4,
+            "GET /ovirt-engine/api/vms",
+        ),
+        (
+            "POST",
+            "/ovirt-engine/api/vms/*/start",
+            404,
+            "start",
+            3,
+            "POST /ovirt-engine/api/vms/{id}/start",
+        ),
+        (
+            "POST",
+            "/ovirt-engine/api/vms/*/start",
+            409,
+            "start",
+            5,
+            "POST /ovirt-engine/api/vms/{id}/start",
+        ),
+    ];
+    for (method, path, status, command, exit, route) in table {
+        sim.post("/reset", "");
+        sim.post(
+            "/faults",
+            &serde_json::json!({"method": method, "path": path, "status": status}).to_string(),
+        );
+        let out = sim
+            .kvm(&config, "a1")
+            .args([command, "app"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(*exit),
+            "{status} on {method} {path}: {stderr}"
+        );
+        let requests = sim.get("/requests");
+        assert!(
+            sim.count(&requests, route) >= 1,
+            "{status}: the fault was met: {requests}"
+        );
+        assert_eq!(
+            sim.get("/vms/app1")["status"],
+            "down",
+            "{status}: nothing started"
+        );
+    }
+}
+
+/// `vmconfigsync --check --all` skips the RHEV resources with a note and checks the others.
+#[test]
+fn vmconfigsync_check_all_skips_rhev_resources_and_checks_the_kvm_ones() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: down }\n",
+    ));
+    let systems = format!("{SITES}  k: {{ uri: 'test:///default' }}\n");
+    let config = sim.config(&systems, &[("app", "systems: [a1]\n    GuestName: app1")]);
+    let sync = sim.dir.path().join("sync");
+    std::fs::create_dir(&sync).unwrap();
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str(&format!(
+        "  kvm:\n    type: KVMGuest\n    systems: [k]\n    GuestName: test\n    SyncDir: {}\n",
+        sync.display()
+    ));
+    std::fs::write(&config, yaml).unwrap();
+    sim.clear_requests();
+    let ran = common::run_json(common::kvm(&config).env(PASSWORD_ENV, PASSWORD).args([
+        "vmconfigsync",
+        "--check",
+        "--all",
+    ]));
+    assert!(
+        ran.stderr.contains("skipped (RHEV") && ran.stderr.contains("app"),
+        "{}",
+        ran.stderr
+    );
+    let checked: Vec<&str> = ran.doc["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", ran.doc))
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(checked, ["kvm"], "{}", ran.doc);
+    let copies = &ran.doc["resources"][0]["copies"];
+    assert_eq!(copies[0]["place"], "k", "{copies}");
+    assert_eq!(copies[0]["state"], "reference", "{copies}");
+    assert_eq!(copies[1]["place"], "SyncDir", "{copies}");
+    assert_eq!(copies[1]["state"], "missing", "{copies}");
+    assert_eq!(ran.code, 7, "the missing shared copy: {}", ran.stderr);
+    assert_eq!(sim.get("/requests")["total"], 0, "the engine is not asked");
 }
