@@ -222,7 +222,7 @@ fn a_hung_libvirtd_gives_unknown_within_the_timeout_not_a_hang() {
         .stdout(predicate::str::contains("UNKNOWN"))
         .stdout(predicate::str::contains("did not answer within 1 s"));
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(6),
         "took {:?}",
         started.elapsed()
     );
@@ -454,6 +454,10 @@ fn display_fills_defaults_and_never_shows_the_password() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains("enc:v1"));
+    assert!(
+        !text.contains("czNjcmV0"),
+        "not even the encrypted text: {text}"
+    );
     assert!(text.contains("RHEVMInfo.Password"));
     assert!(text.contains("********"));
     let ran = run_json(kvm(&path).args(["display", "r"]));
@@ -471,6 +475,9 @@ fn display_fills_defaults_and_never_shows_the_password() {
     assert_eq!(r["RHEVMInfo"]["Password"], "********");
     assert_eq!(r["DROpts"]["IPAddress"], Value::Null);
     assert!(!doc.to_string().contains("s3cret"));
+    for hidden in ["enc:v1", "czNjcmV0"] {
+        assert!(!doc.to_string().contains(hidden), "{hidden}: {doc}");
+    }
 }
 
 #[test]
