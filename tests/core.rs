@@ -125,6 +125,7 @@ fn a_transient_guest_leaves_no_definition_behind() {
     let hosts = Hosts::new(&config, &connector);
     let console = Steps::default();
     let transient = &config.resources["transient"];
+    // libvirt knows the guest here: running (transient or not) or defined.
     let defined = || {
         hosts
             .get(transient, "a")
@@ -141,6 +142,10 @@ fn a_transient_guest_leaves_no_definition_behind() {
         ("started", ResourceState::Online)
     );
     assert!(console.0.lock().unwrap()[0].starts_with("creating transient fresh01 on a from"));
+    // The positive control for the checks below: the running transient guest is seen.
+    assert!(defined(), "the started transient guest is known on a");
+    let statuses = agent::status(&hosts, &[transient]);
+    assert_eq!(statuses[0].on("a").unwrap().state, ResourceState::Online);
 
     let opts = OfflineOptions {
         mode: ShutdownRequest::Auto,
@@ -159,6 +164,10 @@ fn a_transient_guest_leaves_no_definition_behind() {
     );
 
     agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap();
+    assert!(
+        defined(),
+        "started again, the transient guest is known on a"
+    );
     agent::clean(&hosts, transient, "a", &console).unwrap();
     assert!(!defined(), "a cleaned transient guest leaves no definition");
 

@@ -616,6 +616,19 @@ fn a_transient_guest_leaves_no_definition_on_either_host() {
         "{err}"
     );
     assert_eq!(bed.state_on("a"), "ONLINE");
+    // The positive control for the check below: libvirt on a knows the running guest, as a
+    // transient one.
+    assert!(bed.defined_on("a"), "the running guest is known on a");
+    let info = String::from_utf8(bed.virsh("a", &["dominfo", &bed.guest]).stdout).unwrap();
+    let persistent = info
+        .lines()
+        .find(|l| l.starts_with("Persistent:"))
+        .unwrap_or_default();
+    assert_eq!(
+        persistent.split_whitespace().last(),
+        Some("no"),
+        "transient on a: {info}"
+    );
     std::thread::sleep(Duration::from_secs(3));
     let (code, doc, err) = bed.run("a", &["stop", "r"]);
     assert_eq!(code, 0, "{err}");
