@@ -14,7 +14,7 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
         Local::Undefined(report) => return Ok(report),
     };
     let xml = match res.sync_dir {
-        Some(_) => Some(host.definition(guest)?),
+        Some(_) => host.definition(guest)?,
         None => None,
     };
     let (action, detail) = if before.active {
@@ -29,7 +29,11 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
             format!("{guest} is not running on {system}"),
         )
     };
-    let after = verdict(&*host, guest)?;
+    let after = if before.active {
+        verdict(&*host, guest)?
+    } else {
+        before
+    };
     let saved = save_definition(res, xml.as_deref())?;
     Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
 }

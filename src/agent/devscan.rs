@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Console, Hosts};
+use super::{Console, Hosts, wait_every};
 use crate::backend::{EngineHost, EngineHosts};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
@@ -154,32 +154,36 @@ impl Run<'_> {
     }
 
     /// Wait until the hosts look as wanted, at most `opts.wait`; the view at the end.
-    fn wait_spm(&mut self, goal: &str, done: impl Fn(&View) -> bool) -> Result<View> {
-        let view = self.view()?;
+    /// Wait until the hosts look as wanted, at most `opts.wait`; the view at the end. A dry run
+    /// plans the wait and goes on from `current`.
+    fn wait_spm(
+        &mut self,
+        current: View,
+        goal: &str,
+        done: impl Fn(&View) -> bool,
+    ) -> Result<View> {
         if self.opts.dry_run {
             self.record("wait-spm", None, "planned", goal.to_owned());
-            return Ok(view);
+            return Ok(current);
         }
         let started = Instant::now();
-        let mut view = view;
-        while !done(&view) {
-            let elapsed = started.elapsed();
-            if elapsed >= self.opts.wait {
-                let now = view.spm.as_ref().map_or("no host".to_owned(), |s| {
-                    format!("{} ({}, {})", s.name, s.cluster, s.status)
-                });
-                let detail = format!(
-                    "not reached within {} s; the SPM is on {now}",
-                    self.opts.wait.as_secs()
-                );
-                self.record("wait-spm", None, "failed", format!("{goal}: {detail}"));
-                return Err(Error::Failed(format!("DevScan: {goal}: {detail}")));
-            }
-            self.console.tick(goal, elapsed, self.opts.wait);
-            std::thread::sleep(SPM_POLL.min(self.opts.wait - elapsed));
-            view = self.view()?;
+        let mut last = current;
+        let reached = wait_every(self.console, goal, self.opts.wait, SPM_POLL, |_| {
+            last = self.view()?;
+            Ok(done(&last))
+        })?;
+        if !reached {
+            let now = last.spm.as_ref().map_or("no host".to_owned(), |s| {
+                format!("{} ({}, {})", s.name, s.cluster, s.status)
+            });
+            let detail = format!(
+                "not reached within {} s; the SPM is on {now}",
+                self.opts.wait.as_secs()
+            );
+            self.record("wait-spm", None, "failed", format!("{goal}: {detail}"));
+            return Err(Error::Failed(format!("DevScan: {goal}: {detail}")));
         }
-        let on = view.spm.as_ref().map_or(String::new(), |s| {
+        let on = last.spm.as_ref().map_or(String::new(), |s| {
             format!(": now on {} ({})", s.name, s.cluster)
         });
         self.record(
@@ -188,7 +192,7 @@ impl Run<'_> {
             "done",
             format!("{goal}{on} after {:.1} s", started.elapsed().as_secs_f64()),
         );
-        Ok(view)
+        Ok(last)
     }
 }
 
@@ -238,13 +242,13 @@ pub fn devscan(
             "manual fence (UseManualRHEVMFencing = 1): the SPM role is freed",
             |e, id| e.confirm_fenced(id),
         )?;
-        view = run.wait_spm(&format!("the SPM role to leave {}", spm.name), |v| {
+        view = run.wait_spm(view, &format!("the SPM role to leave {}", spm.name), |v| {
             v.spm
                 .as_ref()
                 .is_some_and(|s| s.id != spm.id && s.status == "up")
         })?;
     } else if view.spm.is_none() {
-        view = run.wait_spm("a host to take the SPM role", |v| {
+        view = run.wait_spm(view, "a host to take the SPM role", |v| {
             v.spm.as_ref().is_some_and(|s| s.status == "up")
         })?;
     }
@@ -284,9 +288,11 @@ pub fn devscan(
         }
         let moved = match failure {
             Some(e) => Err(e),
-            None => run.wait_spm(&format!("the SPM role to move to cluster {cluster}"), |v| {
-                v.spm_is_local_and_up()
-            }),
+            None => run.wait_spm(
+                view,
+                &format!("the SPM role to move to cluster {cluster}"),
+                View::spm_is_local_and_up,
+            ),
         };
         // Every host taken out is given back, whatever failed: this action must not leave a site
         // in maintenance behind.
@@ -336,6 +342,6 @@ pub fn devscan(
         spm_after: view.spm.as_ref().map(|s| s.name.clone()),
         dry_run: opts.dry_run,
         steps: run.steps,
-        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        seconds: super::tenths(started),
     })
 }

@@ -4,13 +4,14 @@
 use std::time::{Duration, Instant};
 
 use super::monitor::{self, ResourceState};
+use super::offline::shut_down;
 use super::{
     Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ShutdownRequest, check_system,
-    offline, online, verdict,
+    online, verdict,
 };
 use crate::backend::{MigrationRequest, Transfer};
 use crate::error::{Error, Result};
-use crate::resource::{Environment, Resource};
+use crate::resource::Resource;
 
 /// The length of one monitor cycle while waiting for the guest on the target (MigrateWaitLimit
 /// counts these).
@@ -50,17 +51,8 @@ pub fn migrate(
         )));
     }
     let status = monitor::judge(res, &hosts.survey(&[res]));
-    let here = status
-        .on(from)
-        .ok_or_else(|| Error::Failed(format!("{from} was not surveyed")))?;
-    let there = status
-        .on(to)
-        .ok_or_else(|| Error::Failed(format!("{to} was not surveyed")))?;
-    for s in [here, there] {
-        if let Some(e) = &s.error_class {
-            return Err(e.clone());
-        }
-    }
+    let here = status.usable(from)?;
+    let there = status.usable(to)?;
     if there.active {
         return Err(Error::Refused(format!(
             "{guest} already runs on {to}; nothing to migrate there"
@@ -159,19 +151,15 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    // The definition moves with the guest, unless it is transient or an engine keeps it.
-    let moves = !res.transient && res.environment == Environment::Libvirt;
-    let xml = if moves {
-        Some(source.definition(guest)?)
-    } else {
-        None
-    };
     let stop = OfflineOptions {
         mode: ShutdownRequest::Auto,
         kill: true,
         resend: RESEND,
     };
-    offline(hosts, res, from, &stop, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &stop, console)?;
+    // The definition moves with the guest, unless it is transient or its engine keeps it.
+    let xml = xml.filter(|_| !res.transient);
+    let moves = xml.is_some();
     if let Some(xml) = &xml {
         console.step(&format!("defining {guest} on {to}"));
         hosts.get(res, to)?.define(xml)?;
@@ -190,7 +178,7 @@ fn migrate_offline(
     Ok(Report {
         action: "migrated",
         detail,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: super::tenths(started),
         ..report
     })
 }

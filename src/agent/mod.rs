@@ -198,6 +198,17 @@ fn wait_until(
     console: &dyn Console,
     message: &str,
     limit: Duration,
+    done: impl FnMut(Duration) -> Result<bool>,
+) -> Result<bool> {
+    wait_every(console, message, limit, POLL, done)
+}
+
+/// [`wait_until`], looking every `poll`.
+fn wait_every(
+    console: &dyn Console,
+    message: &str,
+    limit: Duration,
+    poll: Duration,
     mut done: impl FnMut(Duration) -> Result<bool>,
 ) -> Result<bool> {
     let started = Instant::now();
@@ -210,7 +221,7 @@ fn wait_until(
             return Ok(false);
         }
         console.tick(message, elapsed, limit);
-        std::thread::sleep(POLL.min(limit - elapsed));
+        std::thread::sleep(poll.min(limit - elapsed));
     }
 }
 
@@ -279,7 +290,7 @@ impl Report {
             confidence: verdict.confidence,
             detail,
             saved_definition: None,
-            seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            seconds: tenths(started),
         }
     }
 
@@ -289,6 +300,11 @@ impl Report {
             ..self
         }
     }
+}
+
+/// Seconds since `started`, to a tenth: what reports show.
+fn tenths(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 10.0).round() / 10.0
 }
 
 fn seconds(s: u32) -> Duration {

@@ -258,6 +258,30 @@ impl ResourceStatus {
     pub fn on(&self, system: &str) -> Option<&SystemStatus> {
         self.systems.iter().find(|s| s.system == system)
     }
+
+    /// The status on a system an entry point acts on, or why that system could not be asked.
+    pub fn usable(&self, system: &str) -> Result<&SystemStatus> {
+        let found = self
+            .on(system)
+            .ok_or_else(|| Error::Failed(format!("{system} was not surveyed")))?;
+        match &found.error_class {
+            Some(e) => Err(e.clone()),
+            None => Ok(found),
+        }
+    }
+}
+
+impl SystemStatus {
+    /// The verdict this status was made from (for a report about this system).
+    pub fn verdict(&self) -> Verdict {
+        Verdict {
+            state: self.state,
+            confidence: self.confidence,
+            active: self.active,
+            observed: None,
+            elsewhere: None,
+        }
+    }
 }
 
 /// Monitor many resources: every system involved is asked once, all at the same time.

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::backend::ShutdownMode;
 use crate::error::{Error, Result};
-use crate::resource::{Environment, Resource};
+use crate::resource::Resource;
 
 /// How often the shutdown request is sent again while waiting. A request that reaches a guest
 /// still booting (ACPI not yet handled, agent not yet up) is lost; one request and a long wait is
@@ -40,26 +40,35 @@ pub fn offline(
     opts: &OfflineOptions,
     console: &dyn Console,
 ) -> Result<Report> {
+    shut_down(hosts, res, system, opts, console).map(|(report, _)| report)
+}
+
+/// Offline, also giving the definition it read before the shutdown (when the backend has one),
+/// for an offline migration to carry to the target.
+pub(super) fn shut_down(
+    hosts: &Hosts,
+    res: &Resource,
+    system: &str,
+    opts: &OfflineOptions,
+    console: &dyn Console,
+) -> Result<(Report, Option<String>)> {
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
-        Local::Undefined(report) => return Ok(report),
+        Local::Undefined(report) => return Ok((report, None)),
     };
-    // Taken before the shutdown: a transient guest has no definition left afterwards. An engine
-    // keeps its VMs' definitions and chooses agent or ACPI itself.
-    let libvirt = res.environment == Environment::Libvirt;
-    let xml = if libvirt && (res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto) {
-        Some(host.definition(guest)?)
+    // Taken before the shutdown: a transient guest has no definition left afterwards.
+    let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
+        host.definition(guest)?
     } else {
         None
     };
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
         let detail = format!("{guest} is not running on {system}");
-        return Ok(
-            Report::new(res, system, "already-offline", &before, detail, started).saved(saved),
-        );
+        let report = Report::new(res, system, "already-offline", &before, detail, started);
+        return Ok((report.saved(saved), xml));
     }
     console.confirm(&format!("Shut down {guest} on {system}?"))?;
 
@@ -72,6 +81,8 @@ pub fn offline(
     };
     let mut last_request: Option<Duration> = None;
     let mut requests = 0u32;
+    // How the first delivered request was made, for the report.
+    let mut asked: Option<&'static str> = None;
     let delay = seconds(res.delay_after_guest_offline);
     let message = format!(
         "{guest}: DelayAfterGuestOffline {}s",
@@ -85,10 +96,12 @@ pub fn offline(
             last_request = Some(elapsed);
             requests += 1;
             match host.shutdown(guest, mode) {
-                Ok(()) => console.step(&format!(
-                    "asked {guest} to shut down ({}, request {requests})",
-                    describe(res, mode)
-                )),
+                Ok(how) => {
+                    asked.get_or_insert(how);
+                    console.step(&format!(
+                        "asked {guest} to shut down ({how}, request {requests})"
+                    ))
+                }
                 Err(e) if opts.mode == ShutdownRequest::Auto && mode == ShutdownMode::Agent => {
                     console.step(&format!(
                         "the guest agent did not take the request ({e}); using ACPI"
@@ -106,7 +119,10 @@ pub fn offline(
     let (action, detail) = if stopped {
         (
             "stopped",
-            format!("{guest} shut down ({})", describe(res, mode)),
+            format!(
+                "{guest} shut down ({})",
+                asked.unwrap_or("by itself, before any request")
+            ),
         )
     } else if !opts.kill {
         return Err(Error::Failed(format!(
@@ -127,21 +143,6 @@ pub fn offline(
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;
-    Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
-}
-
-/// How the request was made, as reported: an engine chooses for itself.
-fn describe(res: &Resource, mode: ShutdownMode) -> &'static str {
-    if res.environment == Environment::Libvirt {
-        mode_name(mode)
-    } else {
-        "the engine's choice of guest agent or ACPI"
-    }
-}
-
-fn mode_name(mode: ShutdownMode) -> &'static str {
-    match mode {
-        ShutdownMode::Agent => "guest agent",
-        ShutdownMode::Acpi => "ACPI",
-    }
+    let report = Report::new(res, system, action, &after, detail, started).saved(saved);
+    Ok((report, xml))
 }

@@ -70,26 +70,14 @@ pub fn online(
             )));
         }
     }
-    let here = status
-        .on(system)
-        .ok_or_else(|| Error::Failed(format!("{system} was not surveyed")))?;
-    if let Some(e) = &here.error_class {
-        return Err(e.clone());
-    }
+    let here = status.usable(system)?;
     if here.active {
         if here.state == ResourceState::Online {
-            let v = monitor::Verdict {
-                state: here.state,
-                confidence: here.confidence,
-                active: true,
-                observed: None,
-                elsewhere: None,
-            };
             return Ok(Report::new(
                 res,
                 system,
                 "already-online",
-                &v,
+                &here.verdict(),
                 here.why.clone(),
                 started,
             ));
@@ -141,7 +129,12 @@ pub fn online(
         match &res.guest_config_file_path {
             Some(path) if !defined || res.resync_vm_cfg => {
                 let mut xml = definition::read_config_file(path, guest)?;
-                if defined && let Some(existing) = definition::uuid(&host.definition(guest)?) {
+                if defined
+                    && let Some(existing) = host
+                        .definition(guest)?
+                        .as_deref()
+                        .and_then(definition::uuid)
+                {
                     xml = definition::keeping_uuid(&xml, &existing);
                 }
                 let why = if defined {
@@ -172,12 +165,19 @@ pub fn online(
         "{guest}: DelayAfterGuestOnline {}s",
         res.delay_after_guest_online
     );
-    // The full delay is waited (the guest settles), unless the guest dies during it.
+    // The full delay is waited (the guest settles), unless the guest dies during it; the last
+    // look is the verification.
+    let mut last = None;
     wait_until(console, &message, delay, |_| {
-        Ok(!verdict(&*host, guest)?.active)
+        let v = verdict(&*host, guest)?;
+        let died = !v.active;
+        last = Some(v);
+        Ok(died)
     })?;
-
-    let v = verdict(&*host, guest)?;
+    let v = match last {
+        Some(v) => v,
+        None => verdict(&*host, guest)?,
+    };
     let observed = v
         .observed
         .map_or("not defined".to_owned(), |(s, r)| format!("{s} ({r})"));

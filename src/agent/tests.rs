@@ -67,8 +67,8 @@ impl Host for Fake {
     fn set_payload(&self, _: &str, _: &crate::backend::Payload) -> Result<()> {
         unreachable!("payloads are tested against the oVirt simulator")
     }
-    fn definition(&self, _: &str) -> Result<String> {
-        Ok(self.xml.clone())
+    fn definition(&self, _: &str) -> Result<Option<String>> {
+        Ok(Some(self.xml.clone()))
     }
     fn define(&self, _: &str) -> Result<()> {
         unreachable!("no test defines")
@@ -85,7 +85,11 @@ impl Host for Fake {
         self.set(name, if self.dies_on_start { crashed } else { RUNNING });
         Ok(())
     }
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str> {
+        let how = match mode {
+            ShutdownMode::Agent => "guest agent",
+            ShutdownMode::Acpi => "ACPI",
+        };
         self.calls
             .lock()
             .unwrap()
@@ -99,11 +103,11 @@ impl Host for Fake {
             if *left != u32::MAX {
                 *left -= 1;
             }
-            return Ok(());
+            return Ok(how);
         }
         drop(deaf);
         self.set(name, SHUT_OFF);
-        Ok(())
+        Ok(how)
     }
     fn undefine(&self, _: &str) -> Result<()> {
         unreachable!("no test undefines on the scripted host")

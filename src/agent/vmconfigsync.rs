@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Console, Hosts, definition, monitor};
+use super::{Console, Hosts, Survey, definition, monitor};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -40,6 +40,7 @@ pub struct Placement {
 pub fn vmconfigsync(
     hosts: &Hosts,
     res: &Resource,
+    survey: &Survey,
     define_on: &[String],
     console: &dyn Console,
 ) -> Result<SyncReport> {
@@ -53,8 +54,7 @@ pub fn vmconfigsync(
         super::check_system(res, target)?;
     }
     let guest = res.guest_name.as_str();
-    let survey = hosts.survey(&[res]);
-    let status = monitor::judge(res, &survey);
+    let status = monitor::judge(res, survey);
     // Without the running copy in sight, an inactive definition elsewhere may be stale: saving it
     // would replace the good shared copy. Refuse while any system cannot be asked.
     if !status.systems.iter().any(|s| s.active)
@@ -80,7 +80,11 @@ pub fn vmconfigsync(
                 res.systems.join(", ")
             ))
         })?;
-    let xml = hosts.get(res, &source)?.definition(guest)?;
+    let xml = hosts.get(res, &source)?.definition(guest)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{guest}: its engine keeps its definition; there is nothing to save"
+        ))
+    })?;
     let saved = definition::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
@@ -183,10 +187,9 @@ pub struct CheckReport {
 }
 
 /// Compare the definition on every system and in SyncDir, semantically.
-pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
+pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
     let guest = res.guest_name.as_str();
-    let survey = hosts.survey(&[res]);
-    let status = monitor::judge(res, &survey);
+    let status = monitor::judge(res, survey);
     // A host without a definition can still run the guest when the definition comes from a file.
     let undefined_is_fine = res.guest_config_file_path.is_some() || res.transient;
 
@@ -198,8 +201,7 @@ pub fn check(hosts: &Hosts, res: &Resource) -> CheckReport {
             (None, Some(_)) => hosts
                 .get(res, &s.system)
                 .and_then(|h| h.definition(guest))
-                .and_then(|xml| definition::canonical(&xml))
-                .map(Some)
+                .and_then(|xml| xml.as_deref().map(definition::canonical).transpose())
                 .map_err(|e| e.to_string()),
         };
         found.push((s.system.clone(), copy));

@@ -118,8 +118,9 @@ pub trait Host: Send + Sync {
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>>;
     /// One guest, or `None` when it is not defined here.
     fn guest(&self, name: &str) -> Result<Option<Guest>>;
-    /// The guest's inactive, migratable definition (what can be defined on another host).
-    fn definition(&self, name: &str) -> Result<String>;
+    /// The guest's inactive, migratable definition (what can be defined on another host), or
+    /// `None` when the backend keeps definitions itself (an engine).
+    fn definition(&self, name: &str) -> Result<Option<String>>;
     /// Define (or redefine) a persistent guest from its XML.
     fn define(&self, xml: &str) -> Result<()>;
     /// Start a defined guest here.
@@ -128,8 +129,9 @@ pub trait Host: Send + Sync {
     fn set_payload(&self, name: &str, payload: &Payload) -> Result<()>;
     /// Create and start a transient guest from its XML: nothing stays defined once it stops.
     fn create_transient(&self, xml: &str) -> Result<()>;
-    /// Ask the guest to shut itself down; returns as soon as the request is delivered.
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()>;
+    /// Ask the guest to shut itself down; returns as soon as the request is delivered, saying how
+    /// it was asked ("ACPI", or an engine's own choice).
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str>;
     /// Stop the guest at once (pull the plug).
     fn destroy(&self, name: &str) -> Result<()>;
     /// Remove a stopped guest's persistent definition.

@@ -44,10 +44,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     )?;
     let connector = context.connector();
     let hosts = Hosts::new(&config, &connector);
+    // One survey for all the resources: every system is asked once, however many resources.
+    let survey = hosts.survey(&resources);
     if args.check {
         let reports: Vec<CheckReport> = resources
             .iter()
-            .map(|r| vmconfigsync::check(&hosts, r))
+            .map(|r| vmconfigsync::check(&hosts, r, &survey))
             .collect();
         return Ok(render_check(context, &reports));
     }
@@ -60,7 +62,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         } else {
             args.define_on.clone()
         };
-        match vmconfigsync::vmconfigsync(&hosts, res, &targets, &console) {
+        match vmconfigsync::vmconfigsync(&hosts, res, &survey, &targets, &console) {
             Ok(report) => {
                 for e in report.defined_on.iter().filter_map(|p| p.error.as_ref()) {
                     context.output.error_text(e);

@@ -211,10 +211,11 @@ impl Host for LibvirtHost {
         }
     }
 
-    fn definition(&self, name: &str) -> Result<String> {
+    fn definition(&self, name: &str) -> Result<Option<String>> {
         self.on_guest(name, "definition of", |dom| {
             dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_MIGRATABLE)
         })
+        .map(Some)
     }
 
     fn define(&self, xml: &str) -> Result<()> {
@@ -244,10 +245,10 @@ impl Host for LibvirtHost {
         )))
     }
 
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<()> {
-        let flags = match mode {
-            ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
-            ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str> {
+        let (flags, how) = match mode {
+            ShutdownMode::Agent => (sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT, "guest agent"),
+            ShutdownMode::Acpi => (sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, "ACPI"),
         };
         let system = self.place.system.clone();
         self.on_guest(name, "shutdown", move |dom| match dom.shutdown_flags(flags) {
@@ -259,6 +260,7 @@ impl Host for LibvirtHost {
             }
             other => other.map(drop),
         })
+        .map(|()| how)
     }
 
     fn destroy(&self, name: &str) -> Result<()> {

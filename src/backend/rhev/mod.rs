@@ -396,8 +396,8 @@ impl Host for RhevHost {
             .map(|vm| self.guest_of(&vm, &me, &names)))
     }
 
-    fn definition(&self, _name: &str) -> Result<String> {
-        Err(self.unsupported("reading the definition"))
+    fn definition(&self, _name: &str) -> Result<Option<String>> {
+        Ok(None)
     }
 
     fn define(&self, _xml: &str) -> Result<()> {
@@ -424,17 +424,18 @@ impl Host for RhevHost {
         Err(self.unsupported("creating a transient guest"))
     }
 
-    fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<()> {
+    fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<&'static str> {
         // The engine chooses its guest agent or ACPI, but only for an up VM: any other VM it
         // powers off ("status is not up. Stopping instead."). A repeated request must not reach
         // a VM that is already powering down.
         let vm = self.engine.vm_required(name)?;
         if vm.status.as_deref() != Some("up") {
-            return Ok(());
+            return Ok("not sent again: the VM is no longer up");
         }
         self.engine
             .session
             .action(&format!("/vms/{}", vm.id), "shutdown", &xml::action(""))
+            .map(|()| "the engine's choice of guest agent or ACPI")
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
