@@ -245,6 +245,10 @@ fn a_stop_right_after_start_wins_because_the_request_is_sent_again() {
         doc["results"][0]["action"], "stopped",
         "a re-sent request stopped it, no kill: {doc} {err}"
     );
+    assert!(
+        err.contains("asked kvmgt-early to shut down (ACPI, request 2)"),
+        "the request was sent again: {err}"
+    );
 }
 
 #[test]
