@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use crate::agent::Hosts;
-use crate::agent::devscan::{self, DevScanOptions, DevScanReport};
+use crate::agent::devscan::{self, DevScanOptions};
 use crate::error::{Exit, Result};
-use crate::render::Failure;
 
-use super::{Context, Selection};
+use super::{Context, Outcomes, Selection};
 
 /// Move the SPM role to the local RHEV cluster and rescan its hosts' storage (DR failover)
 #[derive(Debug, clap::Args)]
@@ -44,19 +43,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         wait: Duration::from_secs(args.wait),
     };
     let console = context.output.console();
-    let mut reports: Vec<DevScanReport> = Vec::new();
-    let mut errors = Vec::new();
-    for res in resources {
-        match devscan::devscan(&hosts, res, &options, &console) {
-            Ok(report) => reports.push(report),
-            Err(e) => {
-                context.output.error_text(&e);
-                errors.push(Failure::new(Some(&res.name), &e));
-            }
-        }
-    }
+    let outcomes = Outcomes::each(context, resources, |res| {
+        devscan::devscan(&hosts, res, &options, &console)
+    });
     drop(console);
-    let rows = reports
+    let rows = outcomes
+        .results
         .iter()
         .flat_map(|r| {
             r.steps.iter().map(|s| {
@@ -71,20 +63,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             })
         })
         .collect();
-    #[derive(serde::Serialize)]
-    struct Reports<'a> {
-        results: &'a [DevScanReport],
-        errors: &'a [Failure],
-    }
     context.output.emit(
-        &Reports {
-            results: &reports,
-            errors: &errors,
-        },
+        &outcomes,
         &["RESOURCE", "STEP", "HOST", "CLUSTER", "OUTCOME", "DETAIL"],
         rows,
     );
-    for r in &reports {
+    for r in &outcomes.results {
         context.output.note(&format!(
             "{}: SPM {} -> {}{}",
             r.resource,
@@ -97,5 +81,5 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             }
         ));
     }
-    Ok(super::first_exit(&errors))
+    Ok(outcomes.exit())
 }

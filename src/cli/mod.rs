@@ -196,18 +196,9 @@ fn act(
     let system = resource::local_system(&config, context.sys.as_deref())?;
     let connector = context.connector();
     let hosts = Hosts::new(&config, &connector);
-    let mut reports = Vec::new();
-    let mut errors = Vec::new();
-    for res in resources {
-        match entry_point(&hosts, res, &system) {
-            Ok(report) => reports.push(report),
-            Err(e) => {
-                context.output.error_text(&e);
-                errors.push(Failure::new(Some(&res.name), &e));
-            }
-        }
-    }
-    let rows = reports
+    let outcomes = Outcomes::each(context, resources, |res| entry_point(&hosts, res, &system));
+    let rows = outcomes
+        .results
         .iter()
         .map(|r| {
             vec![
@@ -221,17 +212,9 @@ fn act(
             ]
         })
         .collect();
-    #[derive(serde::Serialize)]
-    struct Reports<'a> {
-        results: &'a [Report],
-        errors: &'a [Failure],
-    }
-    if !reports.is_empty() || context.output.format == Format::Json {
+    if !outcomes.results.is_empty() || context.output.format == Format::Json {
         context.output.emit(
-            &Reports {
-                results: &reports,
-                errors: &errors,
-            },
+            &outcomes,
             &[
                 "RESOURCE",
                 "SYSTEM",
@@ -244,7 +227,7 @@ fn act(
             rows,
         );
     }
-    for r in &reports {
+    for r in &outcomes.results {
         if let Some(path) = &r.saved_definition {
             context.output.note(&format!(
                 "{}: definition saved to {}",
@@ -253,7 +236,50 @@ fn act(
             ));
         }
     }
-    Ok(first_exit(&errors))
+    Ok(outcomes.exit())
+}
+
+/// What a command gave for several resources, as the JSON document `{"results", "errors"}`:
+/// every resource is tried, and the exit code is that of the first failure.
+#[derive(serde::Serialize)]
+struct Outcomes<T> {
+    results: Vec<T>,
+    errors: Vec<Failure>,
+}
+
+impl<T> Outcomes<T> {
+    fn new() -> Self {
+        Outcomes {
+            results: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// `run` on each resource in turn.
+    fn each<'r>(
+        context: &Context,
+        resources: impl IntoIterator<Item = &'r Resource>,
+        mut run: impl FnMut(&Resource) -> Result<T>,
+    ) -> Self {
+        let mut outcomes = Outcomes::new();
+        for res in resources {
+            match run(res) {
+                Ok(result) => outcomes.results.push(result),
+                Err(e) => outcomes.fail(context, res, &e),
+            }
+        }
+        outcomes
+    }
+
+    /// A resource's failure: said on stderr at once, kept for the document and the exit code.
+    fn fail(&mut self, context: &Context, res: &Resource, e: &Error) {
+        context.output.error_text(e);
+        self.errors.push(Failure::new(Some(&res.name), e));
+    }
+
+    fn exit(&self) -> Exit {
+        first_exit(&self.errors)
+    }
 }
 
 /// The KVM (libvirt) resources of a selection, for commands that only they support: RHEV

@@ -59,8 +59,8 @@ struct FetchedCa {
     url: String,
     /// SHA-256 fingerprints of the certificates, `AB:CD:...`, in file order.
     sha256_fingerprints: Vec<String>,
-    /// Where it was written; none when printed.
-    written_to: Option<PathBuf>,
+    /// Where it was written.
+    written_to: PathBuf,
 }
 
 fn fetch_ca(context: &Context, args: &FetchCa) -> Result<Exit> {
@@ -95,46 +95,28 @@ fn fetch_ca(context: &Context, args: &FetchCa) -> Result<Exit> {
     for f in &fingerprints {
         context.output.note(&format!("SHA256 Fingerprint={f}"));
     }
-    let written_to = match &args.save {
-        None => {
-            context.output.raw(&pem);
-            None
-        }
-        Some(path) => {
-            context.output.console().confirm(&format!(
-                "Trust this CA (SHA-256 {}) for the engine?",
-                fingerprints.join(", ")
-            ))?;
-            write_atomically(path, pem.as_bytes(), 0o644, None).map_err(|(what, e)| {
-                Error::Failed(format!("writing {}: {what}: {e}", path.display()))
-            })?;
-            Some(path.clone())
-        }
+    let Some(path) = &args.save else {
+        context.output.raw(&pem);
+        return Ok(Exit::Success);
     };
-    if written_to.is_some() {
-        let fetched = FetchedCa {
-            url,
-            sha256_fingerprints: fingerprints,
-            written_to,
-        };
-        let rows = fetched
-            .sha256_fingerprints
-            .iter()
-            .map(|f| {
-                vec![
-                    f.clone(),
-                    fetched
-                        .written_to
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                ]
-            })
-            .collect();
-        context
-            .output
-            .emit(&fetched, &["SHA256 FINGERPRINT", "WRITTEN TO"], rows);
-    }
+    context.output.console().confirm(&format!(
+        "Trust this CA (SHA-256 {}) for the engine?",
+        fingerprints.join(", ")
+    ))?;
+    write_atomically(path, pem.as_bytes(), 0o644, None)
+        .map_err(|(what, e)| Error::Failed(format!("writing {}: {what}: {e}", path.display())))?;
+    let rows = fingerprints
+        .iter()
+        .map(|f| vec![f.clone(), path.display().to_string()])
+        .collect();
+    let fetched = FetchedCa {
+        url,
+        sha256_fingerprints: fingerprints,
+        written_to: path.clone(),
+    };
+    context
+        .output
+        .emit(&fetched, &["SHA256 FINGERPRINT", "WRITTEN TO"], rows);
     Ok(Exit::Success)
 }
 

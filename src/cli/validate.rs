@@ -62,7 +62,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         .iter()
         .map(|(d, _)| {
             vec![
-                severity(d.severity).to_owned(),
+                d.severity.as_str().to_owned(),
                 d.origin.to_string(),
                 d.resource.clone().unwrap_or_default(),
                 d.message.clone(),
@@ -80,11 +80,6 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         warnings: usize,
         diagnostics: Vec<&'a Diagnostic>,
     }
-    let table_rows = if findings.is_empty() {
-        Vec::new()
-    } else {
-        rows
-    };
     if findings.is_empty() && context.output.format == crate::render::Format::Table {
         context.output.note("configuration is valid");
         return Ok(Exit::Success);
@@ -97,19 +92,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             diagnostics: findings.iter().map(|(d, _)| d).collect(),
         },
         &["SEVERITY", "LOCATION", "RESOURCE", "MESSAGE"],
-        table_rows,
+        rows,
     );
     Ok(findings
         .iter()
         .find(|(d, _)| d.severity == Severity::Error)
         .map_or(Exit::Success, |(_, exit)| *exit))
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
 }
 
 fn finding(origin: &Origin, res: &Resource, message: String, exit: Exit) -> (Diagnostic, Exit) {

@@ -4,9 +4,8 @@
 use crate::agent::Hosts;
 use crate::agent::vmconfigsync::{self, CheckReport, SyncReport};
 use crate::error::{Exit, Result};
-use crate::render::Failure;
 
-use super::{Context, Selection};
+use super::{Context, Outcomes, Selection};
 
 /// Save guests' definitions to SyncDir (and define them elsewhere), or check that all copies agree
 #[derive(Debug, clap::Args)]
@@ -54,8 +53,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         return Ok(render_check(context, &reports));
     }
     let console = context.output.console();
-    let mut reports = Vec::new();
-    let mut errors = Vec::new();
+    let mut outcomes = Outcomes::new();
     for res in resources {
         let targets = if args.everywhere {
             res.systems.clone()
@@ -65,23 +63,20 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         match vmconfigsync::vmconfigsync(&hosts, res, &survey, &targets, &console) {
             Ok(report) => {
                 for e in report.defined_on.iter().filter_map(|p| p.error.as_ref()) {
-                    context.output.error_text(e);
-                    errors.push(Failure::new(Some(&res.name), e));
+                    outcomes.fail(context, res, e);
                 }
-                reports.push(report);
+                outcomes.results.push(report);
             }
-            Err(e) => {
-                context.output.error_text(&e);
-                errors.push(Failure::new(Some(&res.name), &e));
-            }
+            Err(e) => outcomes.fail(context, res, &e),
         }
     }
-    render_sync(context, &reports, &errors);
-    Ok(super::first_exit(&errors))
+    render_sync(context, &outcomes);
+    Ok(outcomes.exit())
 }
 
-fn render_sync(context: &Context, reports: &[SyncReport], errors: &[Failure]) {
-    let rows = reports
+fn render_sync(context: &Context, outcomes: &Outcomes<SyncReport>) {
+    let rows = outcomes
+        .results
         .iter()
         .map(|r| {
             let placed: Vec<String> = r
@@ -98,16 +93,8 @@ fn render_sync(context: &Context, reports: &[SyncReport], errors: &[Failure]) {
             ]
         })
         .collect();
-    #[derive(serde::Serialize)]
-    struct Synced<'a> {
-        results: &'a [SyncReport],
-        errors: &'a [Failure],
-    }
     context.output.emit(
-        &Synced {
-            results: reports,
-            errors,
-        },
+        outcomes,
         &["RESOURCE", "SOURCE", "ACTION", "PATH", "DEFINED ON"],
         rows,
     );
