@@ -466,10 +466,17 @@ fn environment(info: &RhevmInfo) -> Environment {
 }
 
 /// VCS writes NONE (or nothing) for an unset association key.
+fn is_unset(value: &str) -> bool {
+    value.is_empty() || value == "NONE"
+}
+
 fn set(value: Option<Spanned<String>>) -> Option<String> {
-    value
-        .map(|s| s.value)
-        .filter(|v| !v.is_empty() && v != "NONE")
+    value.map(|s| s.value).filter(|v| !is_unset(v))
+}
+
+/// A string value that was written and is not VCS's "unset", with its location.
+pub(super) fn given(value: &Option<Spanned<String>>) -> Option<&Spanned<String>> {
+    value.as_ref().filter(|v| !is_unset(&v.value))
 }
 
 /// The directory that relative paths in `file` are resolved against, made absolute.

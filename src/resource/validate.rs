@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::load::{RawResource, RawSystem, origin};
+use super::load::{RawResource, RawSystem, given, origin};
 use super::{
     DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE, Diagnostic, Origin,
     Severity, System,
@@ -163,10 +163,7 @@ pub(super) fn resource(
             ("Cluster", &rhev.Cluster),
         ]
         .into_iter()
-        .filter(|(_, v)| {
-            v.as_ref()
-                .is_none_or(|v| v.value.is_empty() || v.value == "NONE")
-        })
+        .filter(|(_, v)| given(v).is_none())
         .map(|(k, _)| k)
         .collect();
         if !missing.is_empty() {
@@ -179,11 +176,7 @@ pub(super) fn resource(
             );
         }
     }
-    if let Some(url) = rhev
-        .URL
-        .as_ref()
-        .filter(|u| !u.value.is_empty() && u.value != "NONE")
-    {
+    if let Some(url) = given(&rhev.URL) {
         // Credentials in the URL would be shown by display and in every error: refuse, and
         // never repeat such a URL.
         let after_scheme = url.value.split_once("://").map_or("", |(_, rest)| rest);
@@ -212,14 +205,15 @@ pub(super) fn resource(
         }
     }
 
-    if let Some(t) = raw.Transient.as_ref().filter(|t| t.value.0) {
-        let path = raw
-            .GuestConfigFilePath
-            .as_ref()
-            .filter(|p| !p.value.is_empty() && p.value != "NONE");
-        if path.is_none() {
-            err(at(t), "Transient = 1 needs GuestConfigFilePath: a transient guest is created from it at every start".into());
-        }
+    if let Some(t) = raw.Transient.as_ref().filter(|t| t.value.0)
+        && given(&raw.GuestConfigFilePath).is_none()
+    {
+        err(
+            at(t),
+            "Transient = 1 needs GuestConfigFilePath: a transient guest is created from it at \
+             every start"
+                .into(),
+        );
     }
 
     out.extend(rhev_password(file, res, raw));
@@ -247,10 +241,7 @@ pub(super) fn resource(
         }
     }
     if let Some(r) = raw.ResyncVMCfg.as_ref().filter(|r| r.value.0)
-        && raw
-            .GuestConfigFilePath
-            .as_ref()
-            .is_none_or(|p| p.value.is_empty() || p.value == "NONE")
+        && given(&raw.GuestConfigFilePath).is_none()
     {
         warn.push(warning(
             at(r),
@@ -271,12 +262,7 @@ fn rhev_password(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
         return out;
     };
     let mut err = |s: &dyn Located, m: String| out.push(error(s.origin(file), Some(res), m));
-    let given = |v: &Option<Spanned<String>>| {
-        v.as_ref()
-            .filter(|v| !v.value.is_empty() && v.value != "NONE")
-            .cloned()
-    };
-    let sources: Vec<(&str, Spanned<String>)> = [
+    let sources: Vec<(&str, &Spanned<String>)> = [
         ("Password", given(&rhev.Password)),
         ("PasswordFile", given(&rhev.PasswordFile)),
         ("PasswordEnv", given(&rhev.PasswordEnv)),
@@ -367,17 +353,12 @@ fn join_keys(prefix: &str, keys: &[&str]) -> String {
 fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
     let dr = &raw.DROpts;
     let mut out = Vec::new();
-    let present = |v: &Option<Spanned<String>>| {
-        v.as_ref()
-            .filter(|v| !v.value.is_empty() && v.value != "NONE")
-            .cloned()
-    };
     let mut err = |s: &dyn Located, m: String| out.push(error(s.origin(file), Some(res), m));
 
     if let Some(cn) = dr.ConfigureNetwork.as_ref().filter(|c| c.value.0) {
         let missing: Vec<&str> = [("IPAddress", &dr.IPAddress), ("Netmask", &dr.Netmask)]
             .into_iter()
-            .filter(|(_, v)| present(v).is_none())
+            .filter(|(_, v)| given(v).is_none())
             .map(|(k, _)| k)
             .collect();
         if !missing.is_empty() {
@@ -391,7 +372,7 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
         }
     }
 
-    let ip = present(&dr.IPAddress).and_then(|v| match v.value.trim().parse::<IpAddr>() {
+    let ip = given(&dr.IPAddress).and_then(|v| match v.value.trim().parse::<IpAddr>() {
         Ok(ip) => Some(ip),
         Err(_) => {
             err(
@@ -404,14 +385,14 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             None
         }
     });
-    let prefix = present(&dr.Netmask).and_then(|v| match netmask(&v.value, ip) {
+    let prefix = given(&dr.Netmask).and_then(|v| match netmask(&v.value, ip) {
         Ok(p) => Some(p),
         Err(why) => {
             err(&v, format!("DROpts.Netmask '{}' {why}", v.value));
             None
         }
     });
-    if let Some(v) = present(&dr.Gateway) {
+    if let Some(v) = given(&dr.Gateway) {
         match v.value.trim().parse::<IpAddr>() {
             Err(_) => err(
                 &v,
@@ -435,7 +416,7 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             }
         }
     }
-    if let Some(v) = present(&dr.DNSServers) {
+    if let Some(v) = given(&dr.DNSServers) {
         for server in v.value.split_whitespace() {
             if server.parse::<IpAddr>().is_err() {
                 err(
@@ -447,7 +428,7 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             }
         }
     }
-    if let Some(v) = present(&dr.DNSSearchPath) {
+    if let Some(v) = given(&dr.DNSSearchPath) {
         for domain in v.value.split_whitespace() {
             if !is_domain_name(domain) {
                 err(
@@ -457,7 +438,7 @@ fn dr_opts(file: &Path, res: &str, raw: &RawResource) -> Vec<Diagnostic> {
             }
         }
     }
-    if let Some(v) = present(&dr.Device) {
+    if let Some(v) = given(&dr.Device) {
         let d = v.value.as_str();
         if d.len() > 15 || d.chars().any(|c| c.is_whitespace() || c == '/' || c == ':') {
             err(
@@ -529,6 +510,12 @@ fn is_domain_name(name: &str) -> bool {
 /// Anything that knows where in the file it was written.
 trait Located {
     fn origin(&self, file: &Path) -> Origin;
+}
+
+impl<L: Located + ?Sized> Located for &L {
+    fn origin(&self, file: &Path) -> Origin {
+        (**self).origin(file)
+    }
 }
 
 impl<T> Located for Spanned<T> {
