@@ -197,18 +197,23 @@ fn an_unreachable_system_is_unknown_with_exit_4() {
     kvm(&path).args(["status", "r"]).assert().code(4);
 }
 
-#[test]
-fn a_hung_libvirtd_gives_unknown_within_the_timeout_not_a_hang() {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("libvirt-sock");
+/// A socket that accepts and never answers: what a wedged libvirtd looks like from a client.
+fn hung_libvirtd(dir: &Path, name: &str) -> PathBuf {
+    let socket = dir.join(name);
     let listener = UnixListener::bind(&socket).unwrap();
-    // Accept and never answer: what a wedged libvirtd looks like from a client.
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming() {
             held.push(stream);
         }
     });
+    socket
+}
+
+#[test]
+fn a_hung_libvirtd_gives_unknown_within_the_timeout_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = hung_libvirtd(dir.path(), "libvirt-sock");
     let (_cfg, path) = config(&format!(
         "systems:\n  hung: {{ uri: 'qemu+unix:///system?socket={}' }}\n\
          resources:\n  r: {{ type: KVMGuest, systems: [hung], GuestName: g }}\n",
@@ -736,4 +741,56 @@ fn several_resources_with_a_failure_give_one_json_document() {
     assert_eq!(error["exit_code"], 5);
     assert_eq!(error["kind"], "refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs confirmation"));
+}
+
+/// Every resource is tried; the exit code is that of the first one that failed, in the order
+/// named (undefined: 3; running elsewhere: 5).
+#[test]
+fn the_exit_code_is_the_first_failures() {
+    for (names, code, first) in [
+        (["undefined", "elsewhere"], 3, "undefined"),
+        (["elsewhere", "undefined"], 5, "elsewhere"),
+    ] {
+        let out = kvm(&every_state())
+            .args(["--sys", "a", "-o", "json", "start"])
+            .args(names)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{names:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["errors"].as_array().unwrap().len(), 2, "{doc}");
+        assert_eq!(doc["errors"][0]["resource"], first);
+    }
+}
+
+/// Status asks every system at the same time: four hung hosts cost one timeout, not four.
+#[test]
+fn hung_systems_are_asked_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let systems: String = (1..=4)
+        .map(|i| {
+            let socket = hung_libvirtd(dir.path(), &format!("sock{i}"));
+            format!(
+                "  h{i}: {{ uri: 'qemu+unix:///system?socket={}' }}\n",
+                socket.display()
+            )
+        })
+        .collect();
+    let (_cfg, path) = config(&format!(
+        "systems:\n{systems}resources:\n  r: {{ type: KVMGuest, systems: [h1, h2, h3, h4], GuestName: g }}\n"
+    ));
+    let started = Instant::now();
+    let doc = run_json(kvm(&path).args(["--timeout", "2", "status", "r"]));
+    let elapsed = started.elapsed();
+    assert_eq!(doc.code, 4);
+    let systems = doc.doc["resources"][0]["systems"].as_array().unwrap();
+    assert_eq!(systems.len(), 4);
+    assert!(
+        systems.iter().all(|s| s["state"] == "UNKNOWN"),
+        "{systems:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(6),
+        "one after the other would take 8 s: {elapsed:?}"
+    );
 }

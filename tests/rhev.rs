@@ -1295,3 +1295,63 @@ fn vmconfigsync_check_all_skips_rhev_resources_and_checks_the_kvm_ones() {
     assert_eq!(ran.code, 7, "the missing shared copy: {}", ran.stderr);
     assert_eq!(sim.get("/requests")["total"], 0, "the engine is not asked");
 }
+
+/// A token the engine said expires soon is renewed before it does: no request is answered 401.
+#[test]
+fn a_token_is_renewed_before_its_exp() {
+    let sim = Sim::start(&format!(
+        "token_ttl_secs: 6\n{}",
+        scenario("  - { name: app1, cluster: site-a, status: down }\n")
+    ));
+    let config = sim.config(
+        SITES,
+        &[(
+            "app",
+            "systems: [a1, a2]\n    GuestName: app1\n    DelayAfterGuestOnline: 3",
+        )],
+    );
+    sim.clear_requests();
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["start", "app"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["state"], "ONLINE");
+    let requests = sim.get("/requests");
+    assert!(
+        sim.count(&requests, "POST /ovirt-engine/sso/oauth/token") >= 2,
+        "renewed during the 3 s wait: {requests}"
+    );
+    let refused: Vec<&Value> = requests["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["status"] == 401)
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
+
+/// Offline migration of a RHEV VM: shut down here, started on the target; no migrate action.
+#[test]
+fn an_offline_migration_stops_and_starts_on_the_target() {
+    let sim = Sim::start(&scenario(
+        "  - { name: mover, cluster: site-a, status: up, host: a1 }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[(
+            "mover",
+            "systems: [a1, a2]\n    GuestName: mover\n    DelayAfterGuestOnline: 1",
+        )],
+    );
+    let (report, code, stderr) = json_of(
+        sim.kvm(&config, "a1")
+            .args(["migrate", "mover", "--to", "a2", "--mode", "offline"]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["results"][0]["action"], "migrated");
+    assert_eq!(report["results"][0]["system"], "a2");
+    let vm = sim.get("/vms/mover");
+    assert_eq!(
+        (vm["status"].as_str(), vm["host"].as_str()),
+        (Some("up"), Some("a2"))
+    );
+    assert_eq!(verbs(&vm), ["shutdown", "start"]);
+}
