@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
-use std::sync::mpsc;
+use std::sync::{RwLock, mpsc};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -42,6 +42,12 @@ fn env() -> HashMap<String, String> {
         .collect()
 }
 
+/// The two hosts' daemons, shared by every test of this binary. A test that stops or restarts a
+/// daemon takes them exclusively, so no other test ever sees its fault; the rest share them and
+/// run in parallel. A test that panicked while holding them exclusively left them as `up` makes
+/// them again (`Bed::exclusive` calls it), so the lock's poison is ignored.
+static HOSTS: RwLock<()> = RwLock::new(());
+
 /// One test's world: a guest named `kvmgt-<name>` on systems a and b, its own SyncDir and
 /// migration port, and a clean slate on both hosts before and after.
 struct Bed {
@@ -49,11 +55,34 @@ struct Bed {
     dir: tempfile::TempDir,
     config: PathBuf,
     env: HashMap<String, String>,
+    /// The shared or exclusive hold on `HOSTS`: released after the guest is removed (fields
+    /// drop after `Drop::drop`).
+    _hosts: Box<dyn std::any::Any>,
 }
 
 impl Bed {
     /// `port` keeps concurrent tests' migrations apart; `attributes` are extra resource keys.
     fn new(name: &str, port: u16, attributes: &str, guest_xml_flags: &[&str]) -> Bed {
+        let shared = HOSTS.read().unwrap_or_else(|e| e.into_inner());
+        Bed::holding(Box::new(shared), name, port, attributes, guest_xml_flags)
+    }
+
+    /// For a test that stops or restarts a host's daemon: it waits until no other test uses the
+    /// hosts, and no other test starts until it is done.
+    fn exclusive(name: &str, port: u16, attributes: &str, guest_xml_flags: &[&str]) -> Bed {
+        let exclusive = HOSTS.write().unwrap_or_else(|e| e.into_inner());
+        // A previous holder may have failed with a daemon down.
+        testbed(&["up"]);
+        Bed::holding(Box::new(exclusive), name, port, attributes, guest_xml_flags)
+    }
+
+    fn holding(
+        hosts: Box<dyn std::any::Any>,
+        name: &str,
+        port: u16,
+        attributes: &str,
+        guest_xml_flags: &[&str],
+    ) -> Bed {
         let env = env();
         let guest = format!("kvmgt-{name}");
         let dir = tempfile::tempdir().unwrap();
@@ -86,6 +115,7 @@ impl Bed {
             dir,
             config,
             env,
+            _hosts: hosts,
         };
         bed.remove_everywhere();
         bed
@@ -433,7 +463,8 @@ impl Drop for Watcher {
 #[test]
 #[ignore = "needs the real testbed: scripts/test runs it"]
 fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_restart() {
-    let bed = Bed::new("watch", 49159, "", &[]);
+    // It kills host B's libvirtd: no other test may use B meanwhile.
+    let bed = Bed::exclusive("watch", 49159, "", &[]);
     let (code, _, err) = bed.run("a", &["start", "r"]);
     assert_eq!(code, 0, "{err}");
     let state_dir = bed.dir.path().join("state");

@@ -408,9 +408,22 @@ impl Connector for ScriptedHosts {
     }
 }
 
-#[test]
-fn the_watcher_reports_real_migrations_only() {
-    use crate::backend::{HostEvent, Lifecycle};
+/// A lifecycle event of guest `g`, as the libvirt backend reports it.
+fn lifecycle(system: &str, event: &'static str, detail: &'static str) -> crate::backend::HostEvent {
+    crate::backend::HostEvent::Lifecycle(crate::backend::Lifecycle {
+        system: system.into(),
+        guest: "g".into(),
+        event,
+        detail,
+        migrated: detail == "migrated",
+    })
+}
+
+/// Watch resource r (guest g, running on a at the start) on systems a and b while `script`
+/// plays; the lines the watcher emitted and its state directory.
+fn watch_scripted(
+    script: impl FnOnce(&dyn Fn(crate::backend::HostEvent), &Fake, &Fake) + Send + 'static,
+) -> (Vec<super::watch::WatchLine>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.yaml");
     std::fs::write(
@@ -421,56 +434,79 @@ fn the_watcher_reports_real_migrations_only() {
     .unwrap();
     let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
     let (a, b) = (Fake::running("g", 0), Arc::new(Fake::default()));
-    let b_in_script = b.clone();
-    let a_in_script = a.clone();
+    let (a_in_script, b_in_script) = (a.clone(), b.clone());
     let connector = ScriptedHosts {
         hosts: HashMap::from([("a".to_owned(), a), ("b".to_owned(), b)]),
         script: Mutex::new(Some(Box::new(move |sink| {
-            let event = |system: &str, event: &'static str, detail: &'static str| {
-                HostEvent::Lifecycle(Lifecycle {
-                    system: system.into(),
-                    guest: "g".into(),
-                    event,
-                    detail,
-                    migrated: detail == "migrated",
-                })
-            };
-            let send = |e| sink.send(e).unwrap();
-            // b is down when the watcher starts, then comes up: a first connection, no move.
-            send(HostEvent::Connected { system: "a".into() });
-            send(HostEvent::Disconnected {
-                system: "b".into(),
-                reason: "down".into(),
-            });
-            send(HostEvent::Connected { system: "b".into() });
-            // A migration to b is cancelled: a resumes its guest ("resumed, migrated").
-            send(event("a", "suspended", "migrated"));
-            send(event("a", "resumed", "migrated"));
-            // The watcher looks at the hosts when b connects: let it, before the guest moves.
-            std::thread::sleep(Duration::from_millis(300));
-            // A real one: started paused on b, resumed there, stopped on a.
-            send(event("b", "started", "migrated"));
-            b_in_script.set("g", RUNNING);
-            a_in_script.set(
-                "g",
-                GuestState::Libvirt {
-                    state: 5,
-                    reason: 4,
-                },
-            );
-            send(event("b", "resumed", "migrated"));
-            send(event("a", "stopped", "migrated"));
+            script(&|e| sink.send(e).unwrap(), &a_in_script, &b_in_script)
         }))),
     };
     let resources: Vec<&Resource> = config.resources.values().collect();
-    let state = dir.path().join("state");
     let mut lines = Vec::new();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    super::watch::watch(&config, &connector, &resources, &state, stop, &mut |l| {
-        lines.push(l.clone())
-    })
+    super::watch::watch(
+        &config,
+        &connector,
+        &resources,
+        &dir.path().join("state"),
+        stop,
+        &mut |l| lines.push(l.clone()),
+    )
     .unwrap();
+    (lines, dir)
+}
 
+/// Exactly one migrated line, from `from` to `to`, and the state file says the same.
+fn assert_migrated(
+    lines: &[super::watch::WatchLine],
+    dir: &tempfile::TempDir,
+    from: &str,
+    to: &str,
+) {
+    let migrated: Vec<_> = lines.iter().filter(|l| l.event == "migrated").collect();
+    assert_eq!(migrated.len(), 1, "exactly one migration: {lines:#?}");
+    assert_eq!(
+        (migrated[0].from.as_deref(), migrated[0].to.as_deref()),
+        (Some(from), Some(to)),
+        "{lines:#?}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state/r.migrated")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (record["from"].as_str(), record["to"].as_str()),
+        (Some(from), Some(to))
+    );
+}
+
+const MIGRATED_AWAY: GuestState = GuestState::Libvirt {
+    state: 5,
+    reason: 4,
+};
+
+#[test]
+fn the_watcher_reports_real_migrations_only() {
+    use crate::backend::HostEvent;
+    let (lines, dir) = watch_scripted(|send, a, b| {
+        // b is down when the watcher starts, then comes up: a first connection, no move.
+        send(HostEvent::Connected { system: "a".into() });
+        send(HostEvent::Disconnected {
+            system: "b".into(),
+            reason: "down".into(),
+        });
+        send(HostEvent::Connected { system: "b".into() });
+        // A migration to b is cancelled: a resumes its guest ("resumed, migrated").
+        send(lifecycle("a", "suspended", "migrated"));
+        send(lifecycle("a", "resumed", "migrated"));
+        // The watcher looks at the hosts when b connects: let it, before the guest moves.
+        std::thread::sleep(Duration::from_millis(300));
+        // A real one: started paused on b, resumed there, stopped on a.
+        send(lifecycle("b", "started", "migrated"));
+        b.set("g", RUNNING);
+        a.set("g", MIGRATED_AWAY);
+        send(lifecycle("b", "resumed", "migrated"));
+        send(lifecycle("a", "stopped", "migrated"));
+    });
     let events: Vec<String> = lines
         .iter()
         .map(|l| format!("{} {} {}", l.system, l.event, l.detail))
@@ -480,17 +516,43 @@ fn the_watcher_reports_real_migrations_only() {
         ["a connected ", "b disconnected down", "b connected "],
         "{events:#?}"
     );
-    let migrated: Vec<_> = lines.iter().filter(|l| l.event == "migrated").collect();
-    assert_eq!(migrated.len(), 1, "only the real migration: {events:#?}");
-    assert_eq!(
-        (migrated[0].from.as_deref(), migrated[0].to.as_deref()),
-        (Some("a"), Some("b"))
-    );
-    assert_eq!(migrated[0].state, Some(ResourceState::Online));
-    let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join("r.migrated")).unwrap()).unwrap();
-    assert_eq!(
-        (record["from"].as_str(), record["to"].as_str()),
-        (Some("a"), Some("b"))
-    );
+    assert_migrated(&lines, &dir, "a", "b");
+    let migrated = lines.iter().find(|l| l.event == "migrated").unwrap();
+    assert_eq!(migrated.state, Some(ResourceState::Online));
+}
+
+/// The first look at b happens when the guest has already arrived there (its events still
+/// queued): that look must not erase a as the place the guest came from.
+#[test]
+fn a_migration_that_completes_while_the_watcher_first_looks_at_the_target_names_its_source() {
+    use crate::backend::HostEvent;
+    let (lines, dir) = watch_scripted(|send, a, b| {
+        send(HostEvent::Connected { system: "a".into() });
+        std::thread::sleep(Duration::from_millis(200));
+        b.set("g", RUNNING);
+        a.set("g", MIGRATED_AWAY);
+        send(HostEvent::Connected { system: "b".into() });
+        send(lifecycle("b", "started", "migrated"));
+        send(lifecycle("b", "resumed", "migrated"));
+        send(lifecycle("a", "stopped", "migrated"));
+    });
+    assert_migrated(&lines, &dir, "a", "b");
+}
+
+/// The source's departure arrives before the target's arrival: the source still is the one the
+/// guest left.
+#[test]
+fn a_departure_seen_before_the_arrival_still_names_the_source() {
+    use crate::backend::HostEvent;
+    let (lines, dir) = watch_scripted(|send, a, b| {
+        send(HostEvent::Connected { system: "a".into() });
+        send(HostEvent::Connected { system: "b".into() });
+        std::thread::sleep(Duration::from_millis(300));
+        send(lifecycle("b", "started", "migrated"));
+        b.set("g", RUNNING);
+        a.set("g", MIGRATED_AWAY);
+        send(lifecycle("a", "stopped", "migrated"));
+        send(lifecycle("b", "resumed", "migrated"));
+    });
+    assert_migrated(&lines, &dir, "a", "b");
 }

@@ -94,6 +94,9 @@ pub fn watch(
     let mut connected_once: BTreeSet<String> = BTreeSet::new();
     // (resource, system) where a guest was started by an incoming migration, not yet resumed.
     let mut incoming: BTreeSet<(String, String)> = BTreeSet::new();
+    // resource -> the system its guest last left by migration: the source of a migration whose
+    // departure was seen before its arrival (events of two hosts arrive in no set order).
+    let mut departed: BTreeMap<String, String> = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         let event = match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(event) => event,
@@ -104,33 +107,34 @@ pub fn watch(
             HostEvent::Connected { system } => {
                 let first = connected_once.insert(system.clone());
                 reachable.insert(system.clone(), true);
-                let detail = if first {
-                    String::new()
-                } else {
-                    "reconnected".to_owned()
-                };
-                emit(&WatchLine::new(&system, "connected", detail));
-                // Look again at where the guests run: on a first connection the starting picture
-                // lacked this system if it could not be asked then; after an outage, events were
-                // lost and a guest may have moved meanwhile.
-                // One survey for all of them: each system asked once, not once per resource.
+                // Look at where the guests run before saying "connected", so that "connected"
+                // means the watcher's picture includes this system. On a first connection the
+                // starting picture lacked it if it could not be asked then; after an outage,
+                // events were lost and a guest may have moved meanwhile. One survey for all of
+                // them: each system asked once, not once per resource.
                 let affected: Vec<&Resource> = resources
                     .iter()
                     .copied()
                     .filter(|r| r.systems.contains(&system))
                     .collect();
                 let statuses = monitor::status(&Hosts::new(config, connector), &affected);
+                let detail = if first { "" } else { "reconnected" };
+                emit(&WatchLine::new(&system, "connected", detail.to_owned()));
                 for (res, status) in affected.into_iter().zip(statuses) {
-                    let now = status.running_on;
+                    // Only this system's place in the picture: the others' places are kept by
+                    // their own events, which a survey taken mid-migration must not overwrite.
                     let known = running_on.entry(res.name.clone()).or_default();
-                    match now.iter().find(|s| !known.contains(s)) {
-                        Some(to) if !first => {
-                            let to = to.clone();
+                    let here = status.running_on.contains(&system);
+                    match (known.contains(&system), here) {
+                        (false, true) if !first => {
+                            let departed = departed.remove(&res.name);
                             emit(&guestmigrated(
-                                config, connector, res, &to, known, state_dir,
+                                config, connector, res, &system, known, departed, state_dir,
                             ));
                         }
-                        _ => *known = now,
+                        (false, true) => known.push(system.clone()),
+                        (true, false) => known.retain(|s| *s != system),
+                        _ => {}
                     }
                 }
             }
@@ -156,14 +160,20 @@ pub fn watch(
                         "started" if ev.migrated => {
                             incoming.insert(key);
                         }
-                        "resumed" if ev.migrated && incoming.remove(&key) => emit(&guestmigrated(
-                            config, connector, res, &ev.system, known, state_dir,
-                        )),
+                        "resumed" if ev.migrated && incoming.remove(&key) => {
+                            let departed = departed.remove(&res.name);
+                            emit(&guestmigrated(
+                                config, connector, res, &ev.system, known, departed, state_dir,
+                            ))
+                        }
                         "resumed" if ev.migrated => {}
                         "started" | "resumed" if !known.contains(&ev.system) => {
                             known.push(ev.system.clone())
                         }
                         "stopped" | "crashed" => {
+                            if ev.migrated {
+                                departed.insert(res.name.clone(), ev.system.clone());
+                            }
                             incoming.remove(&key);
                             known.retain(|s| *s != ev.system);
                         }
@@ -192,9 +202,14 @@ fn guestmigrated(
     res: &Resource,
     to: &str,
     running_on: &mut Vec<String>,
+    departed: Option<String>,
     state_dir: &Path,
 ) -> WatchLine {
-    let from = running_on.iter().find(|s| *s != to).cloned();
+    let from = running_on
+        .iter()
+        .find(|s| *s != to)
+        .cloned()
+        .or(departed.filter(|s| s != to));
     let status = monitor::status(&Hosts::new(config, connector), &[res]).remove(0);
     let here = status.on(to);
     // The source may still hold its paused, finishing copy for a moment: the guest is on `to`.
