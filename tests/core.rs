@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use kvmguestctl::agent::{
-    self, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState, ShutdownRequest,
+    self, Action, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState,
+    ShutdownRequest,
 };
 use kvmguestctl::backend::Backends;
 use kvmguestctl::error::Result;
@@ -54,7 +55,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
     assert_eq!(status("a"), ResourceState::Offline);
 
     let report = agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
-    assert_eq!(report.action, "started");
+    assert_eq!(report.action, Action::Started);
     assert_eq!(
         (report.state, report.confidence),
         (ResourceState::Online, Some(100))
@@ -67,7 +68,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
     );
 
     let again = agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
-    assert_eq!(again.action, "already-online");
+    assert_eq!(again.action, Action::AlreadyOnline);
 
     let opts = OfflineOptions {
         mode: ShutdownRequest::Acpi,
@@ -75,7 +76,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
         resend: RESEND,
     };
     let report = agent::offline(&hosts, res, "a", &opts, &console).unwrap();
-    assert_eq!(report.action, "stopped");
+    assert_eq!(report.action, Action::Stopped);
     assert_eq!(report.state, ResourceState::Offline);
     let saved = sync.join("fresh01.xml");
     assert_eq!(report.saved_definition.as_deref(), Some(saved.as_path()));
@@ -87,7 +88,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
 
     agent::online(&hosts, res, "a", &OnlineOptions::default(), &console).unwrap();
     let report = agent::clean(&hosts, res, "a", &console).unwrap();
-    assert_eq!(report.action, "cleaned");
+    assert_eq!(report.action, Action::Cleaned);
     assert_eq!(status("a"), ResourceState::Offline);
 
     let steps = console.0.lock().unwrap().clone();
@@ -139,7 +140,7 @@ fn a_transient_guest_leaves_no_definition_behind() {
         agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap();
     assert_eq!(
         (report.action, report.state),
-        ("started", ResourceState::Online)
+        (Action::Started, ResourceState::Online)
     );
     assert!(console.0.lock().unwrap()[0].starts_with("creating transient fresh01 on a from"));
     // The positive control for the checks below: the running transient guest is seen.
@@ -153,7 +154,7 @@ fn a_transient_guest_leaves_no_definition_behind() {
         resend: RESEND,
     };
     let report = agent::offline(&hosts, transient, "a", &opts, &console).unwrap();
-    assert_eq!(report.action, "stopped");
+    assert_eq!(report.action, Action::Stopped);
     assert!(!defined(), "a stopped transient guest leaves no definition");
     let saved = dir.path().join("fresh01.xml");
     assert!(

@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use super::{Console, Hosts, Local, Report, destroy, local, save_definition, verdict};
+use super::{
+    Action, Console, Hosts, Local, Report, destroy, hypervisor_definition, local, save_definition,
+    verdict,
+};
 use crate::error::Result;
 use crate::resource::Resource;
 
@@ -14,7 +17,7 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
         Local::Undefined(report) => return Ok(report),
     };
     let xml = match res.sync_dir {
-        Some(_) => host.definition(guest)?,
+        Some(_) => hypervisor_definition(&*host, guest)?,
         None => None,
     };
     let (action, detail) = if before.active {
@@ -22,10 +25,10 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
             "Destroy {guest} on {system} at once, without a shutdown?"
         ))?;
         destroy(&*host, guest)?;
-        ("cleaned", format!("{guest} destroyed"))
+        (Action::Cleaned, format!("{guest} destroyed"))
     } else {
         (
-            "already-offline",
+            Action::AlreadyOffline,
             format!("{guest} is not running on {system}"),
         )
     };

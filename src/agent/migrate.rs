@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use super::monitor::{self, ResourceState};
 use super::offline::shut_down;
 use super::{
-    Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ShutdownRequest, check_system,
-    online, verdict,
+    Action, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ShutdownRequest,
+    check_system, definitions, online, verdict,
 };
 use crate::backend::{MigrationRequest, Transfer};
 use crate::error::{Error, Result};
@@ -17,10 +17,14 @@ use crate::resource::Resource;
 /// counts these).
 pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a guest moves (also the CLI's `--mode` values and their help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MigrateMode {
+    /// The guest keeps running while its memory is copied
     Live,
+    /// The guest is paused while its memory is copied (shorter, but longer downtime)
     Pause,
+    /// Shut down here, move the definition, start on the target
     Offline,
 }
 
@@ -74,6 +78,7 @@ pub fn migrate(
         MigrateMode::Pause => Transfer::Paused,
     };
     let (source, target) = (hosts.get(res, from)?, hosts.get(res, to)?);
+    let target_system = hosts.system(to)?;
     let request = MigrationRequest {
         transfer,
         move_definition: !res.transient,
@@ -86,7 +91,7 @@ pub fn migrate(
     ));
     let message = format!("{guest} {from} -> {to}");
     let done = source
-        .migrate(guest, &*target, &request, &|p| {
+        .migrate(guest, target_system, &request, &|p| {
             let detail = format!(
                 "{message}: {}/s, {} left, {} dirty pages/s",
                 bytes(p.bytes_per_second),
@@ -137,7 +142,14 @@ pub fn migrate(
         mode_name(mode),
         done.elapsed.as_secs_f64()
     );
-    Ok(Report::new(res, to, "migrated", &arrived, detail, started))
+    Ok(Report::new(
+        res,
+        to,
+        Action::Migrated,
+        &arrived,
+        detail,
+        started,
+    ))
 }
 
 /// Stop here, move the definition, start there: for guests that cannot migrate while running.
@@ -162,7 +174,7 @@ fn migrate_offline(
     let moves = xml.is_some();
     if let Some(xml) = &xml {
         console.step(&format!("defining {guest} on {to}"));
-        hosts.get(res, to)?.define(xml)?;
+        definitions(&*hosts.get(res, to)?)?.define(xml)?;
     }
     let report = online(hosts, res, to, &OnlineOptions::default(), console)?;
     let mut detail = format!(
@@ -170,13 +182,13 @@ fn migrate_offline(
         started.elapsed().as_secs_f64()
     );
     if moves && verdict(&*source, guest)?.observed.is_some() {
-        match source.undefine(guest) {
+        match definitions(&*source)?.undefine(guest) {
             Ok(()) => console.step(&format!("removed the definition of {guest} from {from}")),
             Err(e) => detail.push_str(&format!("; its definition is still on {from}: {e}")),
         }
     }
     Ok(Report {
-        action: "migrated",
+        action: Action::Migrated,
         detail,
         seconds: super::tenths(started),
         ..report

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod monitor;
 mod offline;
 mod online;
+mod readiness;
 #[cfg(test)]
 mod tests;
 pub mod vmconfigsync;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::backend::{Connector, Guest, GuestState, Host, Placement, SurveyId};
+use crate::backend::{Connector, Guest, Host, Keeper, Placement, SurveyId};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Environment, Resource};
 
@@ -29,6 +30,7 @@ pub use clean::clean;
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
 pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline};
 pub use online::{OnlineOptions, online};
+pub use readiness::readiness;
 
 /// How often a waiting entry point looks at the guest again.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -51,14 +53,46 @@ pub struct Report {
     pub resource: String,
     pub guest: String,
     pub system: String,
-    /// What was done: started, already-online, stopped, killed, already-offline, cleaned, ...
-    pub action: &'static str,
+    pub action: Action,
     pub state: ResourceState,
     pub confidence: Option<u8>,
     pub detail: String,
     /// Where the definition was saved (SyncDir), when it was.
     pub saved_definition: Option<std::path::PathBuf>,
     pub seconds: f64,
+}
+
+/// What an entry point did, as reports and their JSON name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Started,
+    AlreadyOnline,
+    Stopped,
+    Killed,
+    Cleaned,
+    AlreadyOffline,
+    Migrated,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Started => "started",
+            Action::AlreadyOnline => "already-online",
+            Action::Stopped => "stopped",
+            Action::Killed => "killed",
+            Action::Cleaned => "cleaned",
+            Action::AlreadyOffline => "already-offline",
+            Action::Migrated => "migrated",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Every guest of every surveyed system, by environment and system.
@@ -88,6 +122,11 @@ impl<'a> Hosts<'a> {
     /// The site of a system, for disaster-recovery rules.
     pub fn site(&self, system: &str) -> Result<Option<&'a str>> {
         Ok(self.config.system(system)?.site.as_deref())
+    }
+
+    /// A configured system.
+    pub fn system(&self, name: &str) -> Result<&'a crate::resource::System> {
+        self.config.system(name)
     }
 
     /// Where migration data for a system should be sent, when configured.
@@ -128,10 +167,7 @@ impl<'a> Hosts<'a> {
         guests
             .into_iter()
             .map(|mut guest| {
-                if let GuestState::Rhev {
-                    placement: Placement::Elsewhere(host),
-                    ..
-                } = &mut guest.state
+                if let Placement::Elsewhere(host) = &mut guest.state.placement
                     && let Some(system) = self
                         .config
                         .systems
@@ -260,8 +296,35 @@ fn local(hosts: &Hosts, res: &Resource, system: &str, started: Instant) -> Resul
         return Ok(Local::Defined(host, before));
     }
     let detail = format!("{} is not defined on {system}", res.guest_name);
-    let report = Report::new(res, system, "already-offline", &before, detail, started);
+    let report = Report::new(
+        res,
+        system,
+        Action::AlreadyOffline,
+        &before,
+        detail,
+        started,
+    );
     Ok(Local::Undefined(report))
+}
+
+/// The definitions a host's hypervisor keeps; an engine keeps its VMs' definitions itself, so
+/// moving or syncing one is not for its hosts.
+fn definitions(host: &dyn Host) -> Result<&dyn crate::backend::Definitions> {
+    match host.keeper() {
+        Keeper::Hypervisor(definitions) => Ok(definitions),
+        Keeper::Engine(_) => Err(Error::Usage(
+            "the engine keeps this VM's definition: it cannot be defined or removed on a host"
+                .to_owned(),
+        )),
+    }
+}
+
+/// The guest's definition as its hypervisor keeps it, or `None` where an engine keeps it.
+fn hypervisor_definition(host: &dyn Host, guest: &str) -> Result<Option<String>> {
+    match host.keeper() {
+        Keeper::Hypervisor(definitions) => definitions.definition(guest).map(Some),
+        Keeper::Engine(_) => Ok(None),
+    }
 }
 
 /// Save the definition to SyncDir when the resource has one; the path written, if any.
@@ -276,7 +339,7 @@ impl Report {
     fn new(
         res: &Resource,
         system: &str,
-        action: &'static str,
+        action: Action,
         verdict: &Verdict,
         detail: String,
         started: Instant,

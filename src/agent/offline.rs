@@ -3,10 +3,10 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Console, Hosts, Local, Report, definition, destroy, local, save_definition, seconds, verdict,
-    wait_until,
+    Action, Console, Hosts, Local, Report, definition, destroy, hypervisor_definition, local,
+    save_definition, seconds, verdict, wait_until,
 };
-use crate::backend::ShutdownMode;
+use crate::backend::{ShutdownAsked, ShutdownMode};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -15,12 +15,14 @@ use crate::resource::Resource;
 /// how Pacemaker's VirtualDomain ends up destroying guests that would have stopped.
 pub const RESEND: Duration = Duration::from_secs(5);
 
-/// The graceful shutdown method asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The graceful shutdown method asked for (also the CLI's `--mode` values and their help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ShutdownRequest {
-    /// The guest agent when the domain has its channel, else ACPI; ACPI when the agent fails.
+    /// The guest agent when the guest has its channel, else ACPI
     Auto,
+    /// The QEMU guest agent
     Agent,
+    /// The ACPI power button
     Acpi,
 }
 
@@ -60,14 +62,21 @@ pub(super) fn shut_down(
     };
     // Taken before the shutdown: a transient guest has no definition left afterwards.
     let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
-        host.definition(guest)?
+        hypervisor_definition(&*host, guest)?
     } else {
         None
     };
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
         let detail = format!("{guest} is not running on {system}");
-        let report = Report::new(res, system, "already-offline", &before, detail, started);
+        let report = Report::new(
+            res,
+            system,
+            Action::AlreadyOffline,
+            &before,
+            detail,
+            started,
+        );
         return Ok((report.saved(saved), xml));
     }
     console.confirm(&format!("Shut down {guest} on {system}?"))?;
@@ -82,7 +91,7 @@ pub(super) fn shut_down(
     let mut last_request: Option<Duration> = None;
     let mut requests = 0u32;
     // How the first delivered request was made, for the report.
-    let mut asked: Option<&'static str> = None;
+    let mut asked: Option<ShutdownAsked> = None;
     let delay = seconds(res.delay_after_guest_offline);
     let message = format!(
         "{guest}: DelayAfterGuestOffline {}s",
@@ -117,13 +126,10 @@ pub(super) fn shut_down(
     })?;
 
     let (action, detail) = if stopped {
-        (
-            "stopped",
-            format!(
-                "{guest} shut down ({})",
-                asked.unwrap_or("by itself, before any request")
-            ),
-        )
+        let how = asked.map_or("by itself, before any request".to_owned(), |a| {
+            a.to_string()
+        });
+        (Action::Stopped, format!("{guest} shut down ({how})"))
     } else if !opts.kill {
         return Err(Error::Failed(format!(
             "{guest} is still running on {system} after {}s (DelayAfterGuestOffline); \
@@ -137,7 +143,7 @@ pub(super) fn shut_down(
         ));
         destroy(&*host, guest)?;
         (
-            "killed",
+            Action::Killed,
             format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),
         )
     };

@@ -3,10 +3,12 @@
 use std::time::Instant;
 
 use super::monitor::{self, ResourceState};
-use super::{Console, Hosts, Report, check_system, definition, seconds, verdict, wait_until};
-use crate::backend::Payload;
+use super::{
+    Action, Console, Hosts, Report, check_system, definition, seconds, verdict, wait_until,
+};
+use crate::backend::{Definitions, EngineVms, Host, Keeper, Payload};
 use crate::error::{Error, Result};
-use crate::resource::{Environment, Resource};
+use crate::resource::Resource;
 
 /// The payload file's name on the guest's cdrom, and its format version (the first line a
 /// guest-side script checks; see examples/rhev/kvmguestctl-dr-network).
@@ -31,8 +33,79 @@ pub fn online(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let status = monitor::judge(res, &hosts.survey(&[res]));
+    refuse_a_second_copy(res, system, &status, opts)?;
+    let here = status.usable(system)?;
+    if here.active {
+        if here.state == ResourceState::Online {
+            return Ok(Report::new(
+                res,
+                system,
+                Action::AlreadyOnline,
+                &here.verdict(),
+                here.why.clone(),
+                started,
+            ));
+        }
+        return Err(Error::Failed(format!(
+            "{guest} is {} on {system} ({}); clean it before starting it again",
+            here.state, here.why
+        )));
+    }
 
-    // One guest, one host: never start a second copy, and never guess about a host we cannot ask.
+    let host = hosts.get(res, system)?;
+    let defined = here.hypervisor_state.is_some();
+    match host.keeper() {
+        Keeper::Engine(vms) => start_engine_vm(hosts, res, system, &*host, vms, defined, console)?,
+        Keeper::Hypervisor(definitions) if res.transient => {
+            create_transient(res, system, definitions, defined, console)?
+        }
+        Keeper::Hypervisor(definitions) => {
+            define_if_configured(res, system, definitions, defined, console)?;
+            console.step(&format!("starting {guest} on {system}"));
+            host.start(guest)?;
+        }
+    }
+    let launched = Instant::now();
+    let v = settle(res, &*host, console)?;
+    let observed = v.observed.map_or("not defined".to_owned(), |o| {
+        format!("{} ({})", o.state, o.reason)
+    });
+    if v.state != ResourceState::Online {
+        return Err(Error::Failed(format!(
+            "{guest} did not come online on {system}: {:.1}s after the start it is {} ({observed})",
+            launched.elapsed().as_secs_f64(),
+            v.state
+        )));
+    }
+    // Nothing serialises two starts on two systems (that is the cluster engine's or sanlock's
+    // job), but a second copy that appeared meanwhile is said at once, not left to the next
+    // monitor.
+    let after = monitor::judge(res, &hosts.survey(&[res]));
+    if after.concurrency_violation {
+        return Err(Error::Concurrency(format!(
+            "CONCURRENCY VIOLATION: {guest} now runs on {} at once",
+            after.running_on.join(" and ")
+        )));
+    }
+    Ok(Report::new(
+        res,
+        system,
+        Action::Started,
+        &v,
+        observed,
+        started,
+    ))
+}
+
+/// One guest, one host: never start a second copy, and never guess about a host that cannot be
+/// asked (unless the administrator vouches for it with --assume-stopped).
+fn refuse_a_second_copy(
+    res: &Resource,
+    system: &str,
+    status: &monitor::ResourceStatus,
+    opts: &OnlineOptions,
+) -> Result<()> {
+    let guest = res.guest_name.as_str();
     let elsewhere: Vec<&str> = status
         .running_on
         .iter()
@@ -46,8 +119,8 @@ pub fn online(
         )));
     }
     for other in status.systems.iter().filter(|s| s.system != system) {
-        // An engine that cannot be asked is so for every system; fencing a host would not help.
-        if res.environment != Environment::Libvirt
+        // An engine that cannot be asked is so for every system: fencing a host would not help.
+        if res.environment.has_engine()
             && let Some(e) = &other.error_class
         {
             return Err(e.clone());
@@ -70,135 +143,127 @@ pub fn online(
             )));
         }
     }
-    let here = status.usable(system)?;
-    if here.active {
-        if here.state == ResourceState::Online {
-            return Ok(Report::new(
-                res,
-                system,
-                "already-online",
-                &here.verdict(),
-                here.why.clone(),
-                started,
-            ));
-        }
-        return Err(Error::Failed(format!(
-            "{guest} is {} on {system} ({}); clean it before starting it again",
-            here.state, here.why
+    Ok(())
+}
+
+/// An engine's VM exists before it starts: hand it the site's network settings when configured,
+/// then start it on this system's host.
+fn start_engine_vm(
+    hosts: &Hosts,
+    res: &Resource,
+    system: &str,
+    host: &dyn Host,
+    vms: &dyn EngineVms,
+    defined: bool,
+    console: &dyn Console,
+) -> Result<()> {
+    let guest = res.guest_name.as_str();
+    if !defined {
+        return Err(vms.missing(guest));
+    }
+    if res.dr_opts.configure_network {
+        let site = hosts.site(system)?;
+        console.step(&format!(
+            "setting the disaster-recovery network payload of {guest} ({})",
+            site.map_or("no site".to_owned(), |s| format!("site {s}"))
+        ));
+        vms.set_payload(guest, &dr_payload(res, site))?;
+    }
+    console.step(&format!("starting {guest} on {system}"));
+    host.start(guest)
+}
+
+/// A Transient resource's guest is created and started from GuestConfigFilePath each time, and
+/// leaves no definition behind when it stops.
+fn create_transient(
+    res: &Resource,
+    system: &str,
+    definitions: &dyn Definitions,
+    defined: bool,
+    console: &dyn Console,
+) -> Result<()> {
+    let guest = res.guest_name.as_str();
+    // A defined but inactive guest can only be persistent: transient ones vanish when they stop.
+    if defined {
+        return Err(Error::Refused(format!(
+            "{guest} has a persistent definition on {system}, but {} is Transient: \
+             undefine it there first, or set Transient: 0",
+            res.name
         )));
     }
+    let path = res.guest_config_file_path.as_deref().ok_or_else(|| {
+        Error::Config(format!(
+            "{} is Transient but has no GuestConfigFilePath",
+            res.name
+        ))
+    })?;
+    let xml = definition::read_config_file(path, guest)?;
+    console.step(&format!(
+        "creating transient {guest} on {system} from {}",
+        path.display()
+    ));
+    definitions.create_transient(&xml)
+}
 
-    let host = hosts.get(res, system)?;
-    let defined = here.hypervisor_state.is_some();
-    if res.transient {
-        // A defined but inactive guest can only be persistent: transient ones vanish when they stop.
-        if defined {
-            return Err(Error::Refused(format!(
-                "{guest} has a persistent definition on {system}, but {} is Transient: \
-                 undefine it there first, or set Transient: 0",
-                res.name
-            )));
-        }
-        let path = res.guest_config_file_path.as_deref().ok_or_else(|| {
-            Error::Config(format!(
-                "{} is Transient but has no GuestConfigFilePath",
-                res.name
-            ))
-        })?;
-        let xml = definition::read_config_file(path, guest)?;
-        console.step(&format!(
-            "creating transient {guest} on {system} from {}",
-            path.display()
-        ));
-        host.create_transient(&xml)?;
-    } else if let Environment::Rhev(engine) = &res.environment {
-        if !defined {
-            return Err(crate::backend::rhev::no_vm(&engine.url, guest));
-        }
-        if res.dr_opts.configure_network {
-            let site = hosts.site(system)?;
+/// Define the guest from GuestConfigFilePath when it is not defined here, or always with
+/// ResyncVMCfg (keeping the existing UUID, which libvirt requires of a redefinition).
+fn define_if_configured(
+    res: &Resource,
+    system: &str,
+    definitions: &dyn Definitions,
+    defined: bool,
+    console: &dyn Console,
+) -> Result<()> {
+    let guest = res.guest_name.as_str();
+    match &res.guest_config_file_path {
+        Some(path) if !defined || res.resync_vm_cfg => {
+            let mut xml = definition::read_config_file(path, guest)?;
+            if defined && let Some(existing) = definition::uuid(&definitions.definition(guest)?) {
+                xml = definition::keeping_uuid(&xml, &existing);
+            }
+            let why = if defined {
+                "ResyncVMCfg = 1"
+            } else {
+                "not defined here"
+            };
             console.step(&format!(
-                "setting the disaster-recovery network payload of {guest} ({})",
-                site.map_or("no site".to_owned(), |s| format!("site {s}"))
+                "defining {guest} on {system} from {} ({why})",
+                path.display()
             ));
-            host.set_payload(guest, &dr_payload(res, site))?;
+            definitions.define(&xml)
         }
-        console.step(&format!("starting {guest} on {system}"));
-        host.start(guest)?;
-    } else {
-        match &res.guest_config_file_path {
-            Some(path) if !defined || res.resync_vm_cfg => {
-                let mut xml = definition::read_config_file(path, guest)?;
-                if defined
-                    && let Some(existing) = host
-                        .definition(guest)?
-                        .as_deref()
-                        .and_then(definition::uuid)
-                {
-                    xml = definition::keeping_uuid(&xml, &existing);
-                }
-                let why = if defined {
-                    "ResyncVMCfg = 1"
-                } else {
-                    "not defined here"
-                };
-                console.step(&format!(
-                    "defining {guest} on {system} from {} ({why})",
-                    path.display()
-                ));
-                host.define(&xml)?;
-            }
-            None if !defined => {
-                return Err(Error::Unknown(format!(
-                    "{guest} is not defined on {system}, and {} has no GuestConfigFilePath to define it from",
-                    res.name
-                )));
-            }
-            _ => {}
-        }
-        console.step(&format!("starting {guest} on {system}"));
-        host.start(guest)?;
+        None if !defined => Err(Error::Unknown(format!(
+            "{guest} is not defined on {system}, and {} has no GuestConfigFilePath to define it from",
+            res.name
+        ))),
+        _ => Ok(()),
     }
-    let launched = Instant::now();
-    let delay = seconds(res.delay_after_guest_online);
+}
+
+/// Wait DelayAfterGuestOnline (the guest settles) unless the guest dies during it; the last look
+/// is the verification.
+fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<monitor::Verdict> {
+    let guest = res.guest_name.as_str();
     let message = format!(
         "{guest}: DelayAfterGuestOnline {}s",
         res.delay_after_guest_online
     );
-    // The full delay is waited (the guest settles), unless the guest dies during it; the last
-    // look is the verification.
     let mut last = None;
-    wait_until(console, &message, delay, |_| {
-        let v = verdict(&*host, guest)?;
-        let died = !v.active;
-        last = Some(v);
-        Ok(died)
-    })?;
-    let v = match last {
-        Some(v) => v,
-        None => verdict(&*host, guest)?,
-    };
-    let observed = v
-        .observed
-        .map_or("not defined".to_owned(), |(s, r)| format!("{s} ({r})"));
-    if v.state != ResourceState::Online {
-        return Err(Error::Failed(format!(
-            "{guest} did not come online on {system}: {:.1}s after the start it is {} ({observed})",
-            launched.elapsed().as_secs_f64(),
-            v.state
-        )));
+    wait_until(
+        console,
+        &message,
+        seconds(res.delay_after_guest_online),
+        |_| {
+            let v = verdict(host, guest)?;
+            let died = !v.active;
+            last = Some(v);
+            Ok(died)
+        },
+    )?;
+    match last {
+        Some(v) => Ok(v),
+        None => verdict(host, guest),
     }
-    // Nothing serialises two starts on two systems (that is the cluster engine's or sanlock's
-    // job), but a second copy that appeared meanwhile is said at once, not left to the next
-    // monitor.
-    let after = monitor::judge(res, &hosts.survey(&[res]));
-    if after.concurrency_violation {
-        return Err(Error::Concurrency(format!(
-            "CONCURRENCY VIOLATION: {guest} now runs on {} at once",
-            after.running_on.join(" and ")
-        )));
-    }
-    Ok(Report::new(res, system, "started", &v, observed, started))
 }
 
 /// The site's network settings for the guest, as `KEY=VALUE` lines (values are validated

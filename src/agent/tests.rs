@@ -6,17 +6,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::backend::{GuestState, ShutdownMode};
+use crate::backend::{
+    Activity, Definitions, GuestState, Keeper, Observed, Placement, ShutdownAsked, ShutdownMode,
+};
 use crate::resource::{ConfigSource, Environment, System};
 
-const SHUT_OFF: GuestState = GuestState::Libvirt {
-    state: 5,
-    reason: 1,
-};
-const RUNNING: GuestState = GuestState::Libvirt {
-    state: 1,
-    reason: 1,
-};
+/// A guest state on this host, in the words `virsh domstate --reason` would use.
+const fn here(
+    activity: Activity,
+    live: bool,
+    state: &'static str,
+    reason: &'static str,
+) -> GuestState {
+    GuestState {
+        activity,
+        live,
+        placement: Placement::Here,
+        observed: Some(Observed { state, reason }),
+    }
+}
+
+const SHUT_OFF: GuestState = here(Activity::ShutOff, false, "shut off", "shutdown");
+const RUNNING: GuestState = here(Activity::Running, true, "running", "booted");
+const CRASHED: GuestState = here(Activity::Failed, false, "shut off", "crashed");
+const DESTROYED: GuestState = here(Activity::ShutOff, false, "shut off", "destroyed");
 
 #[derive(Default)]
 struct Fake {
@@ -64,32 +77,13 @@ impl Host for Fake {
             state: s.clone(),
         }))
     }
-    fn set_payload(&self, _: &str, _: &crate::backend::Payload) -> Result<()> {
-        unreachable!("payloads are tested against the oVirt simulator")
-    }
-    fn definition(&self, _: &str) -> Result<Option<String>> {
-        Ok(Some(self.xml.clone()))
-    }
-    fn define(&self, _: &str) -> Result<()> {
-        unreachable!("no test defines")
-    }
-    fn create_transient(&self, _: &str) -> Result<()> {
-        unreachable!("no test creates transient guests on the scripted host")
-    }
     fn start(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push(format!("start {name}"));
-        let crashed = GuestState::Libvirt {
-            state: 5,
-            reason: 3,
-        };
-        self.set(name, if self.dies_on_start { crashed } else { RUNNING });
+        self.set(name, if self.dies_on_start { CRASHED } else { RUNNING });
         Ok(())
     }
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str> {
-        let how = match mode {
-            ShutdownMode::Agent => "guest agent",
-            ShutdownMode::Acpi => "ACPI",
-        };
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<ShutdownAsked> {
+        let how = ShutdownAsked::Delivered(mode);
         self.calls
             .lock()
             .unwrap()
@@ -109,31 +103,37 @@ impl Host for Fake {
         self.set(name, SHUT_OFF);
         Ok(how)
     }
-    fn undefine(&self, _: &str) -> Result<()> {
-        unreachable!("no test undefines on the scripted host")
-    }
     fn migrate(
         &self,
         _: &str,
-        _: &dyn Host,
+        _: &System,
         _: &crate::backend::MigrationRequest,
         _: &dyn Fn(&crate::backend::MigrationProgress),
     ) -> Result<crate::backend::MigrationDone> {
         unreachable!("migration is tested on the real testbed")
     }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn keeper(&self) -> Keeper<'_> {
+        Keeper::Hypervisor(self)
     }
     fn destroy(&self, name: &str) -> Result<()> {
         self.calls.lock().unwrap().push("destroy".into());
-        self.set(
-            name,
-            GuestState::Libvirt {
-                state: 5,
-                reason: 2,
-            },
-        );
+        self.set(name, DESTROYED);
         Ok(())
+    }
+}
+
+impl Definitions for Fake {
+    fn definition(&self, _: &str) -> Result<String> {
+        Ok(self.xml.clone())
+    }
+    fn define(&self, _: &str) -> Result<()> {
+        unreachable!("no test defines")
+    }
+    fn create_transient(&self, _: &str) -> Result<()> {
+        unreachable!("no test creates transient guests on the scripted host")
+    }
+    fn undefine(&self, _: &str) -> Result<()> {
+        unreachable!("no test undefines on the scripted host")
     }
 }
 
@@ -220,7 +220,7 @@ fn offline_sends_the_request_again_until_a_booting_guest_hears_it() {
         true,
     );
     let report = report.unwrap();
-    assert_eq!(report.action, "stopped");
+    assert_eq!(report.action, Action::Stopped);
     assert_eq!(report.state, ResourceState::Offline);
     assert_eq!(
         fake.calls(),
@@ -242,7 +242,7 @@ fn offline_escalates_to_clean_when_the_guest_ignores_shutdown() {
         true,
     );
     let report = report.unwrap();
-    assert_eq!(report.action, "killed");
+    assert_eq!(report.action, Action::Killed);
     assert_eq!(report.state, ResourceState::Offline);
     assert_eq!(fake.calls().last().unwrap(), "destroy");
     assert!(
@@ -409,7 +409,11 @@ impl Connector for ScriptedHosts {
 }
 
 /// A lifecycle event of guest `g`, as the libvirt backend reports it.
-fn lifecycle(system: &str, event: &'static str, detail: &'static str) -> crate::backend::HostEvent {
+fn lifecycle(
+    system: &str,
+    event: crate::backend::LifecycleEvent,
+    detail: &'static str,
+) -> crate::backend::HostEvent {
     crate::backend::HostEvent::Lifecycle(crate::backend::Lifecycle {
         system: system.into(),
         guest: "g".into(),
@@ -463,7 +467,10 @@ fn assert_migrated(
     from: &str,
     to: &str,
 ) {
-    let migrated: Vec<_> = lines.iter().filter(|l| l.event == "migrated").collect();
+    let migrated: Vec<_> = lines
+        .iter()
+        .filter(|l| l.event.to_string() == "migrated")
+        .collect();
     assert_eq!(migrated.len(), 1, "exactly one migration: {lines:#?}");
     assert_eq!(
         (migrated[0].from.as_deref(), migrated[0].to.as_deref()),
@@ -479,14 +486,12 @@ fn assert_migrated(
     );
 }
 
-const MIGRATED_AWAY: GuestState = GuestState::Libvirt {
-    state: 5,
-    reason: 4,
-};
+const MIGRATED_AWAY: GuestState = here(Activity::MigratedAway, false, "shut off", "migrated");
 
 #[test]
 fn the_watcher_reports_real_migrations_only() {
     use crate::backend::HostEvent;
+    use crate::backend::LifecycleEvent::*;
     let (lines, dir) = watch_scripted(|send, a, b| {
         // b is down when the watcher starts, then comes up: a first connection, no move.
         send(HostEvent::Connected { system: "a".into() });
@@ -496,16 +501,16 @@ fn the_watcher_reports_real_migrations_only() {
         });
         send(HostEvent::Connected { system: "b".into() });
         // A migration to b is cancelled: a resumes its guest ("resumed, migrated").
-        send(lifecycle("a", "suspended", "migrated"));
-        send(lifecycle("a", "resumed", "migrated"));
+        send(lifecycle("a", Suspended, "migrated"));
+        send(lifecycle("a", Resumed, "migrated"));
         // The watcher looks at the hosts when b connects: let it, before the guest moves.
         std::thread::sleep(Duration::from_millis(300));
         // A real one: started paused on b, resumed there, stopped on a.
-        send(lifecycle("b", "started", "migrated"));
+        send(lifecycle("b", Started, "migrated"));
         b.set("g", RUNNING);
         a.set("g", MIGRATED_AWAY);
-        send(lifecycle("b", "resumed", "migrated"));
-        send(lifecycle("a", "stopped", "migrated"));
+        send(lifecycle("b", Resumed, "migrated"));
+        send(lifecycle("a", Stopped, "migrated"));
     });
     let events: Vec<String> = lines
         .iter()
@@ -517,7 +522,10 @@ fn the_watcher_reports_real_migrations_only() {
         "{events:#?}"
     );
     assert_migrated(&lines, &dir, "a", "b");
-    let migrated = lines.iter().find(|l| l.event == "migrated").unwrap();
+    let migrated = lines
+        .iter()
+        .find(|l| l.event.to_string() == "migrated")
+        .unwrap();
     assert_eq!(migrated.state, Some(ResourceState::Online));
 }
 
@@ -526,15 +534,16 @@ fn the_watcher_reports_real_migrations_only() {
 #[test]
 fn a_migration_that_completes_while_the_watcher_first_looks_at_the_target_names_its_source() {
     use crate::backend::HostEvent;
+    use crate::backend::LifecycleEvent::*;
     let (lines, dir) = watch_scripted(|send, a, b| {
         send(HostEvent::Connected { system: "a".into() });
         std::thread::sleep(Duration::from_millis(200));
         b.set("g", RUNNING);
         a.set("g", MIGRATED_AWAY);
         send(HostEvent::Connected { system: "b".into() });
-        send(lifecycle("b", "started", "migrated"));
-        send(lifecycle("b", "resumed", "migrated"));
-        send(lifecycle("a", "stopped", "migrated"));
+        send(lifecycle("b", Started, "migrated"));
+        send(lifecycle("b", Resumed, "migrated"));
+        send(lifecycle("a", Stopped, "migrated"));
     });
     assert_migrated(&lines, &dir, "a", "b");
 }
@@ -544,15 +553,16 @@ fn a_migration_that_completes_while_the_watcher_first_looks_at_the_target_names_
 #[test]
 fn a_departure_seen_before_the_arrival_still_names_the_source() {
     use crate::backend::HostEvent;
+    use crate::backend::LifecycleEvent::*;
     let (lines, dir) = watch_scripted(|send, a, b| {
         send(HostEvent::Connected { system: "a".into() });
         send(HostEvent::Connected { system: "b".into() });
         std::thread::sleep(Duration::from_millis(300));
-        send(lifecycle("b", "started", "migrated"));
+        send(lifecycle("b", Started, "migrated"));
         b.set("g", RUNNING);
         a.set("g", MIGRATED_AWAY);
-        send(lifecycle("a", "stopped", "migrated"));
-        send(lifecycle("b", "resumed", "migrated"));
+        send(lifecycle("a", Stopped, "migrated"));
+        send(lifecycle("b", Resumed, "migrated"));
     });
     assert_migrated(&lines, &dir, "a", "b");
 }

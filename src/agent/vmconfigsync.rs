@@ -80,11 +80,12 @@ pub fn vmconfigsync(
                 res.systems.join(", ")
             ))
         })?;
-    let xml = hosts.get(res, &source)?.definition(guest)?.ok_or_else(|| {
-        Error::Usage(format!(
-            "{guest}: its engine keeps its definition; there is nothing to save"
-        ))
-    })?;
+    let xml =
+        super::hypervisor_definition(&*hosts.get(res, &source)?, guest)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{guest}: its engine keeps its definition; there is nothing to save"
+            ))
+        })?;
     let saved = definition::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
@@ -142,7 +143,10 @@ fn place(
             error: Some(e),
         };
     }
-    match hosts.get(res, target).and_then(|h| h.define(xml)) {
+    match hosts
+        .get(res, target)
+        .and_then(|h| super::definitions(&*h)?.define(xml))
+    {
         Ok(()) => {
             console.step(&format!("{guest}: defined on {target}"));
             Placement {
@@ -200,7 +204,7 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
             (None, None) => Ok(None),
             (None, Some(_)) => hosts
                 .get(res, &s.system)
-                .and_then(|h| h.definition(guest))
+                .and_then(|h| super::hypervisor_definition(&*h, guest))
                 .and_then(|xml| xml.as_deref().map(definition::canonical).transpose())
                 .map_err(|e| e.to_string()),
         };

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::{Hosts, definition, monitor};
-use crate::backend::{Connector, HostEvent, Lifecycle};
+use crate::backend::{Connector, HostEvent, Lifecycle, LifecycleEvent};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Resource};
 
@@ -24,9 +24,7 @@ pub struct WatchLine {
     pub system: String,
     pub resource: Option<String>,
     pub guest: Option<String>,
-    /// connected, disconnected, a lifecycle event (started, stopped, suspended, resumed, crashed,
-    /// defined, undefined, shutdown, pmsuspended), or migrated (the guestmigrated action ran).
-    pub event: String,
+    pub event: WatchEvent,
     pub detail: String,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -35,14 +33,44 @@ pub struct WatchLine {
     pub state_file: Option<PathBuf>,
 }
 
+/// What a watch line reports: the watcher's own events, or a guest's lifecycle event.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum WatchEvent {
+    Watcher(WatcherEvent),
+    Guest(LifecycleEvent),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WatcherEvent {
+    /// Subscribed to the system's events, having looked at where its guests run.
+    Connected,
+    /// The system's events cannot be followed (retried with a backoff).
+    Disconnected,
+    /// A guest arrived by migration: the guestmigrated action ran.
+    Migrated,
+}
+
+impl std::fmt::Display for WatchEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WatchEvent::Watcher(WatcherEvent::Connected) => "connected",
+            WatchEvent::Watcher(WatcherEvent::Disconnected) => "disconnected",
+            WatchEvent::Watcher(WatcherEvent::Migrated) => "migrated",
+            WatchEvent::Guest(event) => event.as_str(),
+        })
+    }
+}
+
 impl WatchLine {
-    fn new(system: &str, event: &str, detail: String) -> WatchLine {
+    fn new(system: &str, event: WatchEvent, detail: String) -> WatchLine {
         WatchLine {
             time: rfc3339(SystemTime::now()),
             system: system.to_owned(),
             resource: None,
             guest: None,
-            event: event.to_owned(),
+            event,
             detail,
             from: None,
             to: None,
@@ -119,7 +147,11 @@ pub fn watch(
                     .collect();
                 let statuses = monitor::status(&Hosts::new(config, connector), &affected);
                 let detail = if first { "" } else { "reconnected" };
-                emit(&WatchLine::new(&system, "connected", detail.to_owned()));
+                emit(&WatchLine::new(
+                    &system,
+                    WatchEvent::Watcher(WatcherEvent::Connected),
+                    detail.to_owned(),
+                ));
                 for (res, status) in affected.into_iter().zip(statuses) {
                     // Only this system's place in the picture: the others' places are kept by
                     // their own events, which a survey taken mid-migration must not overwrite.
@@ -141,7 +173,11 @@ pub fn watch(
             HostEvent::Disconnected { system, reason } => {
                 // Said once per outage, not at every retry.
                 if reachable.insert(system.clone(), false) != Some(false) {
-                    emit(&WatchLine::new(&system, "disconnected", reason));
+                    emit(&WatchLine::new(
+                        &system,
+                        WatchEvent::Watcher(WatcherEvent::Disconnected),
+                        reason,
+                    ));
                 }
             }
             HostEvent::Lifecycle(ev) => {
@@ -157,20 +193,22 @@ pub fn watch(
                         // over: only then does it run on the target. A source resumed after a
                         // cancelled migration says "resumed, migrated" too, but was never started
                         // by a migration.
-                        "started" if ev.migrated => {
+                        LifecycleEvent::Started if ev.migrated => {
                             incoming.insert(key);
                         }
-                        "resumed" if ev.migrated && incoming.remove(&key) => {
+                        LifecycleEvent::Resumed if ev.migrated && incoming.remove(&key) => {
                             let departed = departed.remove(&res.name);
                             emit(&guestmigrated(
                                 config, connector, res, &ev.system, known, departed, state_dir,
                             ))
                         }
-                        "resumed" if ev.migrated => {}
-                        "started" | "resumed" if !known.contains(&ev.system) => {
+                        LifecycleEvent::Resumed if ev.migrated => {}
+                        LifecycleEvent::Started | LifecycleEvent::Resumed
+                            if !known.contains(&ev.system) =>
+                        {
                             known.push(ev.system.clone())
                         }
-                        "stopped" | "crashed" => {
+                        LifecycleEvent::Stopped | LifecycleEvent::Crashed => {
                             if ev.migrated {
                                 departed.insert(res.name.clone(), ev.system.clone());
                             }
@@ -190,7 +228,11 @@ fn lifecycle_line(res: &Resource, ev: &Lifecycle) -> WatchLine {
     WatchLine {
         resource: Some(res.name.clone()),
         guest: Some(ev.guest.clone()),
-        ..WatchLine::new(&ev.system, ev.event, ev.detail.to_owned())
+        ..WatchLine::new(
+            &ev.system,
+            WatchEvent::Guest(ev.event),
+            ev.detail.to_owned(),
+        )
     }
 }
 
@@ -220,7 +262,11 @@ fn guestmigrated(
         from: from.clone(),
         to: Some(to.to_owned()),
         state: here.map(|s| s.state),
-        ..WatchLine::new(to, "migrated", String::new())
+        ..WatchLine::new(
+            to,
+            WatchEvent::Watcher(WatcherEvent::Migrated),
+            String::new(),
+        )
     };
     let record = MigrationRecord {
         resource: &res.name,

@@ -6,7 +6,6 @@
 pub mod libvirt;
 pub mod rhev;
 
-use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
@@ -22,25 +21,71 @@ pub struct Guest {
     pub state: GuestState,
 }
 
-/// A hypervisor's own words for a guest's state.
+/// A guest's state in words every backend shares: each backend translates its hypervisor's own
+/// states into these, and `agent::monitor` alone decides what they mean for the resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GuestState {
-    /// libvirt's `virDomainState` and its reason, as libvirt numbers them.
-    Libvirt { state: u32, reason: i32 },
-    /// The RHEV engine's VM status (one of its 15 names, or "unrecognised"), and where the VM
-    /// runs as seen from this system.
-    Rhev {
-        status: &'static str,
-        placement: Placement,
-    },
+pub struct GuestState {
+    pub activity: Activity,
+    /// The hypervisor holds a live instance of the guest here (running, paused, crashed but
+    /// preserved, ...): a second copy must not be started anywhere else.
+    pub live: bool,
+    /// Where the guest runs, as seen from this system.
+    pub placement: Placement,
+    /// The hypervisor's own words for the state, shown to people; `None` for a state the
+    /// backend does not know (a number a newer hypervisor added).
+    pub observed: Option<Observed>,
 }
 
-/// Where an engine-managed VM runs, as seen from one system.
+/// What a guest is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Runs normally.
+    Running,
+    /// Runs on the target of a post-copy migration while its memory still arrives.
+    ReceivingMemory,
+    /// Being launched by the hypervisor, not yet booting.
+    Launching,
+    /// Booting.
+    PoweringUp,
+    /// Resuming from a saved state.
+    Restoring,
+    /// Shutting down.
+    PoweringDown,
+    /// Paused, not by a fault.
+    Paused,
+    /// Leaving (or arriving) by migration, paused or handed over by its engine.
+    Migrating,
+    /// Being saved to disk.
+    Saving,
+    /// Saved to disk, or asleep inside the guest (S3).
+    Suspended,
+    /// Rebooting under its engine's control.
+    Rebooting,
+    /// Gone from here by migration.
+    MigratedAway,
+    /// Not running: shut down, destroyed, or never started.
+    ShutOff,
+    /// Stopped or stuck by a fault: crashed, panicked, I/O error, watchdog, failed to start, lost
+    /// with its hypervisor, a failed post-copy migration.
+    Failed,
+    /// The hypervisor does not know, or says a state nobody can act on.
+    Unknown,
+}
+
+/// A hypervisor's own words for a guest's state: "running" because "booted", "up" "on this host".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub state: &'static str,
+    pub reason: &'static str,
+}
+
+/// Where a guest runs, as seen from one system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
-    /// On this system's host.
+    /// On this system's host, or not running and belonging to this host (a hypervisor only
+    /// reports its own guests).
     Here,
-    /// On another host of the engine (by its engine name).
+    /// On another host of the same engine (by its engine name).
     Elsewhere(String),
     /// On no host (down, suspended, image locked): the VM belongs to every system equally.
     Nowhere,
@@ -71,6 +116,28 @@ pub enum ShutdownMode {
     Agent,
     /// By pressing the virtual ACPI power button.
     Acpi,
+}
+
+/// What became of a shutdown request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownAsked {
+    /// Delivered in the mode asked for.
+    Delivered(ShutdownMode),
+    /// Delivered to an engine, which chooses the guest agent or ACPI itself.
+    EngineChooses,
+    /// Not sent: the engine would power off a VM that is no longer up instead of asking it.
+    NotSentNoLongerUp,
+}
+
+impl std::fmt::Display for ShutdownAsked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ShutdownAsked::Delivered(ShutdownMode::Agent) => "guest agent",
+            ShutdownAsked::Delivered(ShutdownMode::Acpi) => "ACPI",
+            ShutdownAsked::EngineChooses => "the engine's choice of guest agent or ACPI",
+            ShutdownAsked::NotSentNoLongerUp => "not sent again: the VM is no longer up",
+        })
+    }
 }
 
 /// How the guest's memory moves during a migration.
@@ -112,54 +179,103 @@ pub struct MigrationDone {
     pub downtime: Option<Duration>,
 }
 
-/// One system's hypervisor, connected.
+/// One system's hypervisor, connected: what the entry points need of every backend.
 pub trait Host: Send + Sync {
     /// Every guest this host knows, in one query (hosts of one engine share one per survey).
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>>;
     /// One guest, or `None` when it is not defined here.
     fn guest(&self, name: &str) -> Result<Option<Guest>>;
-    /// The guest's inactive, migratable definition (what can be defined on another host), or
-    /// `None` when the backend keeps definitions itself (an engine).
-    fn definition(&self, name: &str) -> Result<Option<String>>;
-    /// Define (or redefine) a persistent guest from its XML.
-    fn define(&self, xml: &str) -> Result<()>;
     /// Start a defined guest here.
     fn start(&self, name: &str) -> Result<()>;
-    /// Hand the guest a cdrom payload, seen from its next start on.
-    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()>;
-    /// Create and start a transient guest from its XML: nothing stays defined once it stops.
-    fn create_transient(&self, xml: &str) -> Result<()>;
-    /// Ask the guest to shut itself down; returns as soon as the request is delivered, saying how
-    /// it was asked ("ACPI", or an engine's own choice).
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str>;
+    /// Ask the guest to shut itself down; returns as soon as the request is delivered.
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<ShutdownAsked>;
     /// Stop the guest at once (pull the plug).
     fn destroy(&self, name: &str) -> Result<()>;
-    /// Remove a stopped guest's persistent definition.
-    fn undefine(&self, name: &str) -> Result<()>;
-    /// Move a running guest to `target` (a host of the same backend), reporting progress while it
-    /// runs; at `request.limit` the migration is aborted and the guest stays here.
+    /// Move a running guest to `target` (a system of the same environment), reporting progress
+    /// while it runs; at `request.limit` the migration is aborted and the guest stays here.
     fn migrate(
         &self,
         name: &str,
-        target: &dyn Host,
+        target: &System,
         request: &MigrationRequest,
         progress: &dyn Fn(&MigrationProgress),
     ) -> Result<MigrationDone>;
-    /// For backends to recognise their own hosts (a migration needs both ends in one backend).
-    fn as_any(&self) -> &dyn Any;
+    /// Who keeps the guests' definitions, with what that keeper can do.
+    fn keeper(&self) -> Keeper<'_>;
 }
 
-/// A guest's lifecycle event, in the hypervisor's words.
+/// Who keeps a host's guest definitions.
+pub enum Keeper<'a> {
+    /// The hypervisor: each host has its own copy, which the core defines, saves and syncs.
+    Hypervisor(&'a dyn Definitions),
+    /// A management engine: its VMs exist before they start anywhere.
+    Engine(&'a dyn EngineVms),
+}
+
+/// The definitions a hypervisor keeps per host (libvirt domain XML).
+pub trait Definitions {
+    /// The guest's inactive, migratable definition (what can be defined on another host).
+    fn definition(&self, name: &str) -> Result<String>;
+    /// Define (or redefine) a persistent guest from its definition.
+    fn define(&self, xml: &str) -> Result<()>;
+    /// Create and start a transient guest: nothing stays defined once it stops.
+    fn create_transient(&self, xml: &str) -> Result<()>;
+    /// Remove a stopped guest's persistent definition.
+    fn undefine(&self, name: &str) -> Result<()>;
+}
+
+/// The VMs a management engine keeps.
+pub trait EngineVms {
+    /// Hand the VM a cdrom payload, seen from its next start on.
+    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()>;
+    /// Why a VM of that name cannot be started here: the engine has none.
+    fn missing(&self, name: &str) -> crate::error::Error;
+}
+
+/// A guest's lifecycle event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lifecycle {
     pub system: String,
     pub guest: String,
-    /// started, stopped, suspended, resumed, crashed, defined, undefined, shutdown, pmsuspended
-    pub event: &'static str,
-    /// booted, migrated, destroyed, ...
+    pub event: LifecycleEvent,
+    /// The hypervisor's own words for why: booted, migrated, destroyed, ...
     pub detail: &'static str,
     /// The guest arrived or left by migration.
     pub migrated: bool,
+}
+
+/// What happened to a guest, as the watcher reports it (`event` in its JSON lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleEvent {
+    Defined,
+    Undefined,
+    Started,
+    Suspended,
+    Resumed,
+    Stopped,
+    Shutdown,
+    Pmsuspended,
+    Crashed,
+    /// An event a newer hypervisor added.
+    Unknown,
+}
+
+impl LifecycleEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleEvent::Defined => "defined",
+            LifecycleEvent::Undefined => "undefined",
+            LifecycleEvent::Started => "started",
+            LifecycleEvent::Suspended => "suspended",
+            LifecycleEvent::Resumed => "resumed",
+            LifecycleEvent::Stopped => "stopped",
+            LifecycleEvent::Shutdown => "shutdown",
+            LifecycleEvent::Pmsuspended => "pmsuspended",
+            LifecycleEvent::Crashed => "crashed",
+            LifecycleEvent::Unknown => "unknown",
+        }
+    }
 }
 
 /// What a watched system reports.

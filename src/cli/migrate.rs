@@ -5,16 +5,6 @@ use crate::error::{Exit, Result};
 
 use super::{Context, Selection};
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Mode {
-    /// The guest keeps running while its memory is copied
-    Live,
-    /// The guest is paused while its memory is copied (shorter, but longer downtime)
-    Pause,
-    /// Shut down here, move the definition, start on the target
-    Offline,
-}
-
 /// Move running guests from this system to another of their systems
 #[derive(Debug, clap::Args)]
 #[command(
@@ -38,16 +28,12 @@ pub struct Args {
     #[arg(long, value_name = "SYSTEM")]
     to: String,
     /// How to move the guest
-    #[arg(long, value_enum, default_value_t = Mode::Live)]
-    mode: Mode,
+    #[arg(long, value_enum, default_value_t = MigrateMode::Live)]
+    mode: MigrateMode,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let mode = match args.mode {
-        Mode::Live => MigrateMode::Live,
-        Mode::Pause => MigrateMode::Pause,
-        Mode::Offline => MigrateMode::Offline,
-    };
+    let mode = args.mode;
     let console = context.output.console();
     super::act(context, &args.selection, |hosts, res, system| {
         migrate::migrate(hosts, res, system, &args.to, mode, &console)

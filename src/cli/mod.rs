@@ -204,7 +204,7 @@ fn act(
             vec![
                 r.resource.clone(),
                 r.system.clone(),
-                r.action.to_owned(),
+                r.action.to_string(),
                 r.state.to_string(),
                 r.confidence.map_or(String::new(), |c| c.to_string()),
                 format!("{:.1}s", r.seconds),

@@ -5,16 +5,6 @@ use crate::error::{Exit, Result};
 
 use super::{Context, Selection};
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Mode {
-    /// The guest agent when the guest has its channel, else ACPI
-    Auto,
-    /// The QEMU guest agent
-    Agent,
-    /// The ACPI power button
-    Acpi,
-}
-
 /// Shut resources down gracefully on this system, escalating to clean
 #[derive(Debug, clap::Args)]
 #[command(
@@ -27,8 +17,8 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// How to ask the guest to shut down
-    #[arg(long, value_enum, default_value_t = Mode::Auto)]
-    mode: Mode,
+    #[arg(long, value_enum, default_value_t = ShutdownRequest::Auto)]
+    mode: ShutdownRequest,
     /// Leave a guest that did not shut down running (and exit 1) instead of destroying it
     #[arg(long)]
     no_kill: bool,
@@ -36,11 +26,7 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let options = OfflineOptions {
-        mode: match args.mode {
-            Mode::Auto => ShutdownRequest::Auto,
-            Mode::Agent => ShutdownRequest::Agent,
-            Mode::Acpi => ShutdownRequest::Acpi,
-        },
+        mode: args.mode,
         kill: !args.no_kill,
         resend: RESEND,
     };

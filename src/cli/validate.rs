@@ -1,10 +1,8 @@
 //! `validate`: the attr_changed checks, and with `--connect` the environment too.
 
-use std::path::Path;
-
-use crate::agent::{Hosts, definition};
+use crate::agent::{self, Hosts};
 use crate::error::{Exit, Result};
-use crate::resource::{self, Config, Diagnostic, Origin, Resource, Severity};
+use crate::resource::{self, Config, Diagnostic, Resource, Severity};
 
 use super::Context;
 
@@ -100,16 +98,6 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         .map_or(Exit::Success, |(_, exit)| *exit))
 }
 
-fn finding(origin: &Origin, res: &Resource, message: String, exit: Exit) -> (Diagnostic, Exit) {
-    let diagnostic = Diagnostic {
-        severity: Severity::Error,
-        origin: origin.clone(),
-        resource: Some(res.name.clone()),
-        message,
-    };
-    (diagnostic, exit)
-}
-
 /// The environment checks of `--connect`, each located at the resource's definition.
 fn environment(
     context: &Context,
@@ -118,67 +106,16 @@ fn environment(
 ) -> Vec<(Diagnostic, Exit)> {
     let connector = context.connector();
     let hosts = Hosts::new(config, &connector);
-    let survey = hosts.survey(resources);
-    let mut out = Vec::new();
-    for res in resources {
-        let at = &res.origin;
-        let mut defined_somewhere = false;
-        for system in &res.systems {
-            match survey.get(&(res.environment.clone(), system.clone())) {
-                Some(Ok(guests)) => {
-                    defined_somewhere |= guests.iter().any(|g| g.name == res.guest_name)
-                }
-                Some(Err(e)) => out.push(finding(at, res, e.to_string(), e.exit())),
-                None => {}
-            }
-        }
-        match &res.guest_config_file_path {
-            Some(path) => {
-                if let Err(e) = definition::read_config_file(path, &res.guest_name) {
-                    out.push(finding(at, res, e.to_string(), e.exit()));
-                }
-            }
-            None if !defined_somewhere => out.push(finding(
-                at,
-                res,
-                match &res.environment {
-                    resource::Environment::Rhev(engine) => {
-                        crate::backend::rhev::no_vm(&engine.url, &res.guest_name).to_string()
-                    }
-                    resource::Environment::Libvirt => format!(
-                        "{} is defined on none of {} and GuestConfigFilePath is not set",
-                        res.guest_name,
-                        res.systems.join(", ")
-                    ),
-                },
-                Exit::Unknown,
-            )),
-            None => {}
-        }
-        if let Some(dir) = &res.sync_dir
-            && let Err(why) = writable(dir)
-        {
-            out.push(finding(
-                at,
-                res,
-                format!("SyncDir {}: {why}", dir.display()),
-                Exit::Failed,
-            ));
-        }
-    }
-    out
-}
-
-/// Can a file be created in `dir`? Tried for real: permissions alone do not tell (read-only
-/// mounts, root on NFS).
-fn writable(dir: &Path) -> std::result::Result<(), String> {
-    if !dir.is_dir() {
-        return Err("does not exist or is not a directory".into());
-    }
-    let probe = dir.join(format!(".kvmguestctl-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| format!("is not writable: {e}"))
-        .map(|()| {
-            let _ = std::fs::remove_file(&probe);
+    agent::readiness(&hosts, resources)
+        .into_iter()
+        .map(|(res, e)| {
+            let diagnostic = Diagnostic {
+                severity: Severity::Error,
+                origin: res.origin.clone(),
+                resource: Some(res.name.clone()),
+                message: e.to_string(),
+            };
+            (diagnostic, e.exit())
         })
+        .collect()
 }

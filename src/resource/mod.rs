@@ -59,6 +59,14 @@ pub enum Environment {
     Rhev(Engine),
 }
 
+impl Environment {
+    /// A management engine keeps the guests and answers for all of the resource's systems at
+    /// once: when it cannot be asked, no system can.
+    pub fn has_engine(&self) -> bool {
+        matches!(self, Environment::Rhev(_))
+    }
+}
+
 /// An engine and the account used on it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Engine {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use virt::connect::Connect;
 use virt::sys;
 
-use crate::backend::{HostEvent, Lifecycle};
+use crate::backend::{HostEvent, Lifecycle, LifecycleEvent};
 use crate::resource::System;
 
 /// How long to wait before connecting again after a failure (doubles up to `MAX_BACKOFF`).
@@ -268,17 +268,20 @@ fn lifecycle(system: &str, guest: String, event: c_int, detail: c_int) -> Lifecy
     ];
     const SHUTDOWN: &[&str] = &["finished", "guest", "host"];
     const CRASHED: &[&str] = &["panicked", "crashloaded"];
-    let (name, details): (&'static str, &[&'static str]) = match event {
-        0 => ("defined", &["added", "updated", "renamed", "from snapshot"]),
-        1 => ("undefined", &["removed", "renamed"]),
-        2 => ("started", STARTED),
-        3 => ("suspended", SUSPENDED),
-        4 => ("resumed", RESUMED),
-        5 => ("stopped", STOPPED),
-        6 => ("shutdown", SHUTDOWN),
-        7 => ("pmsuspended", &["memory", "disk"]),
-        8 => ("crashed", CRASHED),
-        _ => ("unknown", &[]),
+    let (name, details): (LifecycleEvent, &[&'static str]) = match event {
+        0 => (
+            LifecycleEvent::Defined,
+            &["added", "updated", "renamed", "from snapshot"],
+        ),
+        1 => (LifecycleEvent::Undefined, &["removed", "renamed"]),
+        2 => (LifecycleEvent::Started, STARTED),
+        3 => (LifecycleEvent::Suspended, SUSPENDED),
+        4 => (LifecycleEvent::Resumed, RESUMED),
+        5 => (LifecycleEvent::Stopped, STOPPED),
+        6 => (LifecycleEvent::Shutdown, SHUTDOWN),
+        7 => (LifecycleEvent::Pmsuspended, &["memory", "disk"]),
+        8 => (LifecycleEvent::Crashed, CRASHED),
+        _ => (LifecycleEvent::Unknown, &[]),
     };
     let detail_name = usize::try_from(detail)
         .ok()

@@ -6,6 +6,7 @@
 //! line tool is the right trade (the command ends, with UNKNOWN and a clear error).
 
 mod events;
+pub mod states;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -17,8 +18,8 @@ use virt::error::{Error as VirtError, ErrorNumber};
 use virt::sys;
 
 use super::{
-    Guest, Host, HostEvent, MigrationDone, MigrationProgress, MigrationRequest, Payload,
-    ShutdownMode, SurveyId, Transfer,
+    Definitions, Guest, Host, HostEvent, Keeper, MigrationDone, MigrationProgress,
+    MigrationRequest, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::System;
@@ -38,22 +39,7 @@ impl Libvirt {
 
 impl Libvirt {
     pub fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
-        let uri = system.uri.clone().ok_or_else(|| {
-            Error::Config(format!(
-                "system '{}' has no uri: a KVM (libvirt) resource needs one",
-                system.name
-            ))
-        })?;
-        let place = Place {
-            system: system.name.clone(),
-            uri,
-        };
-        let conn = open(&place, self.timeout)?;
-        Ok(Arc::new(LibvirtHost {
-            place,
-            conn,
-            timeout: self.timeout,
-        }))
+        Ok(Arc::new(LibvirtHost::open(system, self.timeout)?))
     }
 
     pub fn watch(
@@ -169,6 +155,25 @@ fn classify(place: &Place, e: &VirtError) -> Error {
 }
 
 impl LibvirtHost {
+    fn open(system: &System, timeout: Duration) -> Result<LibvirtHost> {
+        let uri = system.uri.clone().ok_or_else(|| {
+            Error::Config(format!(
+                "system '{}' has no uri: a KVM (libvirt) resource needs one",
+                system.name
+            ))
+        })?;
+        let place = Place {
+            system: system.name.clone(),
+            uri,
+        };
+        let conn = open(&place, timeout)?;
+        Ok(LibvirtHost {
+            place,
+            conn,
+            timeout,
+        })
+    }
+
     /// A call on one named guest: look it up, then act, on the worker thread.
     fn on_guest<T: Send + 'static>(
         &self,
@@ -211,44 +216,14 @@ impl Host for LibvirtHost {
         }
     }
 
-    fn definition(&self, name: &str) -> Result<Option<String>> {
-        self.on_guest(name, "definition of", |dom| {
-            dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_MIGRATABLE)
-        })
-        .map(Some)
-    }
-
-    fn define(&self, xml: &str) -> Result<()> {
-        let conn = self.conn.clone();
-        let xml = xml.to_owned();
-        bounded(&self.place, "define", self.timeout, move || {
-            conn.define_domain_xml(&xml).map(drop)
-        })
-    }
-
-    fn create_transient(&self, xml: &str) -> Result<()> {
-        let conn = self.conn.clone();
-        let xml = xml.to_owned();
-        bounded(&self.place, "create transient", self.timeout, move || {
-            conn.create_domain_xml(&xml, 0).map(drop)
-        })
-    }
-
     fn start(&self, name: &str) -> Result<()> {
         self.on_guest(name, "start", |dom| dom.create().map(drop))
     }
 
-    fn set_payload(&self, name: &str, _payload: &Payload) -> Result<()> {
-        Err(Error::Usage(format!(
-            "{}: {name}: cdrom payloads are a RHEV feature; libvirt guests get none",
-            self.place.system
-        )))
-    }
-
-    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<&'static str> {
-        let (flags, how) = match mode {
-            ShutdownMode::Agent => (sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT, "guest agent"),
-            ShutdownMode::Acpi => (sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, "ACPI"),
+    fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<ShutdownAsked> {
+        let flags = match mode {
+            ShutdownMode::Agent => sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
+            ShutdownMode::Acpi => sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN,
         };
         let system = self.place.system.clone();
         self.on_guest(name, "shutdown", move |dom| match dom.shutdown_flags(flags) {
@@ -260,15 +235,11 @@ impl Host for LibvirtHost {
             }
             other => other.map(drop),
         })
-        .map(|()| how)
+        .map(|()| ShutdownAsked::Delivered(mode))
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
         self.on_guest(name, "destroy", |dom| dom.destroy().map(drop))
-    }
-
-    fn undefine(&self, name: &str) -> Result<()> {
-        self.on_guest(name, "undefine", |dom| dom.undefine().map(drop))
     }
 
     /// Managed (client-driven) migration: this process holds both connections, as `virsh migrate`
@@ -277,16 +248,11 @@ impl Host for LibvirtHost {
     fn migrate(
         &self,
         name: &str,
-        target: &dyn Host,
+        target: &System,
         request: &MigrationRequest,
         progress: &dyn Fn(&MigrationProgress),
     ) -> Result<MigrationDone> {
-        let target = target
-            .as_any()
-            .downcast_ref::<LibvirtHost>()
-            .ok_or_else(|| {
-                Error::Usage("a libvirt guest can only migrate to another libvirt host".into())
-            })?;
+        let target = LibvirtHost::open(target, self.timeout)?;
         let dom = self.on_guest(name, "look up", |dom| Ok(dom.clone()))?;
         let mut flags = sys::VIR_MIGRATE_ABORT_ON_ERROR;
         if request.transfer == Transfer::Live {
@@ -391,8 +357,36 @@ impl Host for LibvirtHost {
         }
     }
 
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+    fn keeper(&self) -> Keeper<'_> {
+        Keeper::Hypervisor(self)
+    }
+}
+
+impl Definitions for LibvirtHost {
+    fn definition(&self, name: &str) -> Result<String> {
+        self.on_guest(name, "definition of", |dom| {
+            dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE | sys::VIR_DOMAIN_XML_MIGRATABLE)
+        })
+    }
+
+    fn define(&self, xml: &str) -> Result<()> {
+        let conn = self.conn.clone();
+        let xml = xml.to_owned();
+        bounded(&self.place, "define", self.timeout, move || {
+            conn.define_domain_xml(&xml).map(drop)
+        })
+    }
+
+    fn create_transient(&self, xml: &str) -> Result<()> {
+        let conn = self.conn.clone();
+        let xml = xml.to_owned();
+        bounded(&self.place, "create transient", self.timeout, move || {
+            conn.create_domain_xml(&xml, 0).map(drop)
+        })
+    }
+
+    fn undefine(&self, name: &str) -> Result<()> {
+        self.on_guest(name, "undefine", |dom| dom.undefine().map(drop))
     }
 }
 
@@ -408,6 +402,7 @@ mod ffi {
     use virt::error::Error as VirtError;
     use virt::sys;
 
+    use super::states::guest_state;
     use crate::backend::{Guest, GuestState};
 
     /// Every domain's state and reason in one RPC (`virConnectGetAllDomainStats`).
@@ -448,10 +443,7 @@ mod ffi {
                 let reason = int(sys::VIR_DOMAIN_STATS_STATE_REASON);
                 guests.push(Guest {
                     name,
-                    state: GuestState::Libvirt {
-                        state: state.max(0) as u32,
-                        reason,
-                    },
+                    state: guest_state(state.max(0) as u32, reason),
                 });
             }
         }
@@ -477,9 +469,6 @@ mod ffi {
         if rc < 0 {
             return Err(VirtError::last_error());
         }
-        Ok(GuestState::Libvirt {
-            state: state.max(0) as u32,
-            reason,
-        })
+        Ok(guest_state(state.max(0) as u32, reason))
     }
 }

@@ -6,15 +6,15 @@
 mod client;
 mod xml;
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
-    EngineHost, EngineHosts, Guest, GuestState, Host, MigrationDone, MigrationProgress,
-    MigrationRequest, Payload, Placement, ShutdownMode, SurveyId, Transfer,
+    Activity, EngineHost, EngineHosts, EngineVms, Guest, GuestState, Host, Keeper, MigrationDone,
+    MigrationProgress, MigrationRequest, Observed, Payload, Placement, ShutdownAsked, ShutdownMode,
+    SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
@@ -25,33 +25,52 @@ pub use client::{causes, pem_certificates, tls_trusting};
 /// VMs per page of a survey: 1,000 VMs take two pages and one empty look.
 const PAGE: usize = 500;
 
-/// The engine's 15 VM status names; anything else is shown as "unrecognised" (UNKNOWN).
-const VM_STATUSES: [&str; 15] = [
-    "unassigned",
-    "down",
-    "up",
-    "powering_up",
-    "paused",
-    "migrating",
-    "unknown",
-    "not_responding",
-    "wait_for_launch",
-    "reboot_in_progress",
-    "saving_state",
-    "restoring_state",
-    "suspended",
-    "image_locked",
-    "powering_down",
+/// The engine's 15 VM statuses (the API model's VmStatus) in the shared vocabulary; the
+/// specification's table is kept by `agent::monitor` over these. A status the engine may add
+/// later, and an absent one (an illegal image), are Unknown.
+const VM_STATUSES: [(&str, Activity); 15] = [
+    ("unassigned", Activity::Unknown),
+    ("down", Activity::ShutOff),
+    ("up", Activity::Running),
+    ("powering_up", Activity::PoweringUp),
+    ("paused", Activity::Paused),
+    ("migrating", Activity::Migrating),
+    ("unknown", Activity::Unknown),
+    ("not_responding", Activity::Unknown),
+    ("wait_for_launch", Activity::Launching),
+    ("reboot_in_progress", Activity::Rebooting),
+    ("saving_state", Activity::Saving),
+    ("restoring_state", Activity::Restoring),
+    ("suspended", Activity::Suspended),
+    ("image_locked", Activity::Unknown),
+    ("powering_down", Activity::PoweringDown),
 ];
 
-fn status_name(status: Option<&str>) -> &'static str {
-    match status {
-        None => "none",
+/// A VM's status and placement in the shared vocabulary: its status name (or "none",
+/// "unrecognised") and where it runs are the words shown.
+pub fn guest_state(status: Option<&str>, placement: Placement) -> GuestState {
+    let (name, activity) = match status {
+        None => ("none", Activity::Unknown),
         Some(s) => VM_STATUSES
             .iter()
-            .find(|known| **known == s)
+            .find(|(known, _)| *known == s)
             .copied()
-            .unwrap_or("unrecognised"),
+            .unwrap_or(("unrecognised", Activity::Unknown)),
+    };
+    let reason = match placement {
+        Placement::Here => "on this host",
+        Placement::Elsewhere(_) => "on another host",
+        Placement::Nowhere => "on no host",
+    };
+    GuestState {
+        activity,
+        // The engine gives a VM a host for as long as it holds one: that is what is live.
+        live: placement == Placement::Here,
+        placement,
+        observed: Some(Observed {
+            state: name,
+            reason,
+        }),
     }
 }
 
@@ -104,7 +123,6 @@ impl Rhev {
     pub fn connect(&self, engine: &Engine, system: &System) -> Result<Arc<dyn Host>> {
         Ok(Arc::new(RhevHost {
             engine: self.engine(engine)?,
-            system: system.name.clone(),
             host_name: system.engine_host().to_owned(),
         }))
     }
@@ -281,7 +299,7 @@ impl EngineState {
 }
 
 /// What every RHEV path says of a VM the engine does not have.
-pub fn no_vm(url: &str, name: &str) -> Error {
+fn no_vm(url: &str, name: &str) -> Error {
     Error::Unknown(format!("the engine at {url} has no VM named {name}"))
 }
 
@@ -343,7 +361,6 @@ impl EngineHosts for EngineState {
 /// One system: a host of the engine.
 struct RhevHost {
     engine: Arc<EngineState>,
-    system: String,
     host_name: String,
 }
 
@@ -361,18 +378,8 @@ impl RhevHost {
         };
         Guest {
             name: vm.name.clone(),
-            state: GuestState::Rhev {
-                status: status_name(vm.status.as_deref()),
-                placement,
-            },
+            state: guest_state(vm.status.as_deref(), placement),
         }
-    }
-
-    fn unsupported(&self, what: &str) -> Error {
-        Error::Usage(format!(
-            "{}: {what} is not available for RHEV VMs: the engine keeps their definitions",
-            self.system
-        ))
     }
 }
 
@@ -396,14 +403,6 @@ impl Host for RhevHost {
             .map(|vm| self.guest_of(&vm, &me, &names)))
     }
 
-    fn definition(&self, _name: &str) -> Result<Option<String>> {
-        Ok(None)
-    }
-
-    fn define(&self, _xml: &str) -> Result<()> {
-        Err(self.unsupported("defining"))
-    }
-
     fn start(&self, name: &str) -> Result<()> {
         let path = self.engine.vm_path(name)?;
         let here = self.engine.host_id(&self.host_name)?;
@@ -412,30 +411,18 @@ impl Host for RhevHost {
             .action(&path, "start", &xml::start_on(&here))
     }
 
-    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()> {
-        let path = self.engine.vm_path(name)?;
-        self.engine
-            .session
-            .put(&path, &xml::payload_update(payload))
-            .map(|_| ())
-    }
-
-    fn create_transient(&self, _xml: &str) -> Result<()> {
-        Err(self.unsupported("creating a transient guest"))
-    }
-
-    fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<&'static str> {
+    fn shutdown(&self, name: &str, _mode: ShutdownMode) -> Result<ShutdownAsked> {
         // The engine chooses its guest agent or ACPI, but only for an up VM: any other VM it
         // powers off ("status is not up. Stopping instead."). A repeated request must not reach
         // a VM that is already powering down.
         let vm = self.engine.vm_required(name)?;
         if vm.status.as_deref() != Some("up") {
-            return Ok("not sent again: the VM is no longer up");
+            return Ok(ShutdownAsked::NotSentNoLongerUp);
         }
         self.engine
             .session
             .action(&format!("/vms/{}", vm.id), "shutdown", &xml::action(""))
-            .map(|()| "the engine's choice of guest agent or ACPI")
+            .map(|()| ShutdownAsked::EngineChooses)
     }
 
     fn destroy(&self, name: &str) -> Result<()> {
@@ -443,26 +430,13 @@ impl Host for RhevHost {
         self.engine.session.action(&path, "stop", &xml::action(""))
     }
 
-    fn undefine(&self, _name: &str) -> Result<()> {
-        Err(self.unsupported("undefining"))
-    }
-
     fn migrate(
         &self,
         name: &str,
-        target: &dyn Host,
+        target: &System,
         request: &MigrationRequest,
         _progress: &dyn Fn(&MigrationProgress),
     ) -> Result<MigrationDone> {
-        let target = target
-            .as_any()
-            .downcast_ref::<RhevHost>()
-            .filter(|t| Arc::ptr_eq(&t.engine, &self.engine))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "{name}: a RHEV VM migrates only between hosts of its own engine"
-                ))
-            })?;
         if request.transfer != Transfer::Live {
             return Err(Error::Usage(format!(
                 "{name}: the engine migrates running VMs live only (use --mode live or offline)"
@@ -470,7 +444,7 @@ impl Host for RhevHost {
         }
         let vm = self.engine.vm_required(name)?;
         check_migratable(&vm)?;
-        let target_id = self.engine.host_id(&target.host_name)?;
+        let target_id = self.engine.host_id(target.engine_host())?;
         let path = format!("/vms/{}", vm.id);
         let started = Instant::now();
         self.engine
@@ -522,8 +496,22 @@ impl Host for RhevHost {
         }
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn keeper(&self) -> Keeper<'_> {
+        Keeper::Engine(self)
+    }
+}
+
+impl EngineVms for RhevHost {
+    fn set_payload(&self, name: &str, payload: &Payload) -> Result<()> {
+        let path = self.engine.vm_path(name)?;
+        self.engine
+            .session
+            .put(&path, &xml::payload_update(payload))
+            .map(|_| ())
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        no_vm(self.engine.url(), name)
     }
 }
 
