@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Console, Hosts, Local, Report, definition, destroy, local, save_definition, seconds, verdict,
+    Console, Hosts, Local, Report, destroy, domain_xml, local, save_definition, seconds, verdict,
     wait_until,
 };
 use crate::backend::ShutdownMode;
@@ -73,7 +73,7 @@ pub(super) fn shut_down(
     console.confirm(&format!("Shut down {guest} on {system}?"))?;
 
     let mut mode = match opts.mode {
-        ShutdownRequest::Auto if xml.as_deref().is_some_and(definition::has_guest_agent) => {
+        ShutdownRequest::Auto if xml.as_deref().is_some_and(domain_xml::has_guest_agent) => {
             ShutdownMode::Agent
         }
         ShutdownRequest::Agent => ShutdownMode::Agent,

@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use super::monitor::{self, ResourceState};
-use super::{Console, Hosts, Report, check_system, definition, seconds, verdict, wait_until};
+use super::{
+    Console, Hosts, Report, check_system, definition, domain_xml, seconds, verdict, wait_until,
+};
 use crate::backend::Payload;
 use crate::error::{Error, Result};
 use crate::resource::{Environment, Resource};
@@ -133,9 +135,9 @@ pub fn online(
                     && let Some(existing) = host
                         .definition(guest)?
                         .as_deref()
-                        .and_then(definition::uuid)
+                        .and_then(domain_xml::uuid)
                 {
-                    xml = definition::keeping_uuid(&xml, &existing);
+                    xml = domain_xml::keeping_uuid(&xml, &existing);
                 }
                 let why = if defined {
                     "ResyncVMCfg = 1"

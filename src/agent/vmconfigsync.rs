@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Console, Hosts, Survey, definition, monitor};
+use super::{Console, Hosts, Survey, domain_xml, monitor, syncdir};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -85,7 +85,7 @@ pub fn vmconfigsync(
             "{guest}: its engine keeps its definition; there is nothing to save"
         ))
     })?;
-    let saved = definition::save(dir, guest, &xml)?;
+    let saved = syncdir::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
         if saved.changed {
@@ -201,14 +201,14 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
             (None, Some(_)) => hosts
                 .get(res, &s.system)
                 .and_then(|h| h.definition(guest))
-                .and_then(|xml| xml.as_deref().map(definition::canonical).transpose())
+                .and_then(|xml| xml.as_deref().map(domain_xml::canonical).transpose())
                 .map_err(|e| e.to_string()),
         };
         found.push((s.system.clone(), copy));
     }
     if let Some(file) = res.sync_file() {
         let copy = match std::fs::read_to_string(&file) {
-            Ok(xml) => definition::canonical(&xml)
+            Ok(xml) => domain_xml::canonical(&xml)
                 .map(Some)
                 .map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::agent::Console;
-use crate::agent::definition::write_atomically;
+use crate::agent::syncdir::write_atomically;
 use crate::backend::rhev::{causes, fingerprint, pem_certificates};
 use crate::error::{Error, Exit, Result};
 
