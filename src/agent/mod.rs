@@ -6,11 +6,13 @@
 mod clean;
 pub mod definition;
 pub mod devscan;
+mod domain_xml;
 pub mod migrate;
 pub mod monitor;
 mod offline;
 mod online;
 mod readiness;
+pub mod syncdir;
 #[cfg(test)]
 mod tests;
 pub mod vmconfigsync;
@@ -330,7 +332,7 @@ fn hypervisor_definition(host: &dyn Host, guest: &str) -> Result<Option<String>>
 /// Save the definition to SyncDir when the resource has one; the path written, if any.
 fn save_definition(res: &Resource, xml: Option<&str>) -> Result<Option<std::path::PathBuf>> {
     match (res.sync_dir.as_deref(), xml) {
-        (Some(dir), Some(xml)) => definition::save(dir, &res.guest_name, xml).map(|s| Some(s.path)),
+        (Some(dir), Some(xml)) => syncdir::save(dir, &res.guest_name, xml).map(|s| Some(s.path)),
         _ => Ok(None),
     }
 }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    Action, Console, Hosts, Local, Report, definition, destroy, hypervisor_definition, local,
+    Action, Console, Hosts, Local, Report, destroy, domain_xml, hypervisor_definition, local,
     save_definition, seconds, verdict, wait_until,
 };
 use crate::backend::{ShutdownAsked, ShutdownMode};
@@ -82,7 +82,7 @@ pub(super) fn shut_down(
     console.confirm(&format!("Shut down {guest} on {system}?"))?;
 
     let mut mode = match opts.mode {
-        ShutdownRequest::Auto if xml.as_deref().is_some_and(definition::has_guest_agent) => {
+        ShutdownRequest::Auto if xml.as_deref().is_some_and(domain_xml::has_guest_agent) => {
             ShutdownMode::Agent
         }
         ShutdownRequest::Agent => ShutdownMode::Agent,

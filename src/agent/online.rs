@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use super::monitor::{self, ResourceState};
 use super::{
-    Action, Console, Hosts, Report, check_system, definition, seconds, verdict, wait_until,
+    Action, Console, Hosts, Report, check_system, definition, domain_xml, seconds, verdict,
+    wait_until,
 };
 use crate::backend::{Definitions, EngineVms, Host, Keeper, Payload};
 use crate::error::{Error, Result};
@@ -218,8 +219,8 @@ fn define_if_configured(
     match &res.guest_config_file_path {
         Some(path) if !defined || res.resync_vm_cfg => {
             let mut xml = definition::read_config_file(path, guest)?;
-            if defined && let Some(existing) = definition::uuid(&definitions.definition(guest)?) {
-                xml = definition::keeping_uuid(&xml, &existing);
+            if defined && let Some(existing) = domain_xml::uuid(&definitions.definition(guest)?) {
+                xml = domain_xml::keeping_uuid(&xml, &existing);
             }
             let why = if defined {
                 "ResyncVMCfg = 1"

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Console, Hosts, Survey, definition, monitor};
+use super::{Console, Hosts, Survey, domain_xml, monitor, syncdir};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -17,21 +17,56 @@ pub struct SyncReport {
     /// The system the definition was taken from (where the guest runs, else where it is defined).
     pub source: String,
     pub path: PathBuf,
-    /// saved, or unchanged when SyncDir already held exactly this definition.
-    pub action: &'static str,
+    pub action: SyncAction,
     pub backup: Option<PathBuf>,
-    pub defined_on: Vec<Placement>,
+    pub defined_on: Vec<DefinedOn>,
+}
+
+/// What happened to SyncDir's copy.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncAction {
+    Saved,
+    /// SyncDir already held exactly this definition.
+    Unchanged,
+}
+
+impl SyncAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncAction::Saved => "saved",
+            SyncAction::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// Defining the saved definition on one other system.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Placement {
+pub struct DefinedOn {
     pub system: String,
-    /// defined, refused (the guest runs there) or failed.
-    pub result: &'static str,
+    pub result: DefineResult,
     pub detail: String,
     #[serde(skip)]
     pub error: Option<Error>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DefineResult {
+    Defined,
+    /// The guest runs there.
+    Refused,
+    Failed,
+}
+
+impl DefineResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefineResult::Defined => "defined",
+            DefineResult::Refused => "refused",
+            DefineResult::Failed => "failed",
+        }
+    }
 }
 
 /// Save the definition to SyncDir, then define it on `define_on` (other systems of the resource),
@@ -86,7 +121,7 @@ pub fn vmconfigsync(
                 "{guest}: its engine keeps its definition; there is nothing to save"
             ))
         })?;
-    let saved = definition::save(dir, guest, &xml)?;
+    let saved = syncdir::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
         if saved.changed {
@@ -100,32 +135,36 @@ pub fn vmconfigsync(
     let defined_on = define_on
         .iter()
         .filter(|t| **t != source)
-        .map(|target| place(hosts, res, &status, target, &xml, console))
+        .map(|target| define_there(hosts, res, &status, target, &xml, console))
         .collect();
     Ok(SyncReport {
         resource: res.name.clone(),
         guest: guest.to_owned(),
         source,
         path: saved.path,
-        action: if saved.changed { "saved" } else { "unchanged" },
+        action: if saved.changed {
+            SyncAction::Saved
+        } else {
+            SyncAction::Unchanged
+        },
         backup: saved.backup,
         defined_on,
     })
 }
 
-fn place(
+fn define_there(
     hosts: &Hosts,
     res: &Resource,
     status: &monitor::ResourceStatus,
     target: &str,
     xml: &str,
     console: &dyn Console,
-) -> Placement {
+) -> DefinedOn {
     let guest = res.guest_name.as_str();
     let here = status.on(target);
-    let refused = |detail: String| Placement {
+    let refused = |detail: String| DefinedOn {
         system: target.to_owned(),
-        result: "refused",
+        result: DefineResult::Refused,
         error: Some(Error::Refused(detail.clone())),
         detail,
     };
@@ -136,9 +175,9 @@ fn place(
         ));
     }
     if let Some(e) = here.and_then(|s| s.error_class.clone()) {
-        return Placement {
+        return DefinedOn {
             system: target.to_owned(),
-            result: "failed",
+            result: DefineResult::Failed,
             detail: e.to_string(),
             error: Some(e),
         };
@@ -149,16 +188,16 @@ fn place(
     {
         Ok(()) => {
             console.step(&format!("{guest}: defined on {target}"));
-            Placement {
+            DefinedOn {
                 system: target.to_owned(),
-                result: "defined",
+                result: DefineResult::Defined,
                 detail: String::new(),
                 error: None,
             }
         }
-        Err(e) => Placement {
+        Err(e) => DefinedOn {
             system: target.to_owned(),
-            result: "failed",
+            result: DefineResult::Failed,
             detail: e.to_string(),
             error: Some(e),
         },
@@ -167,15 +206,40 @@ fn place(
 
 /// One copy of a definition and how it compares with the reference copy.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Copy {
+pub struct DefinitionCopy {
     /// A system name, or "SyncDir".
     pub place: String,
-    /// reference, agrees, differs, missing (a problem), not-defined (fine: it is defined from
-    /// GuestConfigFilePath or is transient) or unreadable.
-    pub state: &'static str,
+    pub state: CopyState,
     pub detail: String,
     /// A unified diff from the reference to this copy, when it differs.
     pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyState {
+    /// The copy the others are compared with.
+    Reference,
+    Agrees,
+    Differs,
+    /// A problem: the guest could not start from here.
+    Missing,
+    /// Fine: the guest is defined from GuestConfigFilePath or is transient.
+    NotDefined,
+    Unreadable,
+}
+
+impl CopyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyState::Reference => "reference",
+            CopyState::Agrees => "agrees",
+            CopyState::Differs => "differs",
+            CopyState::Missing => "missing",
+            CopyState::NotDefined => "not-defined",
+            CopyState::Unreadable => "unreadable",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -185,7 +249,7 @@ pub struct CheckReport {
     /// Every copy that could be read and should exist exists, and all agree (a copy on a system
     /// that could not be asked is `unreachable`, not a divergence).
     pub consistent: bool,
-    pub copies: Vec<Copy>,
+    pub copies: Vec<DefinitionCopy>,
     #[serde(skip)]
     pub unreachable: bool,
 }
@@ -205,14 +269,14 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
             (None, Some(_)) => hosts
                 .get(res, &s.system)
                 .and_then(|h| super::hypervisor_definition(&*h, guest))
-                .and_then(|xml| xml.as_deref().map(definition::canonical).transpose())
+                .and_then(|xml| xml.as_deref().map(domain_xml::canonical).transpose())
                 .map_err(|e| e.to_string()),
         };
         found.push((s.system.clone(), copy));
     }
     if let Some(file) = res.sync_file() {
         let copy = match std::fs::read_to_string(&file) {
-            Ok(xml) => definition::canonical(&xml)
+            Ok(xml) => domain_xml::canonical(&xml)
                 .map(Some)
                 .map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -235,30 +299,30 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
     let reference_text = reference.and_then(|i| found[i].1.clone().ok().flatten());
     let reference_place = reference.map(|i| found[i].0.clone()).unwrap_or_default();
 
-    let copies: Vec<Copy> = found
+    let copies: Vec<DefinitionCopy> = found
         .iter()
         .enumerate()
         .map(|(i, (place, copy))| {
             let (state, detail, diff) = match copy {
-                Err(e) => ("unreadable", e.clone(), None),
+                Err(e) => (CopyState::Unreadable, e.clone(), None),
                 Ok(None) if place == "SyncDir" => (
-                    "missing",
+                    CopyState::Missing,
                     "no copy in SyncDir: run vmconfigsync".to_owned(),
                     None,
                 ),
                 Ok(None) if undefined_is_fine => (
-                    "not-defined",
+                    CopyState::NotDefined,
                     "defined from GuestConfigFilePath at start".to_owned(),
                     None,
                 ),
                 Ok(None) => (
-                    "missing",
+                    CopyState::Missing,
                     format!("{guest} is not defined here: this system could not run it"),
                     None,
                 ),
-                Ok(Some(_)) if Some(i) == reference => ("reference", String::new(), None),
+                Ok(Some(_)) if Some(i) == reference => (CopyState::Reference, String::new(), None),
                 Ok(Some(text)) if Some(text) == reference_text.as_ref() => {
-                    ("agrees", String::new(), None)
+                    (CopyState::Agrees, String::new(), None)
                 }
                 Ok(Some(text)) => {
                     let diff = similar::TextDiff::from_lines(
@@ -270,13 +334,13 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
                     .header(&reference_place, place)
                     .to_string();
                     (
-                        "differs",
+                        CopyState::Differs,
                         format!("differs from {reference_place}"),
                         Some(diff),
                     )
                 }
             };
-            Copy {
+            DefinitionCopy {
                 place: place.clone(),
                 state,
                 detail,
@@ -290,10 +354,69 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
         consistent: copies.iter().all(|c| {
             matches!(
                 c.state,
-                "reference" | "agrees" | "not-defined" | "unreadable"
+                CopyState::Reference
+                    | CopyState::Agrees
+                    | CopyState::NotDefined
+                    | CopyState::Unreadable
             )
         }),
-        unreachable: copies.iter().any(|c| c.state == "unreadable"),
+        unreachable: copies.iter().any(|c| c.state == CopyState::Unreadable),
         copies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words of each value, checking on the way that the JSON says the same as the table.
+    fn words<T: Serialize + Copy>(
+        values: &[T],
+        as_str: fn(T) -> &'static str,
+    ) -> Vec<&'static str> {
+        values
+            .iter()
+            .map(|&v| {
+                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
+                as_str(v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tables_and_json_say_the_documented_words() {
+        use CopyState::*;
+        assert_eq!(
+            words(
+                &[SyncAction::Saved, SyncAction::Unchanged],
+                SyncAction::as_str
+            ),
+            ["saved", "unchanged"]
+        );
+        assert_eq!(
+            words(
+                &[
+                    DefineResult::Defined,
+                    DefineResult::Refused,
+                    DefineResult::Failed
+                ],
+                DefineResult::as_str
+            ),
+            ["defined", "refused", "failed"]
+        );
+        assert_eq!(
+            words(
+                &[Reference, Agrees, Differs, Missing, NotDefined, Unreadable],
+                CopyState::as_str
+            ),
+            [
+                "reference",
+                "agrees",
+                "differs",
+                "missing",
+                "not-defined",
+                "unreadable"
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{Hosts, definition, monitor};
+use super::{Hosts, monitor, syncdir};
 use crate::backend::{Connector, HostEvent, Lifecycle, LifecycleEvent};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Resource};
@@ -277,7 +277,7 @@ fn guestmigrated(
     };
     let path = state_dir.join(format!("{}.migrated", res.name));
     let json = serde_json::to_vec_pretty(&record).unwrap_or_default();
-    match definition::write_atomically(&path, &json, 0o644, None) {
+    match syncdir::write_atomically(&path, &json, 0o644, None) {
         Ok(()) => line.state_file = Some(path),
         Err((what, e)) => line.detail = format!("state file {}: {what}: {e}", path.display()),
     }

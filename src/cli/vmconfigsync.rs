@@ -82,12 +82,12 @@ fn render_sync(context: &Context, outcomes: &Outcomes<SyncReport>) {
             let placed: Vec<String> = r
                 .defined_on
                 .iter()
-                .map(|p| format!("{}: {}", p.system, p.result))
+                .map(|p| format!("{}: {}", p.system, p.result.as_str()))
                 .collect();
             vec![
                 r.resource.clone(),
                 r.source.clone(),
-                r.action.to_owned(),
+                r.action.as_str().to_owned(),
                 r.path.display().to_string(),
                 placed.join(", "),
             ]
@@ -108,7 +108,7 @@ fn render_check(context: &Context, reports: &[CheckReport]) -> Exit {
                 vec![
                     r.resource.clone(),
                     c.place.clone(),
-                    c.state.to_owned(),
+                    c.state.as_str().to_owned(),
                     c.detail.clone(),
                 ]
             })

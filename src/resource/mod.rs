@@ -1,9 +1,11 @@
 //! The KVMGuest resource model: VCS attribute names, defaults from the type definition.
 //!
-//! `load` reads YAML into this model and `validate` holds the attr_changed rules; everything
-//! above this module sees only resolved values (defaults filled in, paths absolute).
+//! `load` reads YAML into the located `raw` types, `validate` holds the attr_changed rules over
+//! them, and `load` resolves them into this model; everything above this module sees only
+//! resolved values (defaults filled in, paths absolute).
 
 mod load;
+mod raw;
 mod validate;
 
 use std::collections::BTreeMap;

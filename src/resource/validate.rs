@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::load::{RawResource, RawSystem, given, origin};
+use super::raw::{RawResource, RawSystem, given, origin};
 use super::{
     DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE, Diagnostic, Origin,
     Severity, System,

@@ -65,10 +65,26 @@ pub fn tls_trusting(ca_pem: &[u8], source: &Path) -> Result<rustls::ClientConfig
             ))
         })?;
     }
+    tls_config(roots)
+}
+
+/// A rustls client configuration that trusts exactly `roots`.
+pub fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig> {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
         .map_err(|e| Error::Failed(format!("TLS set-up: {e}")))
+}
+
+/// An HTTP client bounded by `timeout` in every request, connecting included: a hung engine must
+/// not hang the command.
+pub fn http_client(tls: rustls::ClientConfig, timeout: Duration) -> reqwest::Result<Client> {
+    Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("kvmguestctl/", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 /// The causes of an error, outermost first: reqwest's own message says little ("error sending
@@ -94,12 +110,7 @@ impl Session {
         tls: rustls::ClientConfig,
         timeout: Duration,
     ) -> Result<Session> {
-        let http = Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("kvmguestctl/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let http = http_client(tls, timeout)
             .map_err(|e| Error::Failed(format!("HTTP client set-up: {}", causes(&e))))?;
         Ok(Session {
             http,

@@ -3,6 +3,7 @@
 //! A system is a host of the engine (by `rhev_host`, else its own name). The engine knows where
 //! each VM runs, so one paged VM search per engine answers a status survey of every system.
 
+mod ca;
 mod client;
 mod xml;
 
@@ -20,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
 use crate::secret::{self, Secret};
 
-pub use client::{causes, pem_certificates, tls_trusting};
+pub use ca::{EngineCa, fetch_ca};
+pub use client::tls_trusting;
 
 /// VMs per page of a survey: 1,000 VMs take two pages and one empty look.
 const PAGE: usize = 500;
@@ -531,14 +533,4 @@ fn check_migratable(vm: &xml::Vm) -> Result<()> {
         _ => return Ok(()),
     };
     Err(Error::Refused(format!("cannot migrate {}: {why}", vm.name)))
-}
-
-/// The SHA-256 fingerprint of a DER certificate, as `openssl x509 -fingerprint -sha256` prints it.
-pub fn fingerprint(der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
