@@ -1,10 +1,10 @@
-//! Errors of the core and the exit codes they map to.
+//! Errors of the core, the exit codes they map to, and the one rule that decides a command's
+//! exit code from its results.
 
 use serde::Serialize;
 
 /// The documented exit codes. Scripts and cluster engines depend on these numbers: never renumber.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// 0: the command did what was asked.
     Success = 0,
@@ -27,6 +27,37 @@ pub enum Exit {
 impl Exit {
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// The one rule for a command over several resources (each is tried whatever the others
+    /// gave): a concurrency violation (6), then a divergence (7), found anywhere, is the worst
+    /// news and is said first; otherwise the first failure, in the order the resources were
+    /// named; success when nothing failed.
+    pub fn of(exits: impl IntoIterator<Item = Exit>) -> Exit {
+        let failures: Vec<Exit> = exits.into_iter().filter(|e| *e != Exit::Success).collect();
+        [Exit::Concurrency, Exit::Diverged]
+            .into_iter()
+            .find(|worst| failures.contains(worst))
+            .or_else(|| failures.first().copied())
+            .unwrap_or(Exit::Success)
+    }
+}
+
+/// In JSON, an exit code is its number.
+impl Serialize for Exit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
+    }
+}
+
+/// A result of the core as a command shows it: rows of a table, and the exit code it implies on
+/// its own (a concurrency violation, a divergence, a system that could not be asked).
+pub trait Outcome {
+    /// The table's column names.
+    const COLUMNS: &'static [&'static str];
+    fn rows(&self) -> Vec<Vec<String>>;
+    fn exit(&self) -> Exit {
+        Exit::Success
     }
 }
 
@@ -91,3 +122,19 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Exit::*;
+    use super::*;
+
+    #[test]
+    fn the_exit_rule() {
+        assert_eq!(Exit::of([]), Success);
+        assert_eq!(Exit::of([Success, Success]), Success);
+        assert_eq!(Exit::of([Success, Unreachable, Refused]), Unreachable);
+        assert_eq!(Exit::of([Refused, Failed]), Refused);
+        assert_eq!(Exit::of([Unreachable, Diverged]), Diverged);
+        assert_eq!(Exit::of([Failed, Diverged, Concurrency]), Concurrency);
+    }
+}

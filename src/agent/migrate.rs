@@ -118,16 +118,17 @@ pub fn migrate(
             other => other,
         })?;
 
-    // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles.
+    // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles: a
+    // first look, then one per cycle.
     let cycles = res.migrate_wait_limit;
-    let mut arrived = verdict(&*target, guest)?;
-    for _ in 1..cycles {
-        if arrived.state == ResourceState::Online {
-            break;
-        }
-        std::thread::sleep(MONITOR_CYCLE);
-        arrived = verdict(&*target, guest)?;
-    }
+    let arrived = super::watch_guest(
+        console,
+        &format!("{guest}: MigrateWaitLimit {cycles} cycle(s) on {to}"),
+        (MONITOR_CYCLE * cycles.saturating_sub(1), MONITOR_CYCLE),
+        &*target,
+        guest,
+        |v| v.state == ResourceState::Online,
+    )?;
     if arrived.state != ResourceState::Online {
         return Err(Error::Failed(format!(
             "{guest} migrated to {to} but is {} there after {cycles} monitor cycle(s) (MigrateWaitLimit)",

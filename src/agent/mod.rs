@@ -263,6 +263,29 @@ fn wait_every(
     }
 }
 
+/// Look at one guest every `poll` for at most `limit`, until `done` is true of what is seen; the
+/// last look is returned, for the caller to verify.
+fn watch_guest(
+    console: &dyn Console,
+    message: &str,
+    (limit, poll): (Duration, Duration),
+    host: &dyn Host,
+    guest: &str,
+    done: impl Fn(&Verdict) -> bool,
+) -> Result<Verdict> {
+    let mut last = None;
+    wait_every(console, message, limit, poll, |_| {
+        let v = verdict(host, guest)?;
+        let finished = done(&v);
+        last = Some(v);
+        Ok(finished)
+    })?;
+    match last {
+        Some(v) => Ok(v),
+        None => verdict(host, guest),
+    }
+}
+
 /// The one-guest verdict on one system, for entry points that poll a single guest.
 fn verdict(host: &dyn Host, guest: &str) -> Result<Verdict> {
     Ok(match host.guest(guest)? {
@@ -334,6 +357,29 @@ fn save_definition(res: &Resource, xml: Option<&str>) -> Result<Option<std::path
     match (res.sync_dir.as_deref(), xml) {
         (Some(dir), Some(xml)) => syncdir::save(dir, &res.guest_name, xml).map(|s| Some(s.path)),
         _ => Ok(None),
+    }
+}
+
+impl crate::error::Outcome for Report {
+    const COLUMNS: &'static [&'static str] = &[
+        "RESOURCE",
+        "SYSTEM",
+        "ACTION",
+        "STATE",
+        "CONFIDENCE",
+        "TIME",
+        "DETAIL",
+    ];
+    fn rows(&self) -> Vec<Vec<String>> {
+        vec![vec![
+            self.resource.clone(),
+            self.system.clone(),
+            self.action.to_string(),
+            self.state.to_string(),
+            self.confidence.map_or(String::new(), |c| c.to_string()),
+            format!("{:.1}s", self.seconds),
+            self.detail.clone(),
+        ]]
     }
 }
 

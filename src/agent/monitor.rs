@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use super::{Hosts, Survey};
 use crate::backend::{Activity, GuestState, Observed, Placement};
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Result};
 use crate::resource::Resource;
 
 /// The VCS resource states.
@@ -148,6 +148,47 @@ pub struct ResourceStatus {
     /// cluster's worst case.
     pub concurrency_violation: bool,
     pub systems: Vec<SystemStatus>,
+}
+
+impl crate::error::Outcome for ResourceStatus {
+    const COLUMNS: &'static [&'static str] = &[
+        "RESOURCE",
+        "SYSTEM",
+        "STATE",
+        "CONFIDENCE",
+        "HYPERVISOR",
+        "WHY",
+    ];
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.systems
+            .iter()
+            .map(|s| {
+                let hypervisor = match (s.hypervisor_state, s.hypervisor_reason) {
+                    (Some(state), Some(reason)) => format!("{state} ({reason})"),
+                    _ => "-".to_owned(),
+                };
+                vec![
+                    self.resource.clone(),
+                    s.system.clone(),
+                    s.state.to_string(),
+                    s.confidence.map_or(String::new(), |c| c.to_string()),
+                    hypervisor,
+                    s.error.clone().unwrap_or_else(|| s.why.clone()),
+                ]
+            })
+            .collect()
+    }
+    /// 6 for two live copies; else a system that could not be asked gives its error's code (4
+    /// when unreachable, 2 when an engine refused the configured credentials).
+    fn exit(&self) -> Exit {
+        if self.concurrency_violation {
+            return Exit::Concurrency;
+        }
+        self.systems
+            .iter()
+            .find_map(|s| s.error_class.as_ref())
+            .map_or(Exit::Success, Error::exit)
+    }
 }
 
 impl ResourceStatus {

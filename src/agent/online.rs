@@ -4,8 +4,7 @@ use std::time::Instant;
 
 use super::monitor::{self, ResourceState};
 use super::{
-    Action, Console, Hosts, Report, check_system, definition, domain_xml, seconds, verdict,
-    wait_until,
+    Action, Console, Hosts, Report, check_system, definition, domain_xml, seconds, watch_guest,
 };
 use crate::backend::{Definitions, EngineVms, Host, Keeper, Payload};
 use crate::error::{Error, Result};
@@ -249,22 +248,15 @@ fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<moni
         "{guest}: DelayAfterGuestOnline {}s",
         res.delay_after_guest_online
     );
-    let mut last = None;
-    wait_until(
+    // The full delay is waited unless the guest dies during it.
+    watch_guest(
         console,
         &message,
-        seconds(res.delay_after_guest_online),
-        |_| {
-            let v = verdict(host, guest)?;
-            let died = !v.active;
-            last = Some(v);
-            Ok(died)
-        },
-    )?;
-    match last {
-        Some(v) => Ok(v),
-        None => verdict(host, guest),
-    }
+        (seconds(res.delay_after_guest_online), super::POLL),
+        host,
+        guest,
+        |v| !v.active,
+    )
 }
 
 /// The site's network settings for the guest, as `KEY=VALUE` lines (values are validated

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Console, Hosts, Survey, domain_xml, monitor, syncdir};
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Outcome, Result};
 use crate::resource::Resource;
 
 /// The outcome of saving one resource's definition and defining it elsewhere.
@@ -252,6 +252,53 @@ pub struct CheckReport {
     pub copies: Vec<DefinitionCopy>,
     #[serde(skip)]
     pub unreachable: bool,
+}
+
+impl Outcome for SyncReport {
+    const COLUMNS: &'static [&'static str] =
+        &["RESOURCE", "SOURCE", "ACTION", "PATH", "DEFINED ON"];
+    fn rows(&self) -> Vec<Vec<String>> {
+        let placed: Vec<String> = self
+            .defined_on
+            .iter()
+            .map(|p| format!("{}: {}", p.system, p.result.as_str()))
+            .collect();
+        vec![vec![
+            self.resource.clone(),
+            self.source.clone(),
+            self.action.as_str().to_owned(),
+            self.path.display().to_string(),
+            placed.join(", "),
+        ]]
+    }
+}
+
+impl Outcome for CheckReport {
+    const COLUMNS: &'static [&'static str] = &["RESOURCE", "COPY", "STATE", "DETAIL"];
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.copies
+            .iter()
+            .map(|c| {
+                vec![
+                    self.resource.clone(),
+                    c.place.clone(),
+                    c.state.as_str().to_owned(),
+                    c.detail.clone(),
+                ]
+            })
+            .collect()
+    }
+    /// 7 when the copies differ or one is missing; 4 when a copy could not be read because its
+    /// system could not be asked.
+    fn exit(&self) -> Exit {
+        if !self.consistent {
+            Exit::Diverged
+        } else if self.unreachable {
+            Exit::Unreachable
+        } else {
+            Exit::Success
+        }
+    }
 }
 
 /// Compare the definition on every system and in SyncDir, semantically.

@@ -22,7 +22,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::agent::{Hosts, Report};
 use crate::backend::Backends;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, Outcome, Result};
 use crate::render::{Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
@@ -144,6 +144,15 @@ impl Context {
     fn connector(&self) -> Backends {
         Backends::new(self.timeout, self.ca_file.clone(), self.key_file.clone())
     }
+
+    /// The setup of every command that asks hypervisors: the configuration, and its systems'
+    /// hosts, each connected at most once for the whole command.
+    fn with_hosts<T>(&self, run: impl FnOnce(&Config, &Hosts) -> Result<T>) -> Result<T> {
+        let config = self.config()?;
+        let connector = self.connector();
+        let hosts = Hosts::new(&config, &connector);
+        run(&config, &hosts)
+    }
 }
 
 /// The clap definition, for completions and man pages.
@@ -185,69 +194,40 @@ pub fn main() -> ExitCode {
 }
 
 /// Run one entry point on each selected resource, on the local system, and report them all.
-/// The exit code is that of the first failure; later resources are still tried.
 fn act(
     context: &Context,
     selection: &Selection,
     entry_point: impl Fn(&Hosts, &Resource, &str) -> Result<Report>,
 ) -> Result<Exit> {
-    let config = context.config()?;
-    let resources = config.select(&selection.names, selection.all)?;
-    let system = resource::local_system(&config, context.sys.as_deref())?;
-    let connector = context.connector();
-    let hosts = Hosts::new(&config, &connector);
-    let outcomes = Outcomes::each(context, resources, |res| entry_point(&hosts, res, &system));
-    let rows = outcomes
-        .results
-        .iter()
-        .map(|r| {
-            vec![
-                r.resource.clone(),
-                r.system.clone(),
-                r.action.to_string(),
-                r.state.to_string(),
-                r.confidence.map_or(String::new(), |c| c.to_string()),
-                format!("{:.1}s", r.seconds),
-                r.detail.clone(),
-            ]
-        })
-        .collect();
-    if !outcomes.results.is_empty() || context.output.format == Format::Json {
-        context.output.emit(
-            &outcomes,
-            &[
-                "RESOURCE",
-                "SYSTEM",
-                "ACTION",
-                "STATE",
-                "CONFIDENCE",
-                "TIME",
-                "DETAIL",
-            ],
-            rows,
-        );
-    }
-    for r in &outcomes.results {
-        if let Some(path) = &r.saved_definition {
-            context.output.note(&format!(
-                "{}: definition saved to {}",
-                r.resource,
-                path.display()
-            ));
+    context.with_hosts(|config, hosts| {
+        let resources = config.select(&selection.names, selection.all)?;
+        let system = resource::local_system(config, context.sys.as_deref())?;
+        let outcomes = Outcomes::each(context, resources, |res| entry_point(hosts, res, &system));
+        if !outcomes.results.is_empty() || context.output.format == Format::Json {
+            context.output.outcomes(&outcomes, &outcomes.results);
         }
-    }
-    Ok(outcomes.exit())
+        for r in &outcomes.results {
+            if let Some(path) = &r.saved_definition {
+                context.output.note(&format!(
+                    "{}: definition saved to {}",
+                    r.resource,
+                    path.display()
+                ));
+            }
+        }
+        Ok(outcomes.exit())
+    })
 }
 
 /// What a command gave for several resources, as the JSON document `{"results", "errors"}`:
-/// every resource is tried, and the exit code is that of the first failure.
+/// every resource is tried, and the exit code follows [`Exit::of`].
 #[derive(serde::Serialize)]
 struct Outcomes<T> {
     results: Vec<T>,
     errors: Vec<Failure>,
 }
 
-impl<T> Outcomes<T> {
+impl<T: Outcome> Outcomes<T> {
     fn new() -> Self {
         Outcomes {
             results: Vec::new(),
@@ -278,7 +258,12 @@ impl<T> Outcomes<T> {
     }
 
     fn exit(&self) -> Exit {
-        first_exit(&self.errors)
+        Exit::of(
+            self.results
+                .iter()
+                .map(Outcome::exit)
+                .chain(self.errors.iter().map(|f| f.exit_code)),
+        )
     }
 }
 
@@ -312,9 +297,4 @@ fn libvirt_only<'c>(
         )));
     }
     Ok(libvirt)
-}
-
-/// The exit code of several resources' outcomes: that of the first failure.
-fn first_exit(errors: &[Failure]) -> Exit {
-    errors.first().map_or(Exit::Success, |f| f.exit)
 }

@@ -1,7 +1,7 @@
 //! `status`: the Monitor entry point for many resources, each system asked once.
 
-use crate::agent::{self, Hosts};
-use crate::error::{Exit, Result};
+use crate::agent;
+use crate::error::{Exit, Outcome, Result};
 
 use super::{Context, Selection};
 
@@ -19,68 +19,27 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let config = context.config()?;
-    let resources = config.select(&args.selection.names, args.selection.all)?;
-    let connector = context.connector();
-    let hosts = Hosts::new(&config, &connector);
-    let statuses = agent::status(&hosts, &resources);
-
-    let mut rows = Vec::new();
-    for r in &statuses {
-        for s in &r.systems {
-            let hypervisor = match (s.hypervisor_state, s.hypervisor_reason) {
-                (Some(state), Some(reason)) => format!("{state} ({reason})"),
-                _ => "-".to_owned(),
-            };
-            let why = s.error.clone().unwrap_or_else(|| s.why.clone());
-            rows.push(vec![
-                r.resource.clone(),
-                s.system.clone(),
-                s.state.to_string(),
-                s.confidence.map_or(String::new(), |c| c.to_string()),
-                hypervisor,
-                why,
-            ]);
+    context.with_hosts(|config, hosts| {
+        let resources = config.select(&args.selection.names, args.selection.all)?;
+        let statuses = agent::status(hosts, &resources);
+        #[derive(serde::Serialize)]
+        struct Statuses<'a> {
+            resources: &'a [agent::ResourceStatus],
         }
-    }
-    #[derive(serde::Serialize)]
-    struct Statuses<'a> {
-        resources: &'a [agent::ResourceStatus],
-    }
-    context.output.emit(
-        &Statuses {
-            resources: &statuses,
-        },
-        &[
-            "RESOURCE",
-            "SYSTEM",
-            "STATE",
-            "CONFIDENCE",
-            "HYPERVISOR",
-            "WHY",
-        ],
-        rows,
-    );
-
-    for r in statuses.iter().filter(|r| r.concurrency_violation) {
-        context.output.warn(&format!(
-            "CONCURRENCY VIOLATION: {} ({}) runs on {} at once",
-            r.resource,
-            r.guest,
-            r.running_on.join(" and ")
-        ));
-    }
-    // A system that could not be asked gives its error's code: 4 when unreachable, 2 when the
-    // engine refused the configured credentials.
-    let failed = statuses
-        .iter()
-        .flat_map(|r| &r.systems)
-        .find_map(|s| s.error_class.as_ref());
-    Ok(if statuses.iter().any(|r| r.concurrency_violation) {
-        Exit::Concurrency
-    } else if let Some(e) = failed {
-        e.exit()
-    } else {
-        Exit::Success
+        context.output.outcomes(
+            &Statuses {
+                resources: &statuses,
+            },
+            &statuses,
+        );
+        for r in statuses.iter().filter(|r| r.concurrency_violation) {
+            context.output.warn(&format!(
+                "CONCURRENCY VIOLATION: {} ({}) runs on {} at once",
+                r.resource,
+                r.guest,
+                r.running_on.join(" and ")
+            ));
+        }
+        Ok(Exit::of(statuses.iter().map(Outcome::exit)))
     })
 }

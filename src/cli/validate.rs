@@ -92,10 +92,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         &["SEVERITY", "LOCATION", "RESOURCE", "MESSAGE"],
         rows,
     );
-    Ok(findings
-        .iter()
-        .find(|(d, _)| d.severity == Severity::Error)
-        .map_or(Exit::Success, |(_, exit)| *exit))
+    Ok(Exit::of(
+        findings
+            .iter()
+            .filter(|(d, _)| d.severity == Severity::Error)
+            .map(|(_, exit)| *exit),
+    ))
 }
 
 /// The environment checks of `--connect`, each located at the resource's definition.
@@ -105,8 +107,7 @@ fn environment(
     resources: &[&Resource],
 ) -> Vec<(Diagnostic, Exit)> {
     let connector = context.connector();
-    let hosts = Hosts::new(config, &connector);
-    agent::readiness(&hosts, resources)
+    agent::readiness(&Hosts::new(config, &connector), resources)
         .into_iter()
         .map(|(res, e)| {
             let diagnostic = Diagnostic {

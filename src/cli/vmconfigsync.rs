@@ -1,9 +1,8 @@
 //! `vmconfigsync`: save definitions to SyncDir, define them on the other systems, or check that
 //! every copy agrees.
 
-use crate::agent::Hosts;
-use crate::agent::vmconfigsync::{self, CheckReport, SyncReport};
-use crate::error::{Exit, Result};
+use crate::agent::vmconfigsync::{self, CheckReport};
+use crate::error::{Exit, Outcome, Result};
 
 use super::{Context, Outcomes, Selection};
 
@@ -34,95 +33,53 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let config = context.config()?;
-    let resources = super::libvirt_only(
-        context,
-        config.select(&args.selection.names, args.selection.all)?,
-        !args.selection.all,
-        "the engine keeps RHEV VM definitions",
-    )?;
-    let connector = context.connector();
-    let hosts = Hosts::new(&config, &connector);
-    // One survey for all the resources: every system is asked once, however many resources.
-    let survey = hosts.survey(&resources);
-    if args.check {
-        let reports: Vec<CheckReport> = resources
-            .iter()
-            .map(|r| vmconfigsync::check(&hosts, r, &survey))
-            .collect();
-        return Ok(render_check(context, &reports));
-    }
-    let console = context.output.console();
-    let mut outcomes = Outcomes::new();
-    for res in resources {
-        let targets = if args.everywhere {
-            res.systems.clone()
-        } else {
-            args.define_on.clone()
-        };
-        match vmconfigsync::vmconfigsync(&hosts, res, &survey, &targets, &console) {
-            Ok(report) => {
-                for e in report.defined_on.iter().filter_map(|p| p.error.as_ref()) {
-                    outcomes.fail(context, res, e);
-                }
-                outcomes.results.push(report);
-            }
-            Err(e) => outcomes.fail(context, res, &e),
-        }
-    }
-    render_sync(context, &outcomes);
-    Ok(outcomes.exit())
-}
-
-fn render_sync(context: &Context, outcomes: &Outcomes<SyncReport>) {
-    let rows = outcomes
-        .results
-        .iter()
-        .map(|r| {
-            let placed: Vec<String> = r
-                .defined_on
+    context.with_hosts(|config, hosts| {
+        let resources = super::libvirt_only(
+            context,
+            config.select(&args.selection.names, args.selection.all)?,
+            !args.selection.all,
+            "the engine keeps RHEV VM definitions",
+        )?;
+        // One survey for all the resources: every system is asked once, however many resources.
+        let survey = hosts.survey(&resources);
+        if args.check {
+            let reports: Vec<CheckReport> = resources
                 .iter()
-                .map(|p| format!("{}: {}", p.system, p.result.as_str()))
+                .map(|r| vmconfigsync::check(hosts, r, &survey))
                 .collect();
-            vec![
-                r.resource.clone(),
-                r.source.clone(),
-                r.action.as_str().to_owned(),
-                r.path.display().to_string(),
-                placed.join(", "),
-            ]
-        })
-        .collect();
-    context.output.emit(
-        outcomes,
-        &["RESOURCE", "SOURCE", "ACTION", "PATH", "DEFINED ON"],
-        rows,
-    );
+            return Ok(render_check(context, &reports));
+        }
+        let console = context.output.console();
+        let mut outcomes = Outcomes::new();
+        for res in resources {
+            let targets = if args.everywhere {
+                res.systems.clone()
+            } else {
+                args.define_on.clone()
+            };
+            match vmconfigsync::vmconfigsync(hosts, res, &survey, &targets, &console) {
+                Ok(report) => {
+                    for e in report.defined_on.iter().filter_map(|p| p.error.as_ref()) {
+                        outcomes.fail(context, res, e);
+                    }
+                    outcomes.results.push(report);
+                }
+                Err(e) => outcomes.fail(context, res, &e),
+            }
+        }
+        context.output.outcomes(&outcomes, &outcomes.results);
+        Ok(outcomes.exit())
+    })
 }
 
 fn render_check(context: &Context, reports: &[CheckReport]) -> Exit {
-    let rows = reports
-        .iter()
-        .flat_map(|r| {
-            r.copies.iter().map(|c| {
-                vec![
-                    r.resource.clone(),
-                    c.place.clone(),
-                    c.state.as_str().to_owned(),
-                    c.detail.clone(),
-                ]
-            })
-        })
-        .collect();
     #[derive(serde::Serialize)]
     struct Checked<'a> {
         resources: &'a [CheckReport],
     }
-    context.output.emit(
-        &Checked { resources: reports },
-        &["RESOURCE", "COPY", "STATE", "DETAIL"],
-        rows,
-    );
+    context
+        .output
+        .outcomes(&Checked { resources: reports }, reports);
     if context.output.format == crate::render::Format::Table {
         for diff in reports
             .iter()
@@ -132,11 +89,5 @@ fn render_check(context: &Context, reports: &[CheckReport]) -> Exit {
             context.output.text(diff);
         }
     }
-    if reports.iter().any(|r| !r.consistent) {
-        Exit::Diverged
-    } else if reports.iter().any(|r| r.unreachable) {
-        Exit::Unreachable
-    } else {
-        Exit::Success
-    }
+    Exit::of(reports.iter().map(Outcome::exit))
 }

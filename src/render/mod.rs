@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::agent::Console;
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Outcome, Result};
 
 /// The `-o` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,6 +68,12 @@ impl Output {
                 self.raw(&format!("{text}\n"));
             }
         }
+    }
+
+    /// Print results: their rows as one table, or `document` (which holds them) as JSON.
+    pub fn outcomes<T: Outcome>(&self, document: &impl Serialize, results: &[T]) {
+        let rows = results.iter().flat_map(Outcome::rows).collect();
+        self.emit(document, T::COLUMNS, rows);
     }
 
     fn json<T: Serialize>(&self, value: &T) {
@@ -178,21 +184,18 @@ impl Output {
 pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
-    pub exit_code: u8,
+    pub exit_code: Exit,
     pub kind: &'static str,
     pub message: String,
-    #[serde(skip)]
-    pub exit: crate::error::Exit,
 }
 
 impl Failure {
     pub fn new(resource: Option<&str>, e: &Error) -> Failure {
         Failure {
             resource: resource.map(str::to_owned),
-            exit_code: e.exit().code(),
+            exit_code: e.exit(),
             kind: e.kind(),
             message: e.to_string(),
-            exit: e.exit(),
         }
     }
 }
