@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{Console, Hosts, wait_every};
-use crate::backend::{EngineHost, EngineHosts};
+use crate::backend::{EngineHost, EngineHosts, HostStatus};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -22,15 +22,70 @@ pub struct DevScanOptions {
     pub wait: Duration,
 }
 
+/// What a step does, as reports and their JSON name it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    ConfirmFenced,
+    Deactivate,
+    WaitSpm,
+    Activate,
+    CheckSpm,
+    Refresh,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::ConfirmFenced => "confirm-fenced",
+            Step::Deactivate => "deactivate",
+            Step::WaitSpm => "wait-spm",
+            Step::Activate => "activate",
+            Step::CheckSpm => "check-spm",
+            Step::Refresh => "refresh",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a step ended, as reports and their JSON name it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Done,
+    /// A dry run's step: nothing was changed.
+    Planned,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Planned => "planned",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One step, as it happened (or, with `--dry-run`, as it would).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DevScanStep {
-    /// confirm-fenced, deactivate, wait-spm, activate, check-spm or refresh.
-    pub step: &'static str,
+    pub step: Step,
     pub host: Option<String>,
     pub cluster: Option<String>,
-    /// done, planned (dry run) or failed.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub detail: String,
 }
 
@@ -58,7 +113,7 @@ impl View {
     fn spm_is_local_and_up(&self) -> bool {
         self.spm
             .as_ref()
-            .is_some_and(|s| s.status == "up" && self.local.iter().any(|l| l.id == s.id))
+            .is_some_and(|s| s.status == HostStatus::Up && self.local.iter().any(|l| l.id == s.id))
     }
 
     fn spm_is_remote(&self) -> bool {
@@ -106,16 +161,12 @@ impl Run<'_> {
         })
     }
 
-    fn record(
-        &mut self,
-        step: &'static str,
-        host: Option<&EngineHost>,
-        outcome: &'static str,
-        detail: String,
-    ) {
+    fn record(&mut self, step: Step, host: Option<&EngineHost>, outcome: Outcome, detail: String) {
         let line = match (outcome, host) {
-            ("planned", Some(h)) => format!("would {step} {} ({}): {detail}", h.name, h.cluster),
-            ("planned", None) => format!("would {step}: {detail}"),
+            (Outcome::Planned, Some(h)) => {
+                format!("would {step} {} ({}): {detail}", h.name, h.cluster)
+            }
+            (Outcome::Planned, None) => format!("would {step}: {detail}"),
             (_, Some(h)) => format!("{step} {} ({}): {detail}", h.name, h.cluster),
             (_, None) => format!("{step}: {detail}"),
         };
@@ -132,28 +183,27 @@ impl Run<'_> {
     /// Do one host action (or plan it).
     fn act(
         &mut self,
-        step: &'static str,
+        step: Step,
         host: &EngineHost,
         detail: &str,
         action: impl FnOnce(&dyn EngineHosts, &str) -> Result<()>,
     ) -> Result<()> {
         if self.opts.dry_run {
-            self.record(step, Some(host), "planned", detail.to_owned());
+            self.record(step, Some(host), Outcome::Planned, detail.to_owned());
             return Ok(());
         }
         match action(self.engine, &host.id) {
             Ok(()) => {
-                self.record(step, Some(host), "done", detail.to_owned());
+                self.record(step, Some(host), Outcome::Done, detail.to_owned());
                 Ok(())
             }
             Err(e) => {
-                self.record(step, Some(host), "failed", e.to_string());
+                self.record(step, Some(host), Outcome::Failed, e.to_string());
                 Err(e)
             }
         }
     }
 
-    /// Wait until the hosts look as wanted, at most `opts.wait`; the view at the end.
     /// Wait until the hosts look as wanted, at most `opts.wait`; the view at the end. A dry run
     /// plans the wait and goes on from `current`.
     fn wait_spm(
@@ -163,7 +213,7 @@ impl Run<'_> {
         done: impl Fn(&View) -> bool,
     ) -> Result<View> {
         if self.opts.dry_run {
-            self.record("wait-spm", None, "planned", goal.to_owned());
+            self.record(Step::WaitSpm, None, Outcome::Planned, goal.to_owned());
             return Ok(current);
         }
         let started = Instant::now();
@@ -180,16 +230,21 @@ impl Run<'_> {
                 "not reached within {} s; the SPM is on {now}",
                 self.opts.wait.as_secs()
             );
-            self.record("wait-spm", None, "failed", format!("{goal}: {detail}"));
+            self.record(
+                Step::WaitSpm,
+                None,
+                Outcome::Failed,
+                format!("{goal}: {detail}"),
+            );
             return Err(Error::Failed(format!("DevScan: {goal}: {detail}")));
         }
         let on = last.spm.as_ref().map_or(String::new(), |s| {
             format!(": now on {} ({})", s.name, s.cluster)
         });
         self.record(
-            "wait-spm",
+            Step::WaitSpm,
             None,
-            "done",
+            Outcome::Done,
             format!("{goal}{on} after {:.1} s", started.elapsed().as_secs_f64()),
         );
         Ok(last)
@@ -221,7 +276,11 @@ pub fn devscan(
     let spm_before = view.spm.as_ref().map(|s| s.name.clone());
 
     // A non-responsive SPM keeps its role until someone confirms it was fenced.
-    if let Some(spm) = view.spm.clone().filter(|s| s.status == "non_responsive") {
+    if let Some(spm) = view
+        .spm
+        .clone()
+        .filter(|s| s.status == HostStatus::NonResponsive)
+    {
         if !res.rhevm_info.use_manual_rhevm_fencing {
             return Err(Error::Refused(format!(
                 "the SPM host {} ({}) is non_responsive: the SPM role cannot move until it is \
@@ -237,7 +296,7 @@ pub fn devscan(
             ))?;
         }
         run.act(
-            "confirm-fenced",
+            Step::ConfirmFenced,
             &spm,
             "manual fence (UseManualRHEVMFencing = 1): the SPM role is freed",
             |e, id| e.confirm_fenced(id),
@@ -245,11 +304,11 @@ pub fn devscan(
         view = run.wait_spm(view, &format!("the SPM role to leave {}", spm.name), |v| {
             v.spm
                 .as_ref()
-                .is_some_and(|s| s.id != spm.id && s.status == "up")
+                .is_some_and(|s| s.id != spm.id && s.status == HostStatus::Up)
         })?;
     } else if view.spm.is_none() {
         view = run.wait_spm(view, "a host to take the SPM role", |v| {
-            v.spm.as_ref().is_some_and(|s| s.status == "up")
+            v.spm.as_ref().is_some_and(|s| s.status == HostStatus::Up)
         })?;
     }
 
@@ -259,7 +318,7 @@ pub fn devscan(
         let remote: Vec<EngineHost> = view
             .remote
             .iter()
-            .filter(|h| h.status == "up")
+            .filter(|h| h.status == HostStatus::Up)
             .cloned()
             .collect();
         if !opts.dry_run {
@@ -278,7 +337,7 @@ pub fn devscan(
             } else {
                 "could take the SPM role on the other site"
             };
-            match run.act("deactivate", h, why, |e, id| e.deactivate(id)) {
+            match run.act(Step::Deactivate, h, why, |e, id| e.deactivate(id)) {
                 Ok(()) => deactivated.push(h.clone()),
                 Err(e) => {
                     failure = Some(e);
@@ -298,7 +357,7 @@ pub fn devscan(
         // in maintenance behind.
         let mut not_activated = None;
         for h in &deactivated {
-            if let Err(e) = run.act("activate", h, "back from maintenance", |e, id| {
+            if let Err(e) = run.act(Step::Activate, h, "back from maintenance", |e, id| {
                 e.activate(id)
             }) {
                 not_activated.get_or_insert(e);
@@ -321,15 +380,15 @@ pub fn devscan(
     if view.spm_is_local_and_up() && spm_before == view.spm.as_ref().map(|s| s.name.clone()) {
         let spm = view.spm.as_ref().map_or("", |s| s.name.as_str());
         run.record(
-            "check-spm",
+            Step::CheckSpm,
             None,
-            "done",
+            Outcome::Done,
             format!("the SPM is on {spm}, an up host of cluster {cluster}"),
         );
     }
-    for h in view.local.iter().filter(|h| h.status == "up") {
+    for h in view.local.iter().filter(|h| h.status == HostStatus::Up) {
         run.act(
-            "refresh",
+            Step::Refresh,
             h,
             "rescan storage: replicated devices are seen read-write",
             |e, id| e.refresh(id),
@@ -344,4 +403,70 @@ pub fn devscan(
         steps: run.steps,
         seconds: super::tenths(started),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words of each value, checking on the way that the JSON says the same as the table.
+    fn words<T: Serialize + Copy>(
+        values: &[T],
+        as_str: fn(T) -> &'static str,
+    ) -> Vec<&'static str> {
+        values
+            .iter()
+            .map(|&v| {
+                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
+                as_str(v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tables_and_json_say_the_documented_words() {
+        use Step::*;
+        assert_eq!(
+            words(
+                &[
+                    ConfirmFenced,
+                    Deactivate,
+                    WaitSpm,
+                    Activate,
+                    CheckSpm,
+                    Refresh
+                ],
+                Step::as_str
+            ),
+            [
+                "confirm-fenced",
+                "deactivate",
+                "wait-spm",
+                "activate",
+                "check-spm",
+                "refresh"
+            ]
+        );
+        assert_eq!(
+            words(
+                &[Outcome::Done, Outcome::Planned, Outcome::Failed],
+                Outcome::as_str
+            ),
+            ["done", "planned", "failed"]
+        );
+    }
+
+    #[test]
+    fn host_statuses_keep_the_engine_words() {
+        for word in ["up", "non_responsive", "maintenance", "none"] {
+            let status = HostStatus::from_engine(word);
+            assert_eq!(status.as_str(), word);
+            assert_eq!(serde_json::to_value(&status).unwrap(), word);
+        }
+        assert_eq!(HostStatus::from_engine("up"), HostStatus::Up);
+        assert_eq!(
+            HostStatus::from_engine("non_responsive"),
+            HostStatus::NonResponsive
+        );
+    }
 }

@@ -300,10 +300,48 @@ pub struct EngineHost {
     pub name: String,
     pub cluster: String,
     pub data_center: String,
-    /// The engine's host status (up, maintenance, non_responsive, ...).
-    pub status: String,
+    pub status: HostStatus,
     /// Holds the Storage Pool Manager role of its data center.
     pub spm: bool,
+}
+
+/// An engine host's status. Only the words DevScan decides on are named; any other is kept as
+/// the engine spelled it, so that messages and the JSON show the engine's own word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostStatus {
+    Up,
+    NonResponsive,
+    Other(String),
+}
+
+impl HostStatus {
+    pub fn from_engine(word: &str) -> Self {
+        match word {
+            "up" => HostStatus::Up,
+            "non_responsive" => HostStatus::NonResponsive,
+            other => HostStatus::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            HostStatus::Up => "up",
+            HostStatus::NonResponsive => "non_responsive",
+            HostStatus::Other(word) => word,
+        }
+    }
+}
+
+impl std::fmt::Display for HostStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for HostStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// What DevScan needs of a management engine.

@@ -54,10 +54,10 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
             r.steps.iter().map(|s| {
                 vec![
                     r.resource.clone(),
-                    s.step.to_owned(),
+                    s.step.as_str().to_owned(),
                     s.host.clone().unwrap_or_default(),
                     s.cluster.clone().unwrap_or_default(),
-                    s.outcome.to_owned(),
+                    s.outcome.as_str().to_owned(),
                     s.detail.clone(),
                 ]
             })

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
-    Activity, EngineHost, EngineHosts, EngineVms, Guest, GuestState, Host, Keeper, MigrationDone,
-    MigrationProgress, MigrationRequest, Observed, Payload, Placement, ShutdownAsked, ShutdownMode,
-    SurveyId, Transfer,
+    Activity, EngineHost, EngineHosts, EngineVms, Guest, GuestState, Host, HostStatus, Keeper,
+    MigrationDone, MigrationProgress, MigrationRequest, Observed, Payload, Placement,
+    ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
@@ -328,7 +328,7 @@ impl EngineHosts for EngineState {
                     data_center: cluster
                         .and_then(|c| c.data_center.as_ref())
                         .map_or_else(String::new, |d| d.id.clone()),
-                    status: h.status.clone().unwrap_or_else(|| "none".to_owned()),
+                    status: HostStatus::from_engine(h.status.as_deref().unwrap_or("none")),
                     spm: h
                         .spm
                         .as_ref()
