@@ -56,24 +56,24 @@ impl std::fmt::Display for Step {
 /// How a step ended, as reports and their JSON name it.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum StepOutcome {
     Done,
     /// A dry run's step: nothing was changed.
     Planned,
     Failed,
 }
 
-impl Outcome {
+impl StepOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Done => "done",
-            Outcome::Planned => "planned",
-            Outcome::Failed => "failed",
+            StepOutcome::Done => "done",
+            StepOutcome::Planned => "planned",
+            StepOutcome::Failed => "failed",
         }
     }
 }
 
-impl std::fmt::Display for Outcome {
+impl std::fmt::Display for StepOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -85,7 +85,7 @@ pub struct DevScanStep {
     pub step: Step,
     pub host: Option<String>,
     pub cluster: Option<String>,
-    pub outcome: Outcome,
+    pub outcome: StepOutcome,
     pub detail: String,
 }
 
@@ -99,6 +99,26 @@ pub struct DevScanReport {
     pub dry_run: bool,
     pub steps: Vec<DevScanStep>,
     pub seconds: f64,
+}
+
+impl crate::error::Outcome for DevScanReport {
+    const COLUMNS: &'static [&'static str] =
+        &["RESOURCE", "STEP", "HOST", "CLUSTER", "OUTCOME", "DETAIL"];
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.steps
+            .iter()
+            .map(|s| {
+                vec![
+                    self.resource.clone(),
+                    s.step.to_string(),
+                    s.host.clone().unwrap_or_default(),
+                    s.cluster.clone().unwrap_or_default(),
+                    s.outcome.to_string(),
+                    s.detail.clone(),
+                ]
+            })
+            .collect()
+    }
 }
 
 /// The engine's hosts from the local cluster's point of view.
@@ -161,12 +181,18 @@ impl Run<'_> {
         })
     }
 
-    fn record(&mut self, step: Step, host: Option<&EngineHost>, outcome: Outcome, detail: String) {
+    fn record(
+        &mut self,
+        step: Step,
+        host: Option<&EngineHost>,
+        outcome: StepOutcome,
+        detail: String,
+    ) {
         let line = match (outcome, host) {
-            (Outcome::Planned, Some(h)) => {
+            (StepOutcome::Planned, Some(h)) => {
                 format!("would {step} {} ({}): {detail}", h.name, h.cluster)
             }
-            (Outcome::Planned, None) => format!("would {step}: {detail}"),
+            (StepOutcome::Planned, None) => format!("would {step}: {detail}"),
             (_, Some(h)) => format!("{step} {} ({}): {detail}", h.name, h.cluster),
             (_, None) => format!("{step}: {detail}"),
         };
@@ -189,16 +215,16 @@ impl Run<'_> {
         action: impl FnOnce(&dyn EngineHosts, &str) -> Result<()>,
     ) -> Result<()> {
         if self.opts.dry_run {
-            self.record(step, Some(host), Outcome::Planned, detail.to_owned());
+            self.record(step, Some(host), StepOutcome::Planned, detail.to_owned());
             return Ok(());
         }
         match action(self.engine, &host.id) {
             Ok(()) => {
-                self.record(step, Some(host), Outcome::Done, detail.to_owned());
+                self.record(step, Some(host), StepOutcome::Done, detail.to_owned());
                 Ok(())
             }
             Err(e) => {
-                self.record(step, Some(host), Outcome::Failed, e.to_string());
+                self.record(step, Some(host), StepOutcome::Failed, e.to_string());
                 Err(e)
             }
         }
@@ -213,7 +239,7 @@ impl Run<'_> {
         done: impl Fn(&View) -> bool,
     ) -> Result<View> {
         if self.opts.dry_run {
-            self.record(Step::WaitSpm, None, Outcome::Planned, goal.to_owned());
+            self.record(Step::WaitSpm, None, StepOutcome::Planned, goal.to_owned());
             return Ok(current);
         }
         let started = Instant::now();
@@ -233,7 +259,7 @@ impl Run<'_> {
             self.record(
                 Step::WaitSpm,
                 None,
-                Outcome::Failed,
+                StepOutcome::Failed,
                 format!("{goal}: {detail}"),
             );
             return Err(Error::Failed(format!("DevScan: {goal}: {detail}")));
@@ -244,7 +270,7 @@ impl Run<'_> {
         self.record(
             Step::WaitSpm,
             None,
-            Outcome::Done,
+            StepOutcome::Done,
             format!("{goal}{on} after {:.1} s", started.elapsed().as_secs_f64()),
         );
         Ok(last)
@@ -382,7 +408,7 @@ pub fn devscan(
         run.record(
             Step::CheckSpm,
             None,
-            Outcome::Done,
+            StepOutcome::Done,
             format!("the SPM is on {spm}, an up host of cluster {cluster}"),
         );
     }
@@ -449,8 +475,8 @@ mod tests {
         );
         assert_eq!(
             words(
-                &[Outcome::Done, Outcome::Planned, Outcome::Failed],
-                Outcome::as_str
+                &[StepOutcome::Done, StepOutcome::Planned, StepOutcome::Failed],
+                StepOutcome::as_str
             ),
             ["done", "planned", "failed"]
         );

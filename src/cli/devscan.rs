@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use crate::agent::Hosts;
 use crate::agent::devscan::{self, DevScanOptions};
 use crate::error::{Exit, Result};
 
@@ -34,52 +33,31 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let config = context.config()?;
-    let resources = config.select(&args.selection.names, args.selection.all)?;
-    let connector = context.connector();
-    let hosts = Hosts::new(&config, &connector);
-    let options = DevScanOptions {
-        dry_run: args.dry_run,
-        wait: Duration::from_secs(args.wait),
-    };
-    let console = context.output.console();
-    let outcomes = Outcomes::each(context, resources, |res| {
-        devscan::devscan(&hosts, res, &options, &console)
-    });
-    drop(console);
-    let rows = outcomes
-        .results
-        .iter()
-        .flat_map(|r| {
-            r.steps.iter().map(|s| {
-                vec![
-                    r.resource.clone(),
-                    s.step.as_str().to_owned(),
-                    s.host.clone().unwrap_or_default(),
-                    s.cluster.clone().unwrap_or_default(),
-                    s.outcome.as_str().to_owned(),
-                    s.detail.clone(),
-                ]
-            })
-        })
-        .collect();
-    context.output.emit(
-        &outcomes,
-        &["RESOURCE", "STEP", "HOST", "CLUSTER", "OUTCOME", "DETAIL"],
-        rows,
-    );
-    for r in &outcomes.results {
-        context.output.note(&format!(
-            "{}: SPM {} -> {}{}",
-            r.resource,
-            r.spm_before.as_deref().unwrap_or("none"),
-            r.spm_after.as_deref().unwrap_or("none"),
-            if r.dry_run {
-                " (dry run: nothing changed)"
-            } else {
-                ""
-            }
-        ));
-    }
-    Ok(outcomes.exit())
+    context.with_hosts(|config, hosts| {
+        let resources = config.select(&args.selection.names, args.selection.all)?;
+        let options = DevScanOptions {
+            dry_run: args.dry_run,
+            wait: Duration::from_secs(args.wait),
+        };
+        let console = context.output.console();
+        let outcomes = Outcomes::each(context, resources, |res| {
+            devscan::devscan(hosts, res, &options, &console)
+        });
+        drop(console);
+        context.output.outcomes(&outcomes, &outcomes.results);
+        for r in &outcomes.results {
+            context.output.note(&format!(
+                "{}: SPM {} -> {}{}",
+                r.resource,
+                r.spm_before.as_deref().unwrap_or("none"),
+                r.spm_after.as_deref().unwrap_or("none"),
+                if r.dry_run {
+                    " (dry run: nothing changed)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(outcomes.exit())
+    })
 }
