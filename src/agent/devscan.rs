@@ -434,20 +434,7 @@ pub fn devscan(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The words of each value, checking on the way that the JSON says the same as the table.
-    fn words<T: Serialize + Copy>(
-        values: &[T],
-        as_str: fn(T) -> &'static str,
-    ) -> Vec<&'static str> {
-        values
-            .iter()
-            .map(|&v| {
-                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
-                as_str(v)
-            })
-            .collect()
-    }
+    use crate::agent::words;
 
     #[test]
     fn tables_and_json_say_the_documented_words() {

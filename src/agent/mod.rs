@@ -413,6 +413,19 @@ impl Report {
     }
 }
 
+/// The words of each value of a vocabulary, checking on the way that its JSON says the same as
+/// its tables.
+#[cfg(test)]
+fn words<T: Serialize + Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+    values
+        .iter()
+        .map(|&v| {
+            assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
+            as_str(v)
+        })
+        .collect()
+}
+
 /// Seconds since `started`, to a tenth: what reports show.
 fn tenths(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 10.0).round() / 10.0
