@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{Console, Hosts, wait_every};
-use crate::backend::{EngineHost, EngineHosts, HostStatus};
+use crate::backend::{EngineControl, EngineHost, HostStatus};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -144,7 +144,7 @@ impl View {
 }
 
 struct Run<'a> {
-    engine: &'a dyn EngineHosts,
+    engine: &'a dyn EngineControl,
     cluster: &'a str,
     opts: DevScanOptions,
     console: &'a dyn Console,
@@ -212,7 +212,7 @@ impl Run<'_> {
         step: Step,
         host: &EngineHost,
         detail: &str,
-        action: impl FnOnce(&dyn EngineHosts, &str) -> Result<()>,
+        action: impl FnOnce(&dyn EngineControl, &str) -> Result<()>,
     ) -> Result<()> {
         if self.opts.dry_run {
             self.record(step, Some(host), StepOutcome::Planned, detail.to_owned());

@@ -154,7 +154,7 @@ impl<'a> Hosts<'a> {
     }
 
     /// The management engine of the resource's environment (RHEV).
-    pub fn engine(&self, res: &Resource) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+    pub fn engine(&self, res: &Resource) -> Result<Arc<dyn crate::backend::EngineControl>> {
         self.connector.engine(&res.environment)
     }
 

@@ -143,7 +143,7 @@ impl Connector for FakeConnector {
     fn connect(&self, _: &Environment, _: &System) -> Result<Arc<dyn Host>> {
         Ok(self.0.clone())
     }
-    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineControl>> {
         unreachable!("DevScan is tested against the oVirt simulator")
     }
     fn watch(
@@ -388,7 +388,7 @@ impl Connector for ScriptedHosts {
     fn connect(&self, _: &Environment, system: &System) -> Result<Arc<dyn Host>> {
         Ok(self.hosts[&system.name].clone())
     }
-    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineHosts>> {
+    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineControl>> {
         unreachable!("DevScan is tested against the oVirt simulator")
     }
     fn watch(

@@ -345,7 +345,7 @@ impl serde::Serialize for HostStatus {
 }
 
 /// What DevScan needs of a management engine.
-pub trait EngineHosts: Send + Sync {
+pub trait EngineControl: Send + Sync {
     fn hosts(&self) -> Result<Vec<EngineHost>>;
     /// Maintenance mode: the host gives up the SPM role, its VMs migrate away.
     fn deactivate(&self, id: &str) -> Result<()>;
@@ -360,7 +360,7 @@ pub trait EngineHosts: Send + Sync {
 pub trait Connector: Send + Sync {
     fn connect(&self, environment: &Environment, system: &System) -> Result<Arc<dyn Host>>;
     /// The engine of a managed environment (RHEV).
-    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineHosts>>;
+    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineControl>>;
     /// Subscribe to the lifecycle events of every guest on `systems`, in the background, until
     /// `stop` is set; reconnects by itself when a hypervisor goes away.
     fn watch(
@@ -400,7 +400,7 @@ impl Connector for Backends {
         }
     }
 
-    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineHosts>> {
+    fn engine(&self, environment: &Environment) -> Result<Arc<dyn EngineControl>> {
         match environment {
             Environment::Libvirt => Err(crate::error::Error::Usage(
                 "this is a KVM (libvirt) resource: it has no management engine (RHEVMInfo.Enabled = 0)"

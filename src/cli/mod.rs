@@ -141,7 +141,7 @@ impl Context {
         })
     }
 
-    fn connector(&self) -> Backends {
+    fn backends(&self) -> Backends {
         Backends::new(self.timeout, self.ca_file.clone(), self.key_file.clone())
     }
 
@@ -149,7 +149,7 @@ impl Context {
     /// hosts, each connected at most once for the whole command.
     fn with_hosts<T>(&self, run: impl FnOnce(&Config, &Hosts) -> Result<T>) -> Result<T> {
         let config = self.config()?;
-        let connector = self.connector();
+        let connector = self.backends();
         let hosts = Hosts::new(&config, &connector);
         run(&config, &hosts)
     }

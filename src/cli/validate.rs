@@ -106,7 +106,7 @@ fn environment(
     config: &Config,
     resources: &[&Resource],
 ) -> Vec<(Diagnostic, Exit)> {
-    let connector = context.connector();
+    let connector = context.backends();
     agent::readiness(&Hosts::new(config, &connector), resources)
         .into_iter()
         .map(|(res, e)| {

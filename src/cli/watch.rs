@@ -48,7 +48,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         signal_hook::flag::register(signal, stop.clone())
             .map_err(|e| Error::Failed(format!("cannot handle signal {signal}: {e}")))?;
     }
-    let connector = context.connector();
+    let connector = context.backends();
     let mut emit = |line: &WatchLine| context.output.line(line, &text(line));
     watch::watch(
         &config,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
-    Activity, EngineHost, EngineHosts, EngineVms, Guest, GuestState, Host, HostStatus, Keeper,
+    Activity, EngineControl, EngineHost, EngineVms, Guest, GuestState, Host, HostStatus, Keeper,
     MigrationDone, MigrationProgress, MigrationRequest, Observed, Payload, Placement,
     ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
@@ -82,7 +82,7 @@ pub struct Rhev {
     /// `--ca-file`: overrides RHEVMInfo.CAFile.
     ca_file: Option<PathBuf>,
     key_file: PathBuf,
-    engines: Mutex<HashMap<Engine, Arc<EngineState>>>,
+    engines: Mutex<HashMap<Engine, Arc<EngineSession>>>,
 }
 
 impl Rhev {
@@ -96,7 +96,7 @@ impl Rhev {
     }
 
     /// The engine's session state, opened at the first use.
-    pub fn engine(&self, engine: &Engine) -> Result<Arc<EngineState>> {
+    pub fn engine(&self, engine: &Engine) -> Result<Arc<EngineSession>> {
         let mut engines = self.engines.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = engines.get(engine) {
             return Ok(found.clone());
@@ -117,7 +117,7 @@ impl Rhev {
         let tls = tls_trusting(&pem, ca)?;
         let password = password_fn(engine.password.clone(), self.key_file.clone());
         let session = client::Session::new(&engine.url, &engine.user, password, tls, self.timeout)?;
-        let state = Arc::new(EngineState::new(session));
+        let state = Arc::new(EngineSession::new(session));
         engines.insert(engine.clone(), state.clone());
         Ok(state)
     }
@@ -168,7 +168,7 @@ impl<T> Kept<T> {
 }
 
 /// One engine as seen by one command: the session and what it learned.
-pub struct EngineState {
+pub struct EngineSession {
     session: client::Session,
     /// The VM list of the latest survey, shared by the hosts that survey asks.
     survey: Mutex<Option<(SurveyId, Result<Arc<Vms>>)>>,
@@ -179,9 +179,9 @@ pub struct EngineState {
     clusters: Kept<Vec<xml::Cluster>>,
 }
 
-impl EngineState {
-    fn new(session: client::Session) -> EngineState {
-        EngineState {
+impl EngineSession {
+    fn new(session: client::Session) -> EngineSession {
+        EngineSession {
             session,
             survey: Mutex::new(None),
             ids: Mutex::new(HashMap::new()),
@@ -305,7 +305,7 @@ fn no_vm(url: &str, name: &str) -> Error {
     Error::Unknown(format!("the engine at {url} has no VM named {name}"))
 }
 
-impl EngineHosts for EngineState {
+impl EngineControl for EngineSession {
     fn hosts(&self) -> Result<Vec<EngineHost>> {
         let hosts = self.host_list(true)?;
         let clusters = self.clusters.get(false, || {
@@ -362,7 +362,7 @@ impl EngineHosts for EngineState {
 
 /// One system: a host of the engine.
 struct RhevHost {
-    engine: Arc<EngineState>,
+    engine: Arc<EngineSession>,
     host_name: String,
 }
 
