@@ -13,5 +13,6 @@ pub mod error;
 pub mod render;
 pub mod resource;
 pub mod secret;
+mod vocabulary;
 
 pub use error::{Error, Exit};

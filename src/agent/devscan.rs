@@ -10,6 +10,7 @@ use super::{Console, Hosts, wait_every};
 use crate::backend::{EngineControl, EngineHost, HostStatus};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
+use crate::vocabulary::vocabulary;
 
 /// How often the hosts are looked at while waiting for the SPM role to move.
 const SPM_POLL: Duration = Duration::from_secs(1);
@@ -22,60 +23,25 @@ pub struct DevScanOptions {
     pub wait: Duration,
 }
 
-/// What a step does, as reports and their JSON name it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    ConfirmFenced,
-    Deactivate,
-    WaitSpm,
-    Activate,
-    CheckSpm,
-    Refresh,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::ConfirmFenced => "confirm-fenced",
-            Step::Deactivate => "deactivate",
-            Step::WaitSpm => "wait-spm",
-            Step::Activate => "activate",
-            Step::CheckSpm => "check-spm",
-            Step::Refresh => "refresh",
-        }
+vocabulary! {
+    /// What a step does, as reports and their JSON name it.
+    pub enum Step {
+        ConfirmFenced = "confirm-fenced",
+        Deactivate = "deactivate",
+        WaitSpm = "wait-spm",
+        Activate = "activate",
+        CheckSpm = "check-spm",
+        Refresh = "refresh",
     }
 }
 
-impl std::fmt::Display for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How a step ended, as reports and their JSON name it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepOutcome {
-    Done,
-    /// A dry run's step: nothing was changed.
-    Planned,
-    Failed,
-}
-
-impl StepOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepOutcome::Done => "done",
-            StepOutcome::Planned => "planned",
-            StepOutcome::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for StepOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+vocabulary! {
+    /// How a step ended, as reports and their JSON name it.
+    pub enum StepOutcome {
+        Done = "done",
+        /// A dry run's step: nothing was changed.
+        Planned = "planned",
+        Failed = "failed",
     }
 }
 
@@ -434,40 +400,6 @@ pub fn devscan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::words;
-
-    #[test]
-    fn tables_and_json_say_the_documented_words() {
-        use Step::*;
-        assert_eq!(
-            words(
-                &[
-                    ConfirmFenced,
-                    Deactivate,
-                    WaitSpm,
-                    Activate,
-                    CheckSpm,
-                    Refresh
-                ],
-                Step::as_str
-            ),
-            [
-                "confirm-fenced",
-                "deactivate",
-                "wait-spm",
-                "activate",
-                "check-spm",
-                "refresh"
-            ]
-        );
-        assert_eq!(
-            words(
-                &[StepOutcome::Done, StepOutcome::Planned, StepOutcome::Failed],
-                StepOutcome::as_str
-            ),
-            ["done", "planned", "failed"]
-        );
-    }
 
     #[test]
     fn host_statuses_keep_the_engine_words() {

@@ -27,6 +27,7 @@ use serde::Serialize;
 use crate::backend::{Connector, Guest, Host, Keeper, Placement, SurveyId};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Environment, Resource};
+use crate::vocabulary::vocabulary;
 
 pub use clean::clean;
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
@@ -64,36 +65,16 @@ pub struct Report {
     pub seconds: f64,
 }
 
-/// What an entry point did, as reports and their JSON name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Started,
-    AlreadyOnline,
-    Stopped,
-    Killed,
-    Cleaned,
-    AlreadyOffline,
-    Migrated,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Started => "started",
-            Action::AlreadyOnline => "already-online",
-            Action::Stopped => "stopped",
-            Action::Killed => "killed",
-            Action::Cleaned => "cleaned",
-            Action::AlreadyOffline => "already-offline",
-            Action::Migrated => "migrated",
-        }
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+vocabulary! {
+    /// What an entry point did, as reports and their JSON name it.
+    pub enum Action {
+        Started = "started",
+        AlreadyOnline = "already-online",
+        Stopped = "stopped",
+        Killed = "killed",
+        Cleaned = "cleaned",
+        AlreadyOffline = "already-offline",
+        Migrated = "migrated",
     }
 }
 
@@ -411,19 +392,6 @@ impl Report {
             ..self
         }
     }
-}
-
-/// The words of each value of a vocabulary, checking on the way that its JSON says the same as
-/// its tables.
-#[cfg(test)]
-fn words<T: Serialize + Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
-    values
-        .iter()
-        .map(|&v| {
-            assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
-            as_str(v)
-        })
-        .collect()
 }
 
 /// Seconds since `started`, to a tenth: what reports show.

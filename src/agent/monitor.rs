@@ -2,46 +2,22 @@
 //! translate their hypervisors' states into [`GuestState`]; the table here is written once, over
 //! that shared vocabulary.
 
-use std::fmt;
-
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::{Hosts, Survey};
 use crate::backend::{Activity, GuestState, Observed, Placement};
 use crate::error::{Error, Exit, Result};
 use crate::resource::Resource;
+use crate::vocabulary::vocabulary;
 
-/// The VCS resource states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceState {
-    Online,
-    Offline,
-    Faulted,
-    Unknown,
-    IntentionalOffline,
-}
-
-impl ResourceState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceState::Online => "ONLINE",
-            ResourceState::Offline => "OFFLINE",
-            ResourceState::Faulted => "FAULTED",
-            ResourceState::Unknown => "UNKNOWN",
-            ResourceState::IntentionalOffline => "INTENTIONAL OFFLINE",
-        }
-    }
-}
-
-impl fmt::Display for ResourceState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ResourceState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+vocabulary! {
+    /// The VCS resource states.
+    pub enum ResourceState {
+        Online = "ONLINE",
+        Offline = "OFFLINE",
+        Faulted = "FAULTED",
+        Unknown = "UNKNOWN",
+        IntentionalOffline = "INTENTIONAL OFFLINE",
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Console, Hosts, Survey, domain_xml, monitor, syncdir};
 use crate::error::{Error, Exit, Outcome, Result};
 use crate::resource::Resource;
+use crate::vocabulary::vocabulary;
 
 /// The outcome of saving one resource's definition and defining it elsewhere.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -22,21 +23,12 @@ pub struct SyncReport {
     pub defined_on: Vec<DefinedOn>,
 }
 
-/// What happened to SyncDir's copy.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SyncAction {
-    Saved,
-    /// SyncDir already held exactly this definition.
-    Unchanged,
-}
-
-impl SyncAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SyncAction::Saved => "saved",
-            SyncAction::Unchanged => "unchanged",
-        }
+vocabulary! {
+    /// What happened to SyncDir's copy.
+    pub enum SyncAction {
+        Saved = "saved",
+        /// SyncDir already held exactly this definition.
+        Unchanged = "unchanged",
     }
 }
 
@@ -50,22 +42,12 @@ pub struct DefinedOn {
     pub error: Option<Error>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum DefineResult {
-    Defined,
-    /// The guest runs there.
-    Refused,
-    Failed,
-}
-
-impl DefineResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DefineResult::Defined => "defined",
-            DefineResult::Refused => "refused",
-            DefineResult::Failed => "failed",
-        }
+vocabulary! {
+    pub enum DefineResult {
+        Defined = "defined",
+        /// The guest runs there.
+        Refused = "refused",
+        Failed = "failed",
     }
 }
 
@@ -215,30 +197,17 @@ pub struct DefinitionCopy {
     pub diff: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum CopyState {
-    /// The copy the others are compared with.
-    Reference,
-    Agrees,
-    Differs,
-    /// A problem: the guest could not start from here.
-    Missing,
-    /// Fine: the guest is defined from GuestConfigFilePath or is transient.
-    NotDefined,
-    Unreadable,
-}
-
-impl CopyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CopyState::Reference => "reference",
-            CopyState::Agrees => "agrees",
-            CopyState::Differs => "differs",
-            CopyState::Missing => "missing",
-            CopyState::NotDefined => "not-defined",
-            CopyState::Unreadable => "unreadable",
-        }
+vocabulary! {
+    pub enum CopyState {
+        /// The copy the others are compared with.
+        Reference = "reference",
+        Agrees = "agrees",
+        Differs = "differs",
+        /// A problem: the guest could not start from here.
+        Missing = "missing",
+        /// Fine: the guest is defined from GuestConfigFilePath or is transient.
+        NotDefined = "not-defined",
+        Unreadable = "unreadable",
     }
 }
 
@@ -261,12 +230,12 @@ impl Outcome for SyncReport {
         let placed: Vec<String> = self
             .defined_on
             .iter()
-            .map(|p| format!("{}: {}", p.system, p.result.as_str()))
+            .map(|p| format!("{}: {}", p.system, p.result))
             .collect();
         vec![vec![
             self.resource.clone(),
             self.source.clone(),
-            self.action.as_str().to_owned(),
+            self.action.to_string(),
             self.path.display().to_string(),
             placed.join(", "),
         ]]
@@ -282,7 +251,7 @@ impl Outcome for CheckReport {
                 vec![
                     self.resource.clone(),
                     c.place.clone(),
-                    c.state.as_str().to_owned(),
+                    c.state.to_string(),
                     c.detail.clone(),
                 ]
             })
@@ -409,48 +378,5 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
         }),
         unreachable: copies.iter().any(|c| c.state == CopyState::Unreadable),
         copies,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::agent::words;
-
-    #[test]
-    fn tables_and_json_say_the_documented_words() {
-        use CopyState::*;
-        assert_eq!(
-            words(
-                &[SyncAction::Saved, SyncAction::Unchanged],
-                SyncAction::as_str
-            ),
-            ["saved", "unchanged"]
-        );
-        assert_eq!(
-            words(
-                &[
-                    DefineResult::Defined,
-                    DefineResult::Refused,
-                    DefineResult::Failed
-                ],
-                DefineResult::as_str
-            ),
-            ["defined", "refused", "failed"]
-        );
-        assert_eq!(
-            words(
-                &[Reference, Agrees, Differs, Missing, NotDefined, Unreadable],
-                CopyState::as_str
-            ),
-            [
-                "reference",
-                "agrees",
-                "differs",
-                "missing",
-                "not-defined",
-                "unreadable"
-            ]
-        );
     }
 }

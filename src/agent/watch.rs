@@ -15,6 +15,7 @@ use super::{Hosts, monitor, syncdir};
 use crate::backend::{Connector, HostEvent, Lifecycle, LifecycleEvent};
 use crate::error::{Error, Result};
 use crate::resource::{Config, Resource};
+use crate::vocabulary::vocabulary;
 
 /// One line of the watcher's report (one JSON object per line with `-o json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -41,25 +42,23 @@ pub enum WatchEvent {
     Guest(LifecycleEvent),
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum WatcherEvent {
-    /// Subscribed to the system's events, having looked at where its guests run.
-    Connected,
-    /// The system's events cannot be followed (retried with a backoff).
-    Disconnected,
-    /// A guest arrived by migration: the guestmigrated action ran.
-    Migrated,
+vocabulary! {
+    pub enum WatcherEvent {
+        /// Subscribed to the system's events, having looked at where its guests run.
+        Connected = "connected",
+        /// The system's events cannot be followed (retried with a backoff).
+        Disconnected = "disconnected",
+        /// A guest arrived by migration: the guestmigrated action ran.
+        Migrated = "migrated",
+    }
 }
 
 impl std::fmt::Display for WatchEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WatchEvent::Watcher(WatcherEvent::Connected) => "connected",
-            WatchEvent::Watcher(WatcherEvent::Disconnected) => "disconnected",
-            WatchEvent::Watcher(WatcherEvent::Migrated) => "migrated",
-            WatchEvent::Guest(event) => event.as_str(),
-        })
+        match self {
+            WatchEvent::Watcher(event) => event.fmt(f),
+            WatchEvent::Guest(event) => event.fmt(f),
+        }
     }
 }
 

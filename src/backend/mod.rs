@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::resource::{Environment, System};
+use crate::vocabulary::vocabulary;
 
 /// One guest as a hypervisor reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,37 +245,20 @@ pub struct Lifecycle {
     pub migrated: bool,
 }
 
-/// What happened to a guest, as the watcher reports it (`event` in its JSON lines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LifecycleEvent {
-    Defined,
-    Undefined,
-    Started,
-    Suspended,
-    Resumed,
-    Stopped,
-    Shutdown,
-    Pmsuspended,
-    Crashed,
-    /// An event a newer hypervisor added.
-    Unknown,
-}
-
-impl LifecycleEvent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LifecycleEvent::Defined => "defined",
-            LifecycleEvent::Undefined => "undefined",
-            LifecycleEvent::Started => "started",
-            LifecycleEvent::Suspended => "suspended",
-            LifecycleEvent::Resumed => "resumed",
-            LifecycleEvent::Stopped => "stopped",
-            LifecycleEvent::Shutdown => "shutdown",
-            LifecycleEvent::Pmsuspended => "pmsuspended",
-            LifecycleEvent::Crashed => "crashed",
-            LifecycleEvent::Unknown => "unknown",
-        }
+vocabulary! {
+    /// What happened to a guest, as the watcher reports it (`event` in its JSON lines).
+    pub enum LifecycleEvent {
+        Defined = "defined",
+        Undefined = "undefined",
+        Started = "started",
+        Suspended = "suspended",
+        Resumed = "resumed",
+        Stopped = "stopped",
+        Shutdown = "shutdown",
+        Pmsuspended = "pmsuspended",
+        Crashed = "crashed",
+        /// An event a newer hypervisor added.
+        Unknown = "unknown",
     }
 }
 
