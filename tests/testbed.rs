@@ -316,8 +316,13 @@ fn live_migration_there_and_back() {
     let bed = Bed::new("mig", 49156, "", &[]);
     let (code, _, err) = bed.run("a", &["start", "r"]);
     assert_eq!(code, 0, "{err}");
-    let (code, doc, err) = bed.run("a", &["migrate", "r", "--to", "b"]);
+    let (code, doc, err) = bed.run("a", &["-v", "migrate", "r", "--to", "b"]);
     assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err.matches("libvirt b: connect:").count(),
+        1,
+        "the migration reaches b through the command's one connection: {err}"
+    );
     let result = &doc["results"][0];
     assert_eq!(
         (result["action"].as_str(), result["system"].as_str()),

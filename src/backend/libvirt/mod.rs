@@ -8,9 +8,10 @@
 mod events;
 pub mod states;
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use virt::connect::Connect;
@@ -27,19 +28,33 @@ use crate::resource::System;
 /// Connects to libvirt with a time limit on every call.
 pub struct Libvirt {
     timeout: Duration,
+    connections: Connections,
 }
+
+/// The open connections by URI, shared by the hosts that use them: a migration reaches its target
+/// through the connection its command already has, not a second one. Held weakly: a connection
+/// closes with the last host using it, so a later look (the watcher's, after a libvirtd restart)
+/// connects afresh instead of reusing a dead one.
+type Connections = Arc<Mutex<HashMap<String, Weak<Connect>>>>;
 
 impl Libvirt {
     pub fn new(timeout: Duration) -> Self {
         // libvirt's default handler prints every error to stderr; we report errors ourselves.
         virt::error::clear_error_callback();
-        Libvirt { timeout }
+        Libvirt {
+            timeout,
+            connections: Connections::default(),
+        }
     }
 }
 
 impl Libvirt {
     pub fn connect(&self, system: &System) -> Result<Arc<dyn Host>> {
-        Ok(Arc::new(LibvirtHost::open(system, self.timeout)?))
+        Ok(Arc::new(LibvirtHost::open(
+            system,
+            self.timeout,
+            &self.connections,
+        )?))
     }
 
     pub fn watch(
@@ -54,8 +69,9 @@ impl Libvirt {
 
 struct LibvirtHost {
     place: Place,
-    conn: Connect,
+    conn: Arc<Connect>,
     timeout: Duration,
+    connections: Connections,
 }
 
 /// Which system a call goes to, and at which URI: what every error names.
@@ -131,6 +147,11 @@ fn bounded_with<T: Send + 'static>(
     }
 }
 
+fn lock(connections: &Connections) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Connect>>> {
+    // A poisoned map only means another thread panicked mid-insert; the map is still sound.
+    connections.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn is(e: &VirtError, number: ErrorNumber) -> bool {
     e.code() == virt::enumutil::Enum::Known(number)
 }
@@ -155,7 +176,7 @@ fn classify(place: &Place, e: &VirtError) -> Error {
 }
 
 impl LibvirtHost {
-    fn open(system: &System, timeout: Duration) -> Result<LibvirtHost> {
+    fn open(system: &System, timeout: Duration, connections: &Connections) -> Result<LibvirtHost> {
         let uri = system.uri.clone().ok_or_else(|| {
             Error::Config(format!(
                 "system '{}' has no uri: a KVM (libvirt) resource needs one",
@@ -166,11 +187,27 @@ impl LibvirtHost {
             system: system.name.clone(),
             uri,
         };
-        let conn = open(&place, timeout)?;
+        let known = lock(connections).get(&place.uri).and_then(Weak::upgrade);
+        let conn = match known {
+            Some(conn) => conn,
+            // Connected without the lock held: the hosts of a survey connect all at once.
+            None => {
+                let conn = Arc::new(open(&place, timeout)?);
+                let mut pool = lock(connections);
+                match pool.get(&place.uri).and_then(Weak::upgrade) {
+                    Some(first) => first,
+                    None => {
+                        pool.insert(place.uri.clone(), Arc::downgrade(&conn));
+                        conn
+                    }
+                }
+            }
+        };
         Ok(LibvirtHost {
             place,
             conn,
             timeout,
+            connections: connections.clone(),
         })
     }
 
@@ -252,7 +289,7 @@ impl Host for LibvirtHost {
         request: &MigrationRequest,
         progress: &dyn Fn(&MigrationProgress),
     ) -> Result<MigrationDone> {
-        let target = LibvirtHost::open(target, self.timeout)?;
+        let target = LibvirtHost::open(target, self.timeout, &self.connections)?;
         let dom = self.on_guest(name, "look up", |dom| Ok(dom.clone()))?;
         let mut flags = sys::VIR_MIGRATE_ABORT_ON_ERROR;
         if request.transfer == Transfer::Live {
