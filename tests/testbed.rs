@@ -43,9 +43,9 @@ fn env() -> HashMap<String, String> {
 }
 
 /// The two hosts' daemons, shared by every test of this binary. A test that stops or restarts a
-/// daemon takes them exclusively, so no other test ever sees its fault; the rest share them and
-/// run in parallel. A test that panicked while holding them exclusively left them as `up` makes
-/// them again (`Bed::exclusive` calls it), so the lock's poison is ignored.
+/// daemon takes them exclusively, so no other test ever sees its fault, and brings them back up
+/// before it lets go, also when it failed; the rest share them and run in parallel. So the
+/// lock's poison (a test that panicked) says nothing about the hosts and is ignored.
 static HOSTS: RwLock<()> = RwLock::new(());
 
 /// One test's world: a guest named `kvmgt-<name>` on systems a and b, its own SyncDir and
@@ -55,8 +55,10 @@ struct Bed {
     dir: tempfile::TempDir,
     config: PathBuf,
     env: HashMap<String, String>,
-    /// The shared or exclusive hold on `HOSTS`: released after the guest is removed (fields
-    /// drop after `Drop::drop`).
+    /// This test may stop or restart the hosts' daemons: it makes them answer again when done.
+    exclusive: bool,
+    /// The shared or exclusive hold on `HOSTS`: released after the hosts are made whole and the
+    /// guest is removed (fields drop after `Drop::drop`).
     _hosts: Box<dyn std::any::Any>,
 }
 
@@ -64,19 +66,32 @@ impl Bed {
     /// `port` keeps concurrent tests' migrations apart; `attributes` are extra resource keys.
     fn new(name: &str, port: u16, attributes: &str, guest_xml_flags: &[&str]) -> Bed {
         let shared = HOSTS.read().unwrap_or_else(|e| e.into_inner());
-        Bed::holding(Box::new(shared), name, port, attributes, guest_xml_flags)
+        Bed::holding(
+            false,
+            Box::new(shared),
+            name,
+            port,
+            attributes,
+            guest_xml_flags,
+        )
     }
 
     /// For a test that stops or restarts a host's daemon: it waits until no other test uses the
-    /// hosts, and no other test starts until it is done.
+    /// hosts, and no other test starts until it is done and the hosts answer again.
     fn exclusive(name: &str, port: u16, attributes: &str, guest_xml_flags: &[&str]) -> Bed {
         let exclusive = HOSTS.write().unwrap_or_else(|e| e.into_inner());
-        // A previous holder may have failed with a daemon down.
-        testbed(&["up"]);
-        Bed::holding(Box::new(exclusive), name, port, attributes, guest_xml_flags)
+        Bed::holding(
+            true,
+            Box::new(exclusive),
+            name,
+            port,
+            attributes,
+            guest_xml_flags,
+        )
     }
 
     fn holding(
+        exclusive: bool,
         hosts: Box<dyn std::any::Any>,
         name: &str,
         port: u16,
@@ -115,6 +130,7 @@ impl Bed {
             dir,
             config,
             env,
+            exclusive,
             _hosts: hosts,
         };
         bed.remove_everywhere();
@@ -193,6 +209,16 @@ impl Bed {
 
 impl Drop for Bed {
     fn drop(&mut self) {
+        // Before the guest is removed: a host whose daemon is down cannot remove it. Not a
+        // panic (this may run while unwinding); the next test's own asserts say what is wrong.
+        if self.exclusive {
+            let up = Process::new(root().join("tests/testbed/testbed.sh"))
+                .arg("up")
+                .output();
+            if !up.as_ref().is_ok_and(|o| o.status.success()) {
+                eprintln!("testbed.sh up after an exclusive test failed: {up:?}");
+            }
+        }
         self.remove_everywhere();
     }
 }
