@@ -41,6 +41,8 @@ struct Fake {
     dies_on_start: bool,
     xml: String,
     calls: Mutex<Vec<String>>,
+    /// How many times all guests were listed (surveys).
+    looks: std::sync::atomic::AtomicUsize,
 }
 
 impl Fake {
@@ -58,18 +60,32 @@ impl Fake {
     fn set(&self, name: &str, state: GuestState) {
         self.guests.lock().unwrap().insert(name.to_owned(), state);
     }
+    /// Wait until this host was surveyed `n` times: a script's sync point with the watcher, where
+    /// a sleep would guess how fast the watcher is.
+    fn wait_looks(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.looks.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(std::time::Instant::now() < deadline, "no survey number {n}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 impl Host for Fake {
     fn guests(&self, _: crate::backend::SurveyId) -> Result<Vec<Guest>> {
-        let guests = self.guests.lock().unwrap();
-        Ok(guests
+        let guests: Vec<Guest> = self
+            .guests
+            .lock()
+            .unwrap()
             .iter()
             .map(|(n, s)| Guest {
                 name: n.clone(),
                 state: s.clone(),
             })
-            .collect())
+            .collect();
+        // Counted once the answer is taken: a script that saw the count may change the guests.
+        self.looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(guests)
     }
     fn guest(&self, name: &str) -> Result<Option<Guest>> {
         Ok(self.guests.lock().unwrap().get(name).map(|s| Guest {
@@ -395,15 +411,11 @@ impl Connector for ScriptedHosts {
         &self,
         _: &[System],
         sink: std::sync::mpsc::Sender<crate::backend::HostEvent>,
-        stop: Arc<std::sync::atomic::AtomicBool>,
+        _: Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<()> {
         let script = self.script.lock().unwrap().take().expect("watched once");
-        std::thread::spawn(move || {
-            script(sink);
-            // Let the watcher drain what was sent before it is told to stop.
-            std::thread::sleep(Duration::from_millis(600));
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
+        // The script's end drops the sender: the watcher handles every event sent, then ends.
+        std::thread::spawn(move || script(sink));
         Ok(())
     }
 }
@@ -424,7 +436,8 @@ fn lifecycle(
 }
 
 /// Watch resource r (guest g, running on a at the start) on systems a and b while `script`
-/// plays; the lines the watcher emitted and its state directory.
+/// plays; the lines the watcher emitted and its state directory. Each host is surveyed once when
+/// the watcher starts and once more at every connection (`wait_looks`).
 fn watch_scripted(
     script: impl FnOnce(&dyn Fn(crate::backend::HostEvent), &Fake, &Fake) + Send + 'static,
 ) -> (Vec<super::watch::WatchLine>, tempfile::TempDir) {
@@ -504,7 +517,7 @@ fn the_watcher_reports_real_migrations_only() {
         send(lifecycle("a", Suspended, "migrated"));
         send(lifecycle("a", Resumed, "migrated"));
         // The watcher looks at the hosts when b connects: let it, before the guest moves.
-        std::thread::sleep(Duration::from_millis(300));
+        a.wait_looks(3);
         // A real one: started paused on b, resumed there, stopped on a.
         send(lifecycle("b", Started, "migrated"));
         b.set("g", RUNNING);
@@ -537,7 +550,7 @@ fn a_migration_that_completes_while_the_watcher_first_looks_at_the_target_names_
     use crate::backend::LifecycleEvent::*;
     let (lines, dir) = watch_scripted(|send, a, b| {
         send(HostEvent::Connected { system: "a".into() });
-        std::thread::sleep(Duration::from_millis(200));
+        a.wait_looks(2);
         b.set("g", RUNNING);
         a.set("g", MIGRATED_AWAY);
         send(HostEvent::Connected { system: "b".into() });
@@ -557,12 +570,49 @@ fn a_departure_seen_before_the_arrival_still_names_the_source() {
     let (lines, dir) = watch_scripted(|send, a, b| {
         send(HostEvent::Connected { system: "a".into() });
         send(HostEvent::Connected { system: "b".into() });
-        std::thread::sleep(Duration::from_millis(300));
+        a.wait_looks(3);
         send(lifecycle("b", Started, "migrated"));
         b.set("g", RUNNING);
         a.set("g", MIGRATED_AWAY);
         send(lifecycle("a", Stopped, "migrated"));
         send(lifecycle("b", Resumed, "migrated"));
     });
+    assert_migrated(&lines, &dir, "a", "b");
+}
+
+/// While b could not be watched the guest moved there (b's events are lost, a's departure is
+/// seen): b's reconnection finds it and reports the migration, from a.
+#[test]
+fn a_guest_that_arrived_while_the_watcher_was_away_is_reported_at_reconnection() {
+    use crate::backend::HostEvent;
+    use crate::backend::LifecycleEvent::*;
+    let (lines, dir) = watch_scripted(|send, a, b| {
+        send(HostEvent::Connected { system: "a".into() });
+        send(HostEvent::Connected { system: "b".into() });
+        a.wait_looks(3);
+        send(HostEvent::Disconnected {
+            system: "b".into(),
+            reason: "the connection to libvirtd closed".into(),
+        });
+        b.set("g", RUNNING);
+        a.set("g", MIGRATED_AWAY);
+        send(lifecycle("a", Stopped, "migrated"));
+        send(HostEvent::Connected { system: "b".into() });
+    });
+    let events: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} {} {}", l.system, l.event, l.detail))
+        .collect();
+    assert!(
+        events.contains(&"b connected reconnected".to_owned()),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events
+            .last()
+            .map(|e| e.split(' ').take(2).collect::<Vec<_>>()),
+        Some(vec!["b", "migrated"]),
+        "reported after the reconnection: {events:#?}"
+    );
     assert_migrated(&lines, &dir, "a", "b");
 }
