@@ -75,7 +75,7 @@ pub fn classify(guest: &GuestState) -> Verdict {
         Placement::Here => (state, confidence, None),
         // Only a VM that is not running can be on no host; a running one without a host is a
         // contradiction, not a state to act on.
-        Placement::Nowhere if matches!(guest.activity, ShutOff | Suspended | Activity::Unknown) => {
+        Placement::Nowhere if matches!(guest.activity, ShutOff | Suspended) => {
             (state, confidence, None)
         }
         Placement::Nowhere => (ResourceState::Unknown, None, None),

@@ -248,7 +248,6 @@ fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<moni
         "{guest}: DelayAfterGuestOnline {}s",
         res.delay_after_guest_online
     );
-    // The full delay is waited unless the guest dies during it.
     watch_guest(
         console,
         &message,

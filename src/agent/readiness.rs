@@ -2,9 +2,7 @@
 //! guest is defined somewhere or can be defined from GuestConfigFilePath, and SyncDir can be
 //! written.
 
-use std::path::Path;
-
-use super::{Hosts, definition};
+use super::{Hosts, definition, syncdir};
 use crate::backend::Keeper;
 use crate::error::Error;
 use crate::resource::Resource;
@@ -34,7 +32,7 @@ pub fn readiness<'r>(hosts: &Hosts, resources: &[&'r Resource]) -> Vec<(&'r Reso
             None => {}
         }
         if let Some(dir) = &res.sync_dir
-            && let Err(why) = writable(dir)
+            && let Err(why) = syncdir::writable(dir)
         {
             found.push((
                 res,
@@ -63,18 +61,4 @@ fn nowhere(hosts: &Hosts, res: &Resource) -> Error {
             res.systems.join(", ")
         ))
     })
-}
-
-/// Can a file be created in `dir`? Tried for real: permissions alone do not tell (read-only
-/// mounts, root on NFS).
-fn writable(dir: &Path) -> std::result::Result<(), String> {
-    if !dir.is_dir() {
-        return Err("does not exist or is not a directory".into());
-    }
-    let probe = dir.join(format!(".kvmguestctl-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| format!("is not writable: {e}"))
-        .map(|()| {
-            let _ = std::fs::remove_file(&probe);
-        })
 }

@@ -134,6 +134,20 @@ pub fn write_atomically(
     written
 }
 
+/// Can a file be created in `dir`? Tried for real: permissions alone do not tell (read-only
+/// mounts, root on NFS).
+pub fn writable(dir: &Path) -> std::result::Result<(), String> {
+    if !dir.is_dir() {
+        return Err("does not exist or is not a directory".into());
+    }
+    let probe = dir.join(format!(".kvmguestctl-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| format!("is not writable: {e}"))
+        .map(|()| {
+            let _ = std::fs::remove_file(&probe);
+        })
+}
+
 /// Temporary files (of the definition and of its backup) name their writer's host and pid. One
 /// written on this host by a process that no longer runs is debris of a crash and is removed, as
 /// is any older than an hour; a live writer's file, here or on another host, is left alone.
