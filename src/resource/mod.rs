@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::vocabulary::vocabulary;
 use serde::{Serialize, Serializer};
 
 pub use load::{ConfigSource, load};
@@ -109,11 +110,11 @@ impl fmt::Display for Origin {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
+vocabulary! {
+    pub enum Severity {
+        Error = "error",
+        Warning = "warning",
+    }
 }
 
 /// One finding of loading or validation, located in its file.
@@ -124,15 +125,6 @@ pub struct Diagnostic {
     pub origin: Origin,
     pub resource: Option<String>,
     pub message: String,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
 }
 
 impl fmt::Display for Diagnostic {
