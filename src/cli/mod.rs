@@ -6,6 +6,7 @@ mod devscan;
 mod display;
 mod encrypt;
 mod migrate;
+mod ocf;
 mod rhev;
 mod start;
 mod status;
@@ -14,7 +15,8 @@ mod validate;
 mod vmconfigsync;
 mod watch;
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -104,6 +106,7 @@ enum Command {
     Watch(watch::Args),
     Encrypt(encrypt::Args),
     Rhev(rhev::Args),
+    Ocf(ocf::Args),
     Completions(completions::Args),
 }
 
@@ -161,6 +164,14 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
+    // Pacemaker runs the agent through a link named after it, with the action as the only word.
+    let mut argv = std::env::args_os();
+    let invoked_as = argv.next().map(PathBuf::from);
+    if invoked_as.as_deref().and_then(Path::file_name) == Some(OsStr::new(ocf::AGENT)) {
+        crate::render::init_logging(false);
+        let action = argv.next().map(|a| a.to_string_lossy().into_owned());
+        return ocf::agent(action.as_deref());
+    }
     let cli = Cli::parse();
     crate::render::init_logging(cli.verbose);
     let context = Context {
@@ -185,6 +196,7 @@ pub fn main() -> ExitCode {
         Command::Encrypt(args) => encrypt::run(&context, args),
         Command::Rhev(args) => rhev::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
+        Command::Ocf(args) => return ocf::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {
         context.output.error(&e);
@@ -297,4 +309,27 @@ fn libvirt_only<'c>(
         )));
     }
     Ok(libvirt)
+}
+
+/// Make `dir/name` a symbolic link to `target`, creating `dir` as needed: how the cluster agents
+/// are installed where their engine looks for them. An older link is replaced in one step; a file
+/// that is not a link is someone else's and is left alone.
+fn link_into(dir: &Path, name: &str, target: &Path) -> Result<()> {
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        Error::Failed(format!("cannot {what} {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| failed("create", dir, e))?;
+    let link = dir.join(name);
+    if let Ok(meta) = std::fs::symlink_metadata(&link)
+        && !meta.file_type().is_symlink()
+    {
+        return Err(Error::Refused(format!(
+            "{} exists and is not a link: not replacing it",
+            link.display()
+        )));
+    }
+    let staged = dir.join(format!(".{name}.kvmguestctl-new"));
+    let _ = std::fs::remove_file(&staged);
+    std::os::unix::fs::symlink(target, &staged).map_err(|e| failed("create", &staged, e))?;
+    std::fs::rename(&staged, &link).map_err(|e| failed("replace", &link, e))
 }

@@ -25,6 +25,27 @@ pub enum ConfigSource {
 pub const DEFAULT_FILE: &str = "/etc/kvmguestctl/resources.yaml";
 pub const DEFAULT_DIR: &str = "/etc/kvmguestctl/resources.d";
 
+impl ConfigSource {
+    /// Whether there is anything to read at all: a node without a configuration cannot have
+    /// started any guest through it (what a cluster agent's stop and probe rely on).
+    pub fn exists(&self) -> bool {
+        match self {
+            ConfigSource::Path(path) => path.exists(),
+            ConfigSource::Default => {
+                Path::new(DEFAULT_FILE).exists() || Path::new(DEFAULT_DIR).is_dir()
+            }
+        }
+    }
+
+    /// The path an administrator should look at.
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::Path(path) => path.display().to_string(),
+            ConfigSource::Default => format!("{DEFAULT_FILE} or {DEFAULT_DIR}/"),
+        }
+    }
+}
+
 /// Load and validate the configuration. On failure, every error found is returned, located.
 pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
     let files = files(source).map_err(|d| vec![d])?;
