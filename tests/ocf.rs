@@ -479,3 +479,81 @@ fn install_links_the_binary_as_kvmguest_and_the_link_is_the_agent() {
     assert_eq!(got.rc, 5, "{}", got.stderr);
     assert!(got.stderr.contains("is not a link"), "{}", got.stderr);
 }
+
+/// A `crm_mon` that reports node b in the given state, first on a PATH of its own.
+fn crm_mon_saying(dir: &Path, b_online: bool, b_unclean: bool) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join(format!("bin-{b_online}-{b_unclean}"));
+    std::fs::create_dir(&bin).unwrap();
+    let script = bin.join("crm_mon");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat <<'XML'\n<pacemaker-result api-version=\"2.25\">\n  <nodes>\n    \
+             <node name=\"a\" id=\"1\" online=\"true\" unclean=\"false\"/>\n    \
+             <node name=\"b\" id=\"2\" online=\"{b_online}\" unclean=\"{b_unclean}\"/>\n  \
+             </nodes>\n</pacemaker-result>\nXML\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn start_fails_over_from_a_node_pacemaker_fenced_but_not_from_one_it_cannot_vouch_for() {
+    let dir = tempfile::tempdir().unwrap();
+    // b's hypervisor cannot be asked: its node is powered off, or its libvirtd is down.
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "systems:\n  a: {{ uri: 'test://{}' }}\n  b: {{ uri: 'qemu+unix:///system?socket={}/gone' }}\n\
+             resources:\n  r: {{ type: KVMGuest, systems: [a, b], GuestName: shutoff01, DelayAfterGuestOnline: 0 }}\n",
+            fixtures().join("node-a.xml").display(),
+            dir.path().display()
+        ),
+    );
+    let start = |path: Option<&str>| {
+        let mut vars = vec![
+            ("OCF_RESKEY_config", config.as_str()),
+            ("OCF_RESOURCE_INSTANCE", "r"),
+            ("OCF_RESKEY_CRM_meta_on_node", "a"),
+        ];
+        // A PATH where no crm_mon is: the agent needs no other program.
+        let nowhere = dir.path().join("empty").display().to_string();
+        vars.push(("PATH", path.unwrap_or(&nowhere)));
+        ocf("start", &vars)
+    };
+    // Fenced, or shut down cleanly: Pacemaker vouches that nothing runs there.
+    let fenced = start(Some(&crm_mon_saying(dir.path(), false, false)));
+    assert_eq!(fenced.rc, 0, "{}", fenced.stderr);
+    assert!(
+        fenced
+            .stderr
+            .contains("INFO: Pacemaker reports b out of the cluster and clean"),
+        "{}",
+        fenced.stderr
+    );
+    // Still a member, or lost but not yet fenced: in doubt, refused.
+    for (online, unclean) in [(true, false), (false, true)] {
+        let doubt = start(Some(&crm_mon_saying(dir.path(), online, unclean)));
+        assert_eq!(
+            doubt.rc, 1,
+            "online={online} unclean={unclean}: {}",
+            doubt.stderr
+        );
+        assert!(
+            doubt
+                .stderr
+                .contains("ERROR: cannot tell whether shutoff01 runs on b"),
+            "{}",
+            doubt.stderr
+        );
+    }
+    // No cluster to ask (crm_resource --force-start on a bare node): refused as well.
+    assert_eq!(start(None).rc, 1);
+}

@@ -18,6 +18,8 @@ use crate::resource::{self, Config, ConfigSource, Resource};
 
 use super::Context;
 
+mod nodes;
+
 /// The agent's name: the link Pacemaker runs is `<ocf root>/resource.d/<provider>/KVMGuest`.
 pub const AGENT: &str = "KVMGuest";
 /// Where `ocf install` puts the link: Pacemaker's class `ocf`, provider `kvmguestctl`.
@@ -270,10 +272,10 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
                 ("DelayAfterGuestOnline", res.delay_after_guest_online),
                 log,
             );
-            done(
-                agent::online(&hosts, res, &system, &OnlineOptions::default(), log),
-                log,
-            )
+            let options = OnlineOptions {
+                assume_stopped: vouched_for(res, &system, params, log),
+            };
+            done(agent::online(&hosts, res, &system, &options, log), log)
         }
         Action::Stop => {
             let options = OfflineOptions {
@@ -313,6 +315,34 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
         },
         Action::MigrateFrom => arrived(&hosts, res, &system, log),
     }
+}
+
+/// The resource's other systems that Pacemaker has fenced or that left the cluster cleanly: a
+/// start may take the guest as stopped there when their hypervisor cannot be asked (the node is
+/// powered off), which is how a guest fails over after its node died. Outside a cluster (no
+/// crm_mon, or it cannot connect) there are none, and such a start is refused.
+fn vouched_for(res: &Resource, system: &str, params: &Params, log: &AgentLog) -> Vec<String> {
+    let down = match nodes::cleanly_down(params.call_timeout()) {
+        Ok(down) => down,
+        Err(why) => {
+            log::debug!("no node states from Pacemaker: {why}");
+            return Vec::new();
+        }
+    };
+    let vouched: Vec<String> = res
+        .systems
+        .iter()
+        .filter(|s| *s != system && down.contains(s))
+        .cloned()
+        .collect();
+    if !vouched.is_empty() {
+        log.info(&format!(
+            "Pacemaker reports {} out of the cluster and clean (fenced or shut down): \
+             the guest is taken as stopped there if it cannot be asked",
+            vouched.join(", ")
+        ));
+    }
+    vouched
 }
 
 /// An operation timeout that cannot hold the resource's own wait and the hypervisor calls around
