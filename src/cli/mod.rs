@@ -11,6 +11,7 @@ mod start;
 mod status;
 mod stop;
 mod validate;
+mod vcs;
 mod vmconfigsync;
 mod watch;
 
@@ -104,6 +105,7 @@ enum Command {
     Watch(watch::Args),
     Encrypt(encrypt::Args),
     Rhev(rhev::Args),
+    Vcs(vcs::Args),
     Completions(completions::Args),
 }
 
@@ -161,7 +163,8 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Run under an entry point's name (a link in a VCS agent directory), it is `vcs ENTRYPOINT`.
+    let cli = Cli::parse_from(vcs::argv(std::env::args_os()));
     crate::render::init_logging(cli.verbose);
     let context = Context {
         output: Output::new(cli.output, cli.quiet, cli.yes),
@@ -184,6 +187,8 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&context, args),
         Command::Encrypt(args) => encrypt::run(&context, args),
         Command::Rhev(args) => rhev::run(&context, args),
+        // VCS reads its own exit codes (99..110, 200), not the CLI's.
+        Command::Vcs(args) => return vcs::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {
