@@ -231,6 +231,10 @@ fn argument_errors_name_the_resource_and_the_attribute() {
             "RHEVMInfo.Enabled = 1 needs RHEVMInfo.URL, RHEVMInfo.User, RHEVMInfo.Cluster",
         ),
         (
+            "GuestName 1 g MigrateTimeout 1 0",
+            "MigrateTimeout must be at least 1",
+        ),
+        (
             "GuestName 1 g DROpts 6 ConfigureNetwork 1 IPAddress 10.0.0.300 Netmask 24",
             "DROpts.IPAddress '10.0.0.300' is not an IPv4 or IPv6 address",
         ),
@@ -293,6 +297,20 @@ fn settings_errors_are_the_resources_problems_too() {
         ran.stderr
     );
     let ran = run(
+        on_a()
+            .env("KVMGUESTCTL_VCS_TARGET_URI", node_uri("{system}"))
+            .env("KVMGUESTCTL_VCS_MIGRATION_URI", "{system}-mig"),
+        &words("migrate r GuestName 1 running01 b"),
+    );
+    assert!(
+        ran.stderr.contains(
+            "error: r: KVMGUESTCTL_VCS_MIGRATION_URI: system 'b': migration_uri 'b-mig' is not a \
+             URI"
+        ),
+        "{}",
+        ran.stderr
+    );
+    let ran = run(
         on_a().env("KVMGUESTCTL_VCS_TIMEOUT", "0"),
         &words("clean r GuestName 1 running01"),
     );
@@ -304,6 +322,23 @@ fn settings_errors_are_the_resources_problems_too() {
         "{}",
         ran.stderr
     );
+}
+
+#[test]
+fn by_hand_sys_is_a_flag_and_no_yaml_is_read() {
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    for var in SETTINGS {
+        cmd.env_remove(var);
+    }
+    cmd.env("KVMGUESTCTL_VCS_URI", node_uri("b")).args([
+        "--config",
+        "/nonexistent.yaml",
+        "--sys",
+        "b",
+        "vcs",
+    ]);
+    let ran = run(&mut cmd, &words("monitor r GuestName 1 elsewhere01"));
+    assert_eq!(ran.code, 110, "{}", ran.stderr);
 }
 
 #[test]
@@ -443,6 +478,18 @@ fn guestmigrated_says_where_the_guest_is_and_has_vcs_probe() {
         ran.stdout,
         "elsewhere01 is OFFLINE on a\n/nonexistent/hares not found: VCS sees the move at its \
          next monitor\n"
+    );
+
+    let ran = run(
+        &mut vcs("a", "qemu+unix:///system?socket=/nonexistent/libvirt-sock"),
+        &words("action/guestmigrated web_vm GuestName 1 running01"),
+    );
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stdout
+            .starts_with("guestmigrated failed: a: cannot reach qemu+unix:///system"),
+        "{}",
+        ran.stdout
     );
 
     let (failing, _) = fake_hares(dir.path(), 3);
@@ -791,9 +838,26 @@ impl Sim {
 
     /// The framework's call on engine host `sys` for the resource whose VM is `vm`.
     fn entry(&self, sys: &str, entry: &str, vm: &str, tail: &[&str]) -> Ran {
+        let ca_file = self.ca_file.to_str().unwrap();
+        self.entry_with(sys, entry, vm, &["CAFile", ca_file], tail, &[])
+    }
+
+    /// [`Sim::entry`] with more RHEVMInfo keys instead of CAFile, and more settings.
+    fn entry_with(
+        &self,
+        sys: &str,
+        entry: &str,
+        vm: &str,
+        keys: &[&str],
+        tail: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Ran {
         let mut cmd = vcs(sys, "qemu:///unused");
         cmd.env(PASSWORD_ENV, PASSWORD);
-        let rhevm_info = [
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let mut rhevm_info = vec![
             "Enabled",
             "1",
             "URL",
@@ -804,9 +868,8 @@ impl Sim {
             PASSWORD_ENV,
             "Cluster",
             "site-a",
-            "CAFile",
-            self.ca_file.to_str().unwrap(),
         ];
+        rhevm_info.extend(keys);
         let count = rhevm_info.len().to_string();
         let mut argv = vec![entry, "app_vm", "GuestName", "1", vm];
         argv.extend(["DelayAfterGuestOnline", "1", "1"]);
@@ -862,8 +925,15 @@ fn a_rhev_resource_through_every_entry_point() {
         ran.stderr
     );
     assert_eq!(sim.entry("a1", "monitor", "app1", &[]).code, 110);
-    // The engine says where its VM runs: on a2 it is INTENTIONAL OFFLINE (running on a1).
+    // The engine says where its VM runs: on a2 it is INTENTIONAL OFFLINE (running on a1), or
+    // plain OFFLINE for an ArgList that adds IntentionalOffline = 0.
     assert_eq!(sim.entry("a2", "monitor", "app1", &[]).code, 200);
+    let tail = ["IntentionalOffline", "1", "0"];
+    assert_eq!(sim.entry("a2", "monitor", "app1", &tail).code, 100);
+    // The CA from KVMGUESTCTL_CA_FILE, as for every command, instead of RHEVMInfo.CAFile.
+    let ca = [("KVMGUESTCTL_CA_FILE", sim.ca_file.as_path())];
+    let ran = sim.entry_with("a1", "monitor", "app1", &[], &[], &ca);
+    assert_eq!(ran.code, 110, "{}", ran.stderr);
 
     let ran = sim.entry(
         "a1",

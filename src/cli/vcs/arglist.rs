@@ -64,7 +64,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(attribute: &str, message: impl Into<String>) -> Problem {
+    pub fn new(attribute: &str, message: impl Into<String>) -> Problem {
         Problem {
             attribute: attribute.to_owned(),
             message: message.into(),

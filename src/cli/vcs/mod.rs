@@ -26,6 +26,8 @@ use arglist::{ArgList, Loaded, Problem, SystemSpec};
 /// Run KVMGuest entry points for VCS, or create the agent directory's links
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = "kvmguestctl vcs ENTRYPOINT RESOURCE [ARGLISTVALUES]...\n       \
+                      kvmguestctl vcs install [--dir DIR] [--binary PATH]",
     long_about = "Run a KVMGuest entry point as the VCS script agent framework does: \
 kvmguestctl vcs ENTRYPOINT RESOURCE ARGLISTVALUES..., where ENTRYPOINT is online, offline, \
 monitor, clean, migrate, attr_changed, open, close, shutdown or action/TOKEN (guestmigrated, \
@@ -162,9 +164,9 @@ impl EntryPoint {
 }
 
 fn entry_point(context: &Context, words: &[String]) -> u8 {
-    let (name, rest) = match words.split_first() {
-        Some(split) => split,
-        None => (&String::new(), &[][..]),
+    // clap gives an external subcommand its name first, always.
+    let Some((name, rest)) = words.split_first() else {
+        return crate::error::Exit::Usage.code();
     };
     let Some(entry) = EntryPoint::named(name) else {
         let mut known: Vec<String> = ENTRY_POINTS.iter().map(|e| (*e).to_owned()).collect();
@@ -268,7 +270,7 @@ impl Settings {
             .clone()
             .unwrap_or_else(crate::resource::hostname);
         if node.is_empty() {
-            return Err(problem(
+            return Err(Problem::new(
                 "KVMGUESTCTL_SYS",
                 "this node's name is unknown (no host name): set KVMGUESTCTL_SYS",
             ));
@@ -280,9 +282,9 @@ impl Settings {
                 .ok()
                 .filter(|t| (1..=3600).contains(t))
                 .ok_or_else(|| {
-                    problem(
+                    Problem::new(
                         "KVMGUESTCTL_VCS_TIMEOUT",
-                        &format!("'{t}' is not a number of seconds from 1 to 3600"),
+                        format!("'{t}' is not a number of seconds from 1 to 3600"),
                     )
                 })?,
         };
@@ -324,13 +326,6 @@ impl Settings {
             });
         }
         systems
-    }
-}
-
-fn problem(attribute: &str, message: &str) -> Problem {
-    Problem {
-        attribute: attribute.to_owned(),
-        message: message.to_owned(),
     }
 }
 
@@ -429,6 +424,7 @@ impl Call<'_> {
                 };
                 action.run(token, rest)
             }
+            // Never acting, so never run here (see entry_point).
             EntryPoint::AttrChanged
             | EntryPoint::Open
             | EntryPoint::Close
@@ -555,9 +551,9 @@ fn hypervisor(here: &SystemStatus) -> String {
 /// NAME`, or the name alone.
 fn target(rest: &[String]) -> std::result::Result<String, Problem> {
     let missing = || {
-        problem(
+        Problem::new(
             "VCSInfo",
-            &format!(
+            format!(
                 "no migration target after the ArgListValues (expected VCSInfo with TargetHost; \
                  got '{}')",
                 rest.join(" ")
