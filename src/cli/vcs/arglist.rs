@@ -198,19 +198,22 @@ pub struct SystemSpec {
     pub migration_uri: Option<(String, &'static str)>,
 }
 
-/// The resource `name` from its ArgListValues, on `systems` (the first is this node), loaded by the
-/// YAML loader; its warnings come back with it.
+/// A resource built from ArgListValues: the configuration holding it and its systems, and the
+/// loader's warnings about it.
 pub struct Loaded {
     pub config: Config,
     pub warnings: Vec<Problem>,
 }
 
 impl Loaded {
+    /// The one resource the configuration holds.
     pub fn resource(&self) -> Option<&resource::Resource> {
         self.config.resources.values().next()
     }
 }
 
+/// The resource `name` from its ArgListValues, on `systems` (the first is this node), loaded by the
+/// YAML loader; every error found, or the resource with its warnings.
 pub fn load(name: &str, arglist: &ArgList, systems: &[SystemSpec]) -> Result<Loaded, Vec<Problem>> {
     let document = document(name, arglist, systems)?;
     // A name for the document in the loader's diagnostics; their locations are turned back into
