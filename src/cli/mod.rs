@@ -12,6 +12,7 @@ mod start;
 mod status;
 mod stop;
 mod validate;
+mod vcs;
 mod vmconfigsync;
 mod watch;
 
@@ -107,6 +108,7 @@ enum Command {
     Encrypt(encrypt::Args),
     Rhev(rhev::Args),
     Ocf(ocf::Args),
+    Vcs(vcs::Args),
     Completions(completions::Args),
 }
 
@@ -172,7 +174,8 @@ pub fn main() -> ExitCode {
         let action = argv.next().map(|a| a.to_string_lossy().into_owned());
         return ocf::agent(action.as_deref());
     }
-    let cli = Cli::parse();
+    // Run under an entry point's name (a link in a VCS agent directory), it is `vcs ENTRYPOINT`.
+    let cli = Cli::parse_from(vcs::argv(std::env::args_os()));
     crate::render::init_logging(cli.verbose);
     let context = Context {
         output: Output::new(cli.output, cli.quiet, cli.yes),
@@ -195,6 +198,8 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&context, args),
         Command::Encrypt(args) => encrypt::run(&context, args),
         Command::Rhev(args) => rhev::run(&context, args),
+        // VCS reads its own exit codes (99..110, 200), not the CLI's.
+        Command::Vcs(args) => return vcs::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
         Command::Ocf(args) => return ocf::run(&context, args),
     };
