@@ -37,6 +37,9 @@ _kvmguestctl() {
             kvmguestctl,migrate)
                 cmd="kvmguestctl__subcmd__migrate"
                 ;;
+            kvmguestctl,ocf)
+                cmd="kvmguestctl__subcmd__ocf"
+                ;;
             kvmguestctl,rhev)
                 cmd="kvmguestctl__subcmd__rhev"
                 ;;
@@ -81,6 +84,9 @@ _kvmguestctl() {
                 ;;
             kvmguestctl__subcmd__help,migrate)
                 cmd="kvmguestctl__subcmd__help__subcmd__migrate"
+                ;;
+            kvmguestctl__subcmd__help,ocf)
+                cmd="kvmguestctl__subcmd__help__subcmd__ocf"
                 ;;
             kvmguestctl__subcmd__help,rhev)
                 cmd="kvmguestctl__subcmd__help__subcmd__rhev"
@@ -143,7 +149,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev vcs completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,7 +405,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help)
-            opts="validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev vcs completions help"
+            opts="validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +503,20 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__ocf)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -663,6 +683,52 @@ _kvmguestctl() {
                     ;;
                 --mode)
                     COMPREPLY=($(compgen -W "live pause offline" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__ocf)
+            opts="-o -q -v -y -h --dir --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

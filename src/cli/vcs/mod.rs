@@ -395,6 +395,7 @@ impl Call<'_> {
                     mode: ShutdownRequest::Auto,
                     kill: true,
                     resend: RESEND,
+                    graceful_until: None,
                 };
                 self.report(agent::offline(&hosts, res, node, &options, &self.log));
                 0
