@@ -78,7 +78,11 @@ pub fn run(context: &Context, args: &Args) -> ExitCode {
 /// The agent itself: one action, its parameters from the environment.
 pub fn agent(action: Option<&str>) -> ExitCode {
     let params = Params::from_env();
-    let log = AgentLog::new(AGENT, &params.instance);
+    let log = AgentLog::new(format!(
+        "{AGENT}({})[{}]",
+        params.instance,
+        std::process::id()
+    ));
     let rc = match action {
         Some("meta-data") => {
             crate::render::document(&meta_data::meta_data(MARGIN));

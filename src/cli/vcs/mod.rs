@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use crate::agent::migrate::{self, MigrateMode};
 use crate::agent::{
-    self, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ResourceState,
-    ShutdownRequest, SystemStatus, devscan, vmconfigsync,
+    self, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ResourceState, ShutdownRequest,
+    SystemStatus, devscan, vmconfigsync,
 };
 use crate::backend::Backends;
 use crate::error::{Error, Result};
+use crate::render::AgentLog;
 use crate::resource::Resource;
 
 use super::Context;
@@ -171,20 +172,20 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
     let Some(entry) = EntryPoint::named(name) else {
         let mut known: Vec<String> = ENTRY_POINTS.iter().map(|e| (*e).to_owned()).collect();
         known.extend(ACTIONS.iter().map(|a| format!("action/{a}")));
-        eprintln!(
-            "kvmguestctl vcs: error: unknown entry point '{name}' (entry points: {})",
+        AgentLog::new("kvmguestctl vcs".to_owned()).error(&format!(
+            "unknown entry point '{name}' (entry points: {})",
             known.join(", ")
-        );
+        ));
         return crate::error::Exit::Usage.code();
     };
     let Some((resource, values)) = rest.split_first() else {
-        let log = Log::new(name, "");
+        let log = log(name, "");
         log.error("no resource name: the framework passes RESOURCE ARGLISTVALUES...");
         return entry.cannot_run();
     };
     let call = Call {
         context,
-        log: Log::new(name, resource),
+        log: log(name, resource),
         resource,
     };
     match entry {
@@ -199,54 +200,9 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
     }
 }
 
-/// The entry points' log: one line each on stderr, `kvmguestctl vcs ENTRYPOINT: RESOURCE: ...`,
-/// which the agent framework keeps in its log. It is also the core's [`Console`]: steps are logged,
-/// waits and transfers draw nothing, and confirmations are granted, since the framework is the
-/// operator.
-struct Log<'a> {
-    entry: &'a str,
-    resource: &'a str,
-}
-
-impl<'a> Log<'a> {
-    fn new(entry: &'a str, resource: &'a str) -> Log<'a> {
-        Log { entry, resource }
-    }
-
-    fn line(&self, severity: &str, message: &str) {
-        let resource = if self.resource.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", self.resource)
-        };
-        // The framework's log, not a terminal: the render module's tables and bars do not apply.
-        for line in message.lines() {
-            eprintln!("kvmguestctl vcs {}: {severity}{resource}{line}", self.entry);
-        }
-    }
-
-    fn note(&self, message: &str) {
-        self.line("", message);
-    }
-
-    fn warn(&self, message: &str) {
-        self.line("warning: ", message);
-    }
-
-    fn error(&self, message: &str) {
-        self.line("error: ", message);
-    }
-}
-
-impl Console for Log<'_> {
-    fn step(&self, message: &str) {
-        self.note(message);
-    }
-    fn tick(&self, _: &str, _: Duration, _: Duration) {}
-    fn confirm(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    fn transfer(&self, _: &str, _: u64, _: u64) {}
+/// The entry points' log, in the style of VCS agents' messages: `KVMGuest:RESOURCE:ENTRYPOINT`.
+fn log(entry: &str, resource: &str) -> AgentLog {
+    AgentLog::new(format!("KVMGuest:{resource}:{entry}"))
 }
 
 /// This node's settings, from the environment (the framework passes no flags).
@@ -332,7 +288,7 @@ impl Settings {
 /// One entry point's invocation.
 struct Call<'a> {
     context: &'a Context,
-    log: Log<'a>,
+    log: AgentLog,
     resource: &'a str,
 }
 
@@ -438,13 +394,13 @@ impl Call<'_> {
         match done {
             Ok(r) => {
                 let confidence = r.confidence.map_or(String::new(), |c| format!(" {c}"));
-                self.log.note(&format!(
+                self.log.info(&format!(
                     "{}: {} is {}{confidence} on {} after {:.1}s ({})",
                     r.action, r.guest, r.state, r.system, r.seconds, r.detail
                 ));
                 if let Some(path) = &r.saved_definition {
                     self.log
-                        .note(&format!("definition saved to {}", path.display()));
+                        .info(&format!("definition saved to {}", path.display()));
                 }
                 true
             }
@@ -509,7 +465,7 @@ impl Call<'_> {
             self.log.error(&e.to_string());
         }
         if found.is_empty() && loaded.warnings.is_empty() {
-            self.log.note(&format!(
+            self.log.info(&format!(
                 "{} checked on {}: no problems",
                 res.guest_name, settings.node
             ));
