@@ -1140,8 +1140,10 @@ fn a_real_guest_through_the_agent_directorys_links() {
     let ran = link("offline", &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stderr
-            .contains(&format!("vm: stopped: {} is OFFLINE on a", guest.name)),
+        ran.stderr.contains(&format!(
+            "KVMGuest:vm:offline: INFO: stopped: {} is OFFLINE on a",
+            guest.name
+        )),
         "shut down, not destroyed: {}",
         ran.stderr
     );
@@ -1171,8 +1173,10 @@ fn a_real_live_migration_from_a_to_b() {
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stderr
-            .contains(&format!("vm: migrated: {} is ONLINE 100 on b", guest.name)),
+        ran.stderr.contains(&format!(
+            "KVMGuest:vm:migrate: INFO: migrated: {} is ONLINE 100 on b",
+            guest.name
+        )),
         "{}",
         ran.stderr
     );
