@@ -678,7 +678,7 @@ fn install_makes_the_links_once_and_they_run_the_entry_points() {
         doc["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("not links, so another agent's entry points: "),
+            .starts_with("not a link, so another agent's file: "),
         "{doc}"
     );
     assert!(!dir.join("online").exists(), "nothing was changed");

@@ -4,7 +4,6 @@
 //! and log lines out; every entry point is the core's, as the other commands call it.
 
 mod arglist;
-mod install;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -52,9 +51,33 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum VcsCommand {
-    Install(install::Args),
+    Install(InstallArgs),
     #[command(external_subcommand)]
     EntryPoint(Vec<String>),
+}
+
+/// Beside the enterprise agents, not in the bundled KVMGuest agent's /opt/VRTSvcs/bin/KVMGuest,
+/// whose files a VCS upgrade rewrites.
+pub const DEFAULT_DIR: &str = "/opt/VRTSagents/ha/bin/KVMGuest";
+
+/// Create a VCS agent directory whose entry points are links to this binary
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Create a VCS agent directory whose entry points (online, offline, monitor, \
+clean, migrate, attr_changed, open, close, shutdown, action/guestmigrated, action/vmconfigsync, \
+action/DevScan) are symbolic links to this binary, which runs each as `kvmguestctl vcs`. \
+Idempotent: links already right are left alone, links to another binary are replaced \
+atomically. A file that is not a link is never replaced (exit 5, nothing changed): it belongs to \
+another agent. Point the KVMGuest type's AgentDirectory at the directory (see \
+examples/vcs/KVMGuestTypes.cf)."
+)]
+struct InstallArgs {
+    /// The agent directory (the type's AgentDirectory)
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
+    dir: PathBuf,
+    /// The binary the links run [default: this one]
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
 }
 
 /// The entry points that are executables of their own name in the agent directory.
@@ -111,10 +134,16 @@ fn invoked_as(path: &Path) -> Option<String> {
 pub fn run(context: &Context, args: &Args) -> ExitCode {
     match &args.command {
         VcsCommand::Install(install) => {
-            let exit = install::run(context, install).unwrap_or_else(|e| {
-                context.output.error(&e);
-                e.exit()
-            });
+            let names = ENTRY_POINTS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .chain(ACTIONS.iter().map(|a| format!("action/{a}")));
+            let binary = install.binary.as_deref();
+            let exit =
+                super::install::links(context, &install.dir, names, binary).unwrap_or_else(|e| {
+                    context.output.error(&e);
+                    e.exit()
+                });
             ExitCode::from(exit.code())
         }
         VcsCommand::EntryPoint(words) => ExitCode::from(entry_point(context, words)),
