@@ -166,6 +166,52 @@ fn monitor_answers_every_resource_state_as_the_readme_says() {
 }
 
 #[test]
+fn a_paused_guest_is_degraded_to_a_caller_that_speaks_ocf_1_1_and_transitions_are_not() {
+    let ocf_1_1 = [("OCF_RA_VERSION_MAJOR", "1"), ("OCF_RA_VERSION_MINOR", "1")];
+    let paused = on_a("monitor", "paused", &ocf_1_1);
+    assert_eq!(paused.rc, 190, "{}", paused.stderr);
+    assert!(
+        paused.stderr.contains(
+            "WARNING: paused01 is ONLINE here (paused, unknown): degraded until it is resumed"
+        ),
+        "{}",
+        paused.stderr
+    );
+    assert_eq!(on_a("migrate_from", "paused", &ocf_1_1).rc, 190);
+    for resource in ["running", "blocked", "shuttingdown"] {
+        assert_eq!(on_a("monitor", resource, &ocf_1_1).rc, 0, "{resource}");
+    }
+}
+
+#[test]
+fn a_failure_gives_pacemaker_its_reason_for_crm_mon() {
+    let refused = on_a("start", "elsewhere", &[]);
+    assert!(
+        refused.stderr.lines().any(|l| l
+            == "ocf-exit-reason:elsewhere01 already runs on b; refusing to start a second copy on a"),
+        "{}",
+        refused.stderr
+    );
+    let marked = on_a(
+        "monitor",
+        "crashed",
+        &[("OCF_EXIT_REASON_PREFIX", "reason=")],
+    );
+    assert!(
+        marked
+            .stderr
+            .contains("\nreason=crashed01 is FAULTED here (crashed, unknown)"),
+        "{}",
+        marked.stderr
+    );
+    assert!(
+        !on_a("monitor", "running", &[])
+            .stderr
+            .contains("ocf-exit-reason:")
+    );
+}
+
+#[test]
 fn a_hung_libvirtd_gives_a_failure_well_inside_the_timeout_never_not_running() {
     let dir = tempfile::tempdir().unwrap();
     let socket = hung_libvirtd(dir.path(), "libvirt-sock");

@@ -298,12 +298,26 @@ pub fn document(text: &str) {
 /// engine is the operator, so what a person would be asked to confirm is already decided.
 pub struct AgentLog {
     tag: String,
+    /// The engine's marker for the line that says why an action failed (Pacemaker shows it with
+    /// the failed action in `crm_mon`).
+    reason_prefix: Option<String>,
 }
 
 impl AgentLog {
     /// `tag` begins every line: the agent and what it is acting on, in the engine's style.
     pub fn new(tag: String) -> AgentLog {
-        AgentLog { tag }
+        AgentLog {
+            tag,
+            reason_prefix: None,
+        }
+    }
+
+    /// Every error is also said once more after `prefix`, as the engine's failure reason.
+    pub fn with_reasons(self, prefix: String) -> AgentLog {
+        AgentLog {
+            reason_prefix: Some(prefix),
+            ..self
+        }
     }
 
     pub fn info(&self, message: &str) {
@@ -316,6 +330,10 @@ impl AgentLog {
 
     pub fn error(&self, message: &str) {
         self.line("ERROR", message);
+        if let Some(prefix) = &self.reason_prefix {
+            // One line: the engine keeps the last reason line as the action's reason.
+            eprintln!("{prefix}{}", message.lines().collect::<Vec<_>>().join("; "));
+        }
     }
 
     fn line(&self, level: &str, message: &str) {

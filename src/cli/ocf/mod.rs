@@ -11,7 +11,7 @@ use crate::agent::{
     self, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState, ResourceStatus,
     ShutdownRequest,
 };
-use crate::backend::Backends;
+use crate::backend::{Activity, Backends};
 use crate::error::{Error, Exit, Result};
 use crate::render::AgentLog;
 use crate::resource::{self, Config, ConfigSource, Resource};
@@ -44,6 +44,7 @@ enum Rc {
     Installed = 5,
     Configured = 6,
     NotRunning = 7,
+    Degraded = 190,
 }
 
 /// Run the OCF agent (the Pacemaker resource agent, also reached as a link named KVMGuest)
@@ -87,7 +88,8 @@ pub fn agent(action: Option<&str>) -> ExitCode {
         "{AGENT}({})[{}]",
         params.instance,
         std::process::id()
-    ));
+    ))
+    .with_reasons(params.reason_prefix.clone());
     let rc = match action {
         Some("meta-data") => {
             crate::render::document(&meta_data::meta_data(MARGIN));
@@ -150,12 +152,16 @@ struct Params {
     /// A monitor with no interval is a probe: is the resource running here at all?
     probe: bool,
     migrate_target: Option<String>,
+    /// What marks the failure reason on stderr (Pacemaker shows it in `crm_mon`).
+    reason_prefix: String,
+    /// The caller speaks OCF 1.1 or later, which has the degraded codes.
+    degraded_known: bool,
 }
 
 impl Params {
     fn from_env() -> Params {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let millis = |name: &str| var(name).and_then(|v| v.parse::<u64>().ok());
+        let number = |name: &str| var(name).and_then(|v| v.parse::<u64>().ok());
         // A clone's instances are `name:N`; they all manage the one resource.
         let instance = var("OCF_RESOURCE_INSTANCE");
         let resource = var("OCF_RESKEY_resource").or_else(|| {
@@ -170,10 +176,16 @@ impl Params {
             system: var("OCF_RESKEY_system").or_else(|| var("OCF_RESKEY_CRM_meta_on_node")),
             instance: instance.or_else(|| resource.clone()).unwrap_or_default(),
             resource,
-            timeout: millis("OCF_RESKEY_CRM_meta_timeout")
+            timeout: number("OCF_RESKEY_CRM_meta_timeout")
                 .map_or(DEFAULT_OP_TIMEOUT, Duration::from_millis),
-            probe: millis("OCF_RESKEY_CRM_meta_interval").unwrap_or(0) == 0,
+            probe: number("OCF_RESKEY_CRM_meta_interval").unwrap_or(0) == 0,
             migrate_target: var("OCF_RESKEY_CRM_meta_migrate_target"),
+            reason_prefix: var("OCF_EXIT_REASON_PREFIX")
+                .unwrap_or_else(|| "ocf-exit-reason:".to_owned()),
+            degraded_known: (
+                number("OCF_RA_VERSION_MAJOR"),
+                number("OCF_RA_VERSION_MINOR"),
+            ) >= (Some(1), Some(1)),
         }
     }
 
@@ -274,7 +286,7 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
     let hosts = Hosts::new(&config, &backends);
     match action {
         Action::Validate => Rc::Success,
-        Action::Monitor => monitor(&hosts, res, &system, log),
+        Action::Monitor => monitor(&hosts, res, &system, params, log),
         Action::Start => {
             enough_time(
                 params,
@@ -323,7 +335,7 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
                 Rc::Args
             }
         },
-        Action::MigrateFrom => arrived(&hosts, res, &system, log),
+        Action::MigrateFrom => arrived(&hosts, res, &system, params, log),
     }
 }
 
@@ -398,19 +410,25 @@ fn rc_of(e: &Error) -> Rc {
 }
 
 /// Monitor: the resource's state on this node, judged from a look at all of its systems.
-fn monitor(hosts: &Hosts, res: &Resource, system: &str, log: &AgentLog) -> Rc {
+fn monitor(hosts: &Hosts, res: &Resource, system: &str, params: &Params, log: &AgentLog) -> Rc {
     let status = agent::status(hosts, &[res]).remove(0);
-    let rc = monitor_rc(&status, system);
-    if rc != Rc::Success && rc != Rc::NotRunning {
-        log.error(&explain(&status, system));
+    let rc = monitor_rc(&status, system, params.degraded_known);
+    match rc {
+        Rc::Success | Rc::NotRunning => {}
+        Rc::Degraded => log.warn(&format!(
+            "{}: degraded until it is resumed",
+            explain(&status, system)
+        )),
+        _ => log.error(&explain(&status, system)),
     }
     rc
 }
 
-/// The OCF answer for a resource state on this node (the table in the README):
-/// ONLINE at any confidence 0, OFFLINE and INTENTIONAL OFFLINE 7, FAULTED and UNKNOWN 1, and a
-/// guest live here and elsewhere at once 1, so that Pacemaker stops this copy.
-fn monitor_rc(status: &ResourceStatus, system: &str) -> Rc {
+/// The OCF answer for a resource state on this node (the table in the README): ONLINE 0, or 190
+/// (degraded) for a paused guest when the caller knows that code; OFFLINE and INTENTIONAL OFFLINE
+/// 7; FAULTED and UNKNOWN 1; a guest live here and elsewhere at once 1, so that Pacemaker stops
+/// this copy.
+fn monitor_rc(status: &ResourceStatus, system: &str, degraded_known: bool) -> Rc {
     let Some(here) = status.on(system) else {
         return Rc::Generic;
     };
@@ -421,6 +439,10 @@ fn monitor_rc(status: &ResourceStatus, system: &str) -> Rc {
         return Rc::Generic;
     }
     match here.state {
+        // Paused stays paused until someone resumes it: worth showing, never worth a restart.
+        ResourceState::Online if degraded_known && here.activity == Some(Activity::Paused) => {
+            Rc::Degraded
+        }
         ResourceState::Online => Rc::Success,
         ResourceState::Offline | ResourceState::IntentionalOffline => Rc::NotRunning,
         ResourceState::Faulted | ResourceState::Unknown => Rc::Generic,
@@ -451,12 +473,12 @@ fn explain(status: &ResourceStatus, system: &str) -> String {
 }
 
 /// migrate_from, on the target once migrate_to has returned: the guest must be ONLINE here.
-fn arrived(hosts: &Hosts, res: &Resource, system: &str, log: &AgentLog) -> Rc {
+fn arrived(hosts: &Hosts, res: &Resource, system: &str, params: &Params, log: &AgentLog) -> Rc {
     let status = agent::status(hosts, &[res]).remove(0);
-    match monitor_rc(&status, system) {
-        Rc::Success => {
+    match monitor_rc(&status, system, params.degraded_known) {
+        rc @ (Rc::Success | Rc::Degraded) => {
             log.info(&format!("{} is online here", res.guest_name));
-            Rc::Success
+            rc
         }
         _ => {
             log.error(&format!(
