@@ -37,6 +37,9 @@ _kvmguestctl() {
             kvmguestctl,migrate)
                 cmd="kvmguestctl__subcmd__migrate"
                 ;;
+            kvmguestctl,ocf)
+                cmd="kvmguestctl__subcmd__ocf"
+                ;;
             kvmguestctl,rhev)
                 cmd="kvmguestctl__subcmd__rhev"
                 ;;
@@ -51,6 +54,9 @@ _kvmguestctl() {
                 ;;
             kvmguestctl,validate)
                 cmd="kvmguestctl__subcmd__validate"
+                ;;
+            kvmguestctl,vcs)
+                cmd="kvmguestctl__subcmd__vcs"
                 ;;
             kvmguestctl,vmconfigsync)
                 cmd="kvmguestctl__subcmd__vmconfigsync"
@@ -79,6 +85,9 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,migrate)
                 cmd="kvmguestctl__subcmd__help__subcmd__migrate"
                 ;;
+            kvmguestctl__subcmd__help,ocf)
+                cmd="kvmguestctl__subcmd__help__subcmd__ocf"
+                ;;
             kvmguestctl__subcmd__help,rhev)
                 cmd="kvmguestctl__subcmd__help__subcmd__rhev"
                 ;;
@@ -94,6 +103,9 @@ _kvmguestctl() {
             kvmguestctl__subcmd__help,validate)
                 cmd="kvmguestctl__subcmd__help__subcmd__validate"
                 ;;
+            kvmguestctl__subcmd__help,vcs)
+                cmd="kvmguestctl__subcmd__help__subcmd__vcs"
+                ;;
             kvmguestctl__subcmd__help,vmconfigsync)
                 cmd="kvmguestctl__subcmd__help__subcmd__vmconfigsync"
                 ;;
@@ -102,6 +114,9 @@ _kvmguestctl() {
                 ;;
             kvmguestctl__subcmd__help__subcmd__rhev,fetch-ca)
                 cmd="kvmguestctl__subcmd__help__subcmd__rhev__subcmd__fetch__subcmd__ca"
+                ;;
+            kvmguestctl__subcmd__help__subcmd__vcs,install)
+                cmd="kvmguestctl__subcmd__help__subcmd__vcs__subcmd__install"
                 ;;
             kvmguestctl__subcmd__rhev,fetch-ca)
                 cmd="kvmguestctl__subcmd__rhev__subcmd__fetch__subcmd__ca"
@@ -115,6 +130,18 @@ _kvmguestctl() {
             kvmguestctl__subcmd__rhev__subcmd__help,help)
                 cmd="kvmguestctl__subcmd__rhev__subcmd__help__subcmd__help"
                 ;;
+            kvmguestctl__subcmd__vcs,help)
+                cmd="kvmguestctl__subcmd__vcs__subcmd__help"
+                ;;
+            kvmguestctl__subcmd__vcs,install)
+                cmd="kvmguestctl__subcmd__vcs__subcmd__install"
+                ;;
+            kvmguestctl__subcmd__vcs__subcmd__help,help)
+                cmd="kvmguestctl__subcmd__vcs__subcmd__help__subcmd__help"
+                ;;
+            kvmguestctl__subcmd__vcs__subcmd__help,install)
+                cmd="kvmguestctl__subcmd__vcs__subcmd__help__subcmd__install"
+                ;;
             *)
                 ;;
         esac
@@ -122,7 +149,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,7 +405,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__help)
-            opts="validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev completions help"
+            opts="validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +516,20 @@ _kvmguestctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kvmguestctl__subcmd__help__subcmd__ocf)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kvmguestctl__subcmd__help__subcmd__rhev)
             opts="fetch-ca"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -573,6 +614,34 @@ _kvmguestctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kvmguestctl__subcmd__help__subcmd__vcs)
+            opts="install"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__help__subcmd__vcs__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kvmguestctl__subcmd__help__subcmd__vmconfigsync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -614,6 +683,52 @@ _kvmguestctl() {
                     ;;
                 --mode)
                     COMPREPLY=($(compgen -W "live pause offline" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__ocf)
+            opts="-o -q -v -y -h --dir --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -922,6 +1037,140 @@ _kvmguestctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vcs)
+            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help install help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vcs__subcmd__help)
+            opts="install help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vcs__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vcs__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kvmguestctl__subcmd__vcs__subcmd__install)
+            opts="-o -q -v -y -h --dir --binary --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

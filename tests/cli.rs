@@ -1,6 +1,5 @@
 //! The built binary against libvirt's test driver: table and JSON output, and every exit code.
 
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 mod common;
-use common::{fixtures, kvm, run_json};
+use common::{fixtures, hung_libvirtd, kvm, run_json};
 
 fn every_state() -> PathBuf {
     fixtures().join("every-state.yaml")
@@ -111,19 +110,6 @@ fn an_unreachable_system_is_unknown_with_exit_4() {
         "{gone}"
     );
     kvm(&path).args(["status", "r"]).assert().code(4);
-}
-
-/// A socket that accepts and never answers: what a wedged libvirtd looks like from a client.
-fn hung_libvirtd(dir: &Path, name: &str) -> PathBuf {
-    let socket = dir.join(name);
-    let listener = UnixListener::bind(&socket).unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
-    socket
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn online_offline_and_clean_through_the_libvirt_backend() {
         mode: ShutdownRequest::Acpi,
         kill: true,
         resend: RESEND,
+        graceful_until: None,
     };
     let report = agent::offline(&hosts, res, "a", &opts, &console).unwrap();
     assert_eq!(report.action, Action::Stopped);
@@ -152,6 +153,7 @@ fn a_transient_guest_leaves_no_definition_behind() {
         mode: ShutdownRequest::Auto,
         kill: true,
         resend: RESEND,
+        graceful_until: None,
     };
     let report = agent::offline(&hosts, transient, "a", &opts, &console).unwrap();
     assert_eq!(report.action, Action::Stopped);

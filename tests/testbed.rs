@@ -704,3 +704,36 @@ fn a_transient_guest_leaves_no_definition_on_either_host() {
         "nothing defined anywhere"
     );
 }
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn the_ocf_stop_of_a_guest_that_ignores_acpi_ends_inside_its_timeout() {
+    // DelayAfterGuestOffline alone would wait two minutes; Pacemaker gives the stop 20 s.
+    let bed = Bed::new(
+        "ocf-deaf",
+        49163,
+        "    DelayAfterGuestOffline: 120\n",
+        &["--no-kernel"],
+    );
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let started = Instant::now();
+    let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+        .args(["ocf", "stop"])
+        .env_remove("KVMGUESTCTL_CONFIG")
+        .env("OCF_RESKEY_config", &bed.config)
+        .env("OCF_RESOURCE_INSTANCE", "r")
+        .env("OCF_RESKEY_CRM_meta_on_node", "a")
+        .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}: {stderr}");
+    assert!(
+        stderr.contains("did not shut down within") && stderr.contains("destroying it"),
+        "{stderr}"
+    );
+    assert_eq!(bed.state_on("a"), "OFFLINE");
+}

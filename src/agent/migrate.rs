@@ -168,6 +168,7 @@ fn migrate_offline(
         mode: ShutdownRequest::Auto,
         kill: true,
         resend: RESEND,
+        graceful_until: None,
     };
     let (_, xml) = shut_down(hosts, res, from, &stop, console)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.

@@ -33,6 +33,19 @@ pub struct OfflineOptions {
     pub kill: bool,
     /// How often the request is sent again ([`RESEND`] unless a test needs it shorter).
     pub resend: Duration,
+    /// The graceful wait ends at most this long after the offline began, even before
+    /// DelayAfterGuestOffline: a caller with its own timeout (a cluster engine's stop) keeps the
+    /// rest of it for the escalation. `None`: the full DelayAfterGuestOffline.
+    pub graceful_until: Option<Duration>,
+}
+
+impl OfflineOptions {
+    /// How long to wait for the graceful shutdown when `used` of the offline has passed.
+    fn graceful_wait(&self, res: &Resource, used: Duration) -> Duration {
+        let delay = seconds(res.delay_after_guest_offline);
+        self.graceful_until
+            .map_or(delay, |until| delay.min(until.saturating_sub(used)))
+    }
 }
 
 pub fn offline(
@@ -92,10 +105,10 @@ pub(super) fn shut_down(
     let mut requests = 0u32;
     // How the first delivered request was made, for the report.
     let mut asked: Option<ShutdownAsked> = None;
-    let delay = seconds(res.delay_after_guest_offline);
+    let delay = opts.graceful_wait(res, started.elapsed());
     let message = format!(
-        "{guest}: DelayAfterGuestOffline {}s",
-        res.delay_after_guest_offline
+        "{guest}: graceful shutdown, up to {:.0}s",
+        delay.as_secs_f64()
     );
     let stopped = wait_until(console, &message, delay, |elapsed| {
         if !verdict(&*host, guest)?.active {
@@ -132,14 +145,14 @@ pub(super) fn shut_down(
         (Action::Stopped, format!("{guest} shut down ({how})"))
     } else if !opts.kill {
         return Err(Error::Failed(format!(
-            "{guest} is still running on {system} after {}s (DelayAfterGuestOffline); \
+            "{guest} is still running on {system} after {:.0}s (DelayAfterGuestOffline); \
              left running because of --no-kill",
-            res.delay_after_guest_offline
+            delay.as_secs_f64()
         )));
     } else {
         console.step(&format!(
-            "{guest} did not shut down within {}s; destroying it",
-            res.delay_after_guest_offline
+            "{guest} did not shut down within {:.0}s; destroying it",
+            delay.as_secs_f64()
         ));
         destroy(&*host, guest)?;
         (

@@ -212,6 +212,16 @@ fn offline_with(
     mode: ShutdownRequest,
     kill: bool,
 ) -> (Result<Report>, Vec<String>) {
+    offline_within(fake, attributes, mode, kill, None)
+}
+
+fn offline_within(
+    fake: &Arc<Fake>,
+    attributes: &str,
+    mode: ShutdownRequest,
+    kill: bool,
+    graceful_until: Option<Duration>,
+) -> (Result<Report>, Vec<String>) {
     let (_dir, config) = config(attributes);
     let connector = FakeConnector(fake.clone());
     let hosts = Hosts::new(&config, &connector);
@@ -220,6 +230,7 @@ fn offline_with(
         mode,
         kill,
         resend: Duration::from_millis(300),
+        graceful_until,
     };
     let report = offline(&hosts, &config.resources["r"], "a", &opts, &console);
     let steps = console.steps.lock().unwrap().clone();
@@ -270,6 +281,27 @@ fn offline_escalates_to_clean_when_the_guest_ignores_shutdown() {
         "{:?}",
         fake.calls()
     );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s == "g did not shut down within 1s; destroying it"),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn offline_escalates_early_enough_to_end_inside_a_callers_timeout() {
+    let fake = Fake::running("g", u32::MAX);
+    let started = std::time::Instant::now();
+    let (report, steps) = offline_within(
+        &fake,
+        "DelayAfterGuestOffline: 600",
+        ShutdownRequest::Acpi,
+        true,
+        Some(Duration::from_secs(1)),
+    );
+    assert_eq!(report.unwrap().action, Action::Killed);
+    assert!(started.elapsed() < Duration::from_secs(10));
     assert!(
         steps
             .iter()
@@ -348,6 +380,7 @@ fn a_declined_confirmation_touches_nothing() {
         mode: ShutdownRequest::Acpi,
         kill: true,
         resend: RESEND,
+        graceful_until: None,
     };
     let err = offline(&hosts, &config.resources["r"], "a", &opts, &console).unwrap_err();
     assert_eq!(err.exit(), crate::error::Exit::Refused);

@@ -6,15 +6,18 @@ mod devscan;
 mod display;
 mod encrypt;
 mod migrate;
+mod ocf;
 mod rhev;
 mod start;
 mod status;
 mod stop;
 mod validate;
+mod vcs;
 mod vmconfigsync;
 mod watch;
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -104,6 +107,8 @@ enum Command {
     Watch(watch::Args),
     Encrypt(encrypt::Args),
     Rhev(rhev::Args),
+    Ocf(ocf::Args),
+    Vcs(vcs::Args),
     Completions(completions::Args),
 }
 
@@ -161,7 +166,16 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Pacemaker runs the agent through a link named after it, with the action as the only word.
+    let mut argv = std::env::args_os();
+    let invoked_as = argv.next().map(PathBuf::from);
+    if invoked_as.as_deref().and_then(Path::file_name) == Some(OsStr::new(ocf::AGENT)) {
+        crate::render::init_logging(false);
+        let action = argv.next().map(|a| a.to_string_lossy().into_owned());
+        return ocf::agent(action.as_deref());
+    }
+    // Run under an entry point's name (a link in a VCS agent directory), it is `vcs ENTRYPOINT`.
+    let cli = Cli::parse_from(vcs::argv(std::env::args_os()));
     crate::render::init_logging(cli.verbose);
     let context = Context {
         output: Output::new(cli.output, cli.quiet, cli.yes),
@@ -184,7 +198,10 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&context, args),
         Command::Encrypt(args) => encrypt::run(&context, args),
         Command::Rhev(args) => rhev::run(&context, args),
+        // VCS reads its own exit codes (99..110, 200), not the CLI's.
+        Command::Vcs(args) => return vcs::run(&context, args),
         Command::Completions(args) => completions::run(&context, args),
+        Command::Ocf(args) => return ocf::run(&context, args),
     };
     let exit = result.unwrap_or_else(|e| {
         context.output.error(&e);
@@ -297,4 +314,27 @@ fn libvirt_only<'c>(
         )));
     }
     Ok(libvirt)
+}
+
+/// Make `dir/name` a symbolic link to `target`, creating `dir` as needed: how the cluster agents
+/// are installed where their engine looks for them. An older link is replaced in one step; a file
+/// that is not a link is someone else's and is left alone.
+fn link_into(dir: &Path, name: &str, target: &Path) -> Result<()> {
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        Error::Failed(format!("cannot {what} {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| failed("create", dir, e))?;
+    let link = dir.join(name);
+    if let Ok(meta) = std::fs::symlink_metadata(&link)
+        && !meta.file_type().is_symlink()
+    {
+        return Err(Error::Refused(format!(
+            "{} exists and is not a link: not replacing it",
+            link.display()
+        )));
+    }
+    let staged = dir.join(format!(".{name}.kvmguestctl-new"));
+    let _ = std::fs::remove_file(&staged);
+    std::os::unix::fs::symlink(target, &staged).map_err(|e| failed("create", &staged, e))?;
+    std::fs::rename(&staged, &link).map_err(|e| failed("replace", &link, e))
 }

@@ -29,6 +29,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         mode: args.mode,
         kill: !args.no_kill,
         resend: RESEND,
+        graceful_until: None,
     };
     let console = context.output.console();
     super::act(context, &args.selection, |hosts, res, system| {

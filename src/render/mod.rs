@@ -106,9 +106,7 @@ impl Output {
 
     /// Text that is already formatted (completion scripts).
     pub fn raw(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        // A closed pipe (`| head`) is not an error worth a panic.
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        document(text);
     }
 
     /// A line for the person at the terminal, on stderr, unless `-q`.
@@ -285,6 +283,63 @@ impl Console for TermConsole<'_> {
             Err(Error::Refused(format!("{question} declined")))
         }
     }
+}
+
+/// A document on stdout as it is (completion scripts, an agent's meta-data).
+pub fn document(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// How the agent front ends speak to a cluster engine: one plain line per step on stderr, which
+/// the engine keeps in its log (`KVMGuest(web01)[4242]: INFO: starting web01 on a`); no
+/// prompts, no progress, no terminal codes. The engine is the operator, so what a person would be
+/// asked to confirm is already decided.
+pub struct AgentLog {
+    tag: String,
+}
+
+impl AgentLog {
+    /// `agent` is the agent's name, `instance` the resource the engine is acting on.
+    pub fn new(agent: &str, instance: &str) -> AgentLog {
+        AgentLog {
+            tag: format!("{agent}({instance})[{}]", std::process::id()),
+        }
+    }
+
+    pub fn info(&self, message: &str) {
+        self.line("INFO", message);
+    }
+
+    pub fn warn(&self, message: &str) {
+        self.line("WARNING", message);
+    }
+
+    pub fn error(&self, message: &str) {
+        self.line("ERROR", message);
+    }
+
+    fn line(&self, level: &str, message: &str) {
+        // A message may carry several lines (every YAML diagnostic): each is a log line of its own.
+        for text in message.lines() {
+            eprintln!("{}: {level}: {text}", self.tag);
+        }
+    }
+}
+
+impl Console for AgentLog {
+    fn step(&self, message: &str) {
+        self.info(message);
+    }
+
+    fn tick(&self, _: &str, _: Duration, _: Duration) {}
+
+    fn confirm(&self, _: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn transfer(&self, _: &str, _: u64, _: u64) {}
 }
 
 /// `-v`: every hypervisor call and its duration, on stderr.

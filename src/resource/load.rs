@@ -25,6 +25,27 @@ pub enum ConfigSource {
 pub const DEFAULT_FILE: &str = "/etc/kvmguestctl/resources.yaml";
 pub const DEFAULT_DIR: &str = "/etc/kvmguestctl/resources.d";
 
+impl ConfigSource {
+    /// Whether there is anything to read at all: a node without a configuration cannot have
+    /// started any guest through it (what a cluster agent's stop and probe rely on).
+    pub fn exists(&self) -> bool {
+        match self {
+            ConfigSource::Path(path) => path.exists(),
+            ConfigSource::Default => {
+                Path::new(DEFAULT_FILE).exists() || Path::new(DEFAULT_DIR).is_dir()
+            }
+        }
+    }
+
+    /// The path an administrator should look at.
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::Path(path) => path.display().to_string(),
+            ConfigSource::Default => format!("{DEFAULT_FILE} or {DEFAULT_DIR}/"),
+        }
+    }
+}
+
 /// Load and validate the configuration. On failure, every error found is returned, located.
 pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
     let files = files(source).map_err(|d| vec![d])?;
@@ -39,6 +60,19 @@ pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
+    checked(parsed)
+}
+
+/// Load and validate one configuration document given as text rather than read from a file (a
+/// cluster engine's front end builds it from the engine's parameters): the same rules as files,
+/// its diagnostics located in `name`.
+pub fn load_text(text: &str, name: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let raw = parse_text(text, name).map_err(|d| vec![d])?;
+    checked(vec![(name.to_owned(), raw)])
+}
+
+/// Parsed files merged, validated and resolved.
+fn checked(parsed: Vec<(PathBuf, RawFile)>) -> Result<Config, Vec<Diagnostic>> {
     let loaded: Vec<PathBuf> = parsed.iter().map(|(file, _)| file.clone()).collect();
     let (config, mut diagnostics) = merge(parsed);
     if config.resources.is_empty() && diagnostics.is_empty() {
@@ -127,6 +161,10 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| whole_file(file, format!("cannot read the file: {e}")))?;
+    parse_text(&text, file)
+}
+
+fn parse_text(text: &str, file: &Path) -> Result<RawFile, Diagnostic> {
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
@@ -135,7 +173,7 @@ fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
     }
     // Strict booleans: YAML 1.1's yes/no/on/off are not VCS's 0/1, and a typo must not flip a flag.
     let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options::<Option<RawFile>>(&text, options)
+    serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
         .map(Option::unwrap_or_default)
         .map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));

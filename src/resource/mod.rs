@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::vocabulary::vocabulary;
 use serde::{Serialize, Serializer};
 
-pub use load::{ConfigSource, load};
+pub use load::{ConfigSource, load, load_text};
 
 /// Defaults from the KVMGuest type definition.
 pub const DEFAULT_DELAY_AFTER_GUEST_ONLINE: u32 = 5;

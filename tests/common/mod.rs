@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that run the binary.
 #![allow(dead_code)] // each test crate uses the part it needs
 
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,4 +50,17 @@ pub fn run_json(cmd: &mut Command) -> Ran {
 /// Run with `-o json` and parse stdout (the exit code is not looked at).
 pub fn json(cmd: &mut Command) -> Value {
     run_json(cmd).doc
+}
+
+/// A socket that accepts and never answers: what a wedged libvirtd looks like from a client.
+pub fn hung_libvirtd(dir: &Path, name: &str) -> PathBuf {
+    let socket = dir.join(name);
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    socket
 }
