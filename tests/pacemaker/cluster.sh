@@ -7,6 +7,7 @@
 #                          stonith
 #   cluster.sh down        stop and delete every resource in the CIB, stop pacemakerd and corosync
 #   cluster.sh status      say what runs; exit 0 only when a DC is elected
+#   cluster.sh install     only install what is missing (ocf-tester and crm_resource need no cluster)
 #
 # The cluster exists only for the tests: every resource in its CIB is a test resource, and a cold
 # `up` starts from an empty CIB, so nothing a crashed run left behind is started again. It never
@@ -302,5 +303,6 @@ case ${1:-} in
     up) shift; cmd_up "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) echo "usage: $0 up [NODE]|down|status" >&2; exit 2 ;;
+    install) [ "$(id -u)" -eq 0 ] || die "run as root"; lock; install_packages ;;
+    *) echo "usage: $0 up [NODE]|down|status|install" >&2; exit 2 ;;
 esac
