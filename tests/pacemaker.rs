@@ -2,6 +2,8 @@
 //! directly, and a real one-node cluster (tests/pacemaker/cluster.sh: corosync + pacemakerd,
 //! stonith disabled) drives an `ocf:kvmguestctl:KVMGuest` resource whose YAML resource has two
 //! systems: the cluster node `a` (testbed host A) and `b` (testbed host B, outside the cluster).
+//! A two-node cluster (node `b` in network and mount namespaces of its own, its agent reaching
+//! host B) live-migrates the guest through migrate_to and migrate_from.
 //!
 //! They need root, the testbed up (tests/testbed/testbed.sh) and Pacemaker's packages (the
 //! harness installs what is missing), so they are `#[ignore]`d for a plain `cargo test`;
@@ -372,6 +374,8 @@ struct NodeHistory {
 
 #[derive(Debug, Deserialize)]
 struct HistoryNode {
+    #[serde(rename = "@name")]
+    name: String,
     #[serde(default)]
     resource_history: Vec<ResourceHistory>,
 }
@@ -437,10 +441,10 @@ impl Mon {
         self.resources.resource.iter().find(|r| r.id == id)
     }
 
-    /// Started on node `a`, per Pacemaker.
-    fn started_on_a(&self, id: &str) -> bool {
+    /// Started on `node`, per Pacemaker.
+    fn started_on(&self, id: &str, node: &str) -> bool {
         self.resource(id).is_some_and(|r| {
-            r.active && r.role == "Started" && r.node.iter().any(|n| n.name == "a")
+            r.active && r.role == "Started" && r.node.iter().any(|n| n.name == node)
         })
     }
 
@@ -459,36 +463,57 @@ impl Mon {
             .cloned()
     }
 
-    fn history(&self, id: &str) -> Option<&ResourceHistory> {
+    /// The resource's operation history on `node`.
+    fn history(&self, id: &str, node: &str) -> Option<&ResourceHistory> {
         self.node_history
             .node
             .iter()
+            .filter(|n| n.name == node)
             .flat_map(|n| &n.resource_history)
             .find(|h| h.id == id)
     }
 
+    /// Whether `node` recorded operation `task` of the resource with code 0.
+    fn succeeded(&self, id: &str, node: &str, task: &str) -> bool {
+        self.history(id, node).is_some_and(|h| {
+            h.operation_history
+                .iter()
+                .any(|op| op.task == task && op.rc == 0)
+        })
+    }
+
     fn fail_count(&self, id: &str) -> String {
-        self.history(id)
+        self.history(id, "a")
             .and_then(|h| h.fail_count.clone())
             .unwrap_or_else(|| "0".to_owned())
     }
 }
 
-/// The one-node cluster, node `a`: up when made, down (its resources stopped and deleted
+/// The cluster, nodes `a` (and `b`): up when made, down (its resources stopped and deleted
 /// through the agent, then pacemakerd and corosync stopped) when dropped, also after a panic.
 struct Cluster;
 
 impl Cluster {
-    fn up() -> Cluster {
+    fn up(nodes: &[&str]) -> Cluster {
         // The guard first: a bring-up that fails half way is taken down too.
         let cluster = Cluster;
         let started = Instant::now();
-        script("tests/pacemaker/cluster.sh", &["up", "a"]);
+        let mut args = vec!["up"];
+        args.extend_from_slice(nodes);
+        script("tests/pacemaker/cluster.sh", &args);
         eprintln!(
-            "cluster up (node a, DC elected) in {:.1?}",
+            "cluster up (nodes {nodes:?} online, DC elected) in {:.1?}",
             started.elapsed()
         );
         cluster
+    }
+
+    fn create(&self, scope: &str, xml: &str) {
+        let out = Process::new("cibadmin")
+            .args(["--create", "--scope", scope, "--xml-text", xml])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cibadmin --create: {}", text(&out));
     }
 
     fn set_target_role(&self, id: &str, role: &str) {
@@ -527,9 +552,22 @@ impl Drop for Cluster {
 }
 
 /// The resource: the agent's parameters `config` and `resource` (its `system` comes from the
-/// node name, `a`), a 5 s recurring monitor, and timeouts that hold the YAML delays: a start
-/// waits DelayAfterGuestOnline, a stop up to DelayAfterGuestOffline before it destroys.
-fn primitive(id: &str, config: &Path) -> String {
+/// node name), a 5 s recurring monitor, and timeouts that hold the YAML delays: a start waits
+/// DelayAfterGuestOnline, a stop up to DelayAfterGuestOffline before it destroys. A migratable
+/// one has `allow-migrate` and the two migrate operations, migrate_to with the meta-data's
+/// advice (MigrateTimeout's 300 s and a minute).
+fn primitive(id: &str, config: &Path, target_role: &str, migratable: bool) -> String {
+    let (allow, migrate_ops) = if migratable {
+        (
+            format!(r#"<nvpair id="{id}-allow-migrate" name="allow-migrate" value="true"/>"#),
+            format!(
+                r#"<op id="{id}-migrate-to" name="migrate_to" interval="0s" timeout="360s"/>
+    <op id="{id}-migrate-from" name="migrate_from" interval="0s" timeout="60s"/>"#
+            ),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     format!(
         r#"<primitive id="{id}" class="ocf" provider="kvmguestctl" type="KVMGuest">
   <instance_attributes id="{id}-params">
@@ -537,12 +575,14 @@ fn primitive(id: &str, config: &Path) -> String {
     <nvpair id="{id}-resource" name="resource" value="r"/>
   </instance_attributes>
   <meta_attributes id="{id}-meta">
-    <nvpair id="{id}-target-role" name="target-role" value="Started"/>
+    <nvpair id="{id}-target-role" name="target-role" value="{target_role}"/>
+    {allow}
   </meta_attributes>
   <operations>
     <op id="{id}-start" name="start" interval="0s" timeout="{START}s"/>
     <op id="{id}-stop" name="stop" interval="0s" timeout="{STOP}s"/>
     <op id="{id}-monitor" name="monitor" interval="5s" timeout="{MONITOR}s"/>
+    {migrate_ops}
   </operations>
 </primitive>"#,
         config = config.display(),
@@ -709,7 +749,7 @@ fn a_real_cluster_recovers_the_guest_refuses_a_second_copy_and_rides_out_a_hung_
     // which must still be installed), then the guest is removed from both hosts, then the link.
     let _agent = Agent::install();
     let guest = Guest::new("ha", 49172);
-    let cluster = Cluster::up();
+    let cluster = Cluster::up(&["a"]);
     let id = "kvmgt-pcmk-ha";
 
     starts_monitors_recovers_and_stops_gracefully(&cluster, &guest, id);
@@ -721,19 +761,14 @@ fn a_real_cluster_recovers_the_guest_refuses_a_second_copy_and_rides_out_a_hung_
 /// behind its back, and stops it with an ACPI shutdown when its target-role is Stopped.
 fn starts_monitors_recovers_and_stops_gracefully(cluster: &Cluster, guest: &Guest, id: &str) {
     let step = Step::new("start, monitor, recover, stop");
-    let out = Process::new("cibadmin")
-        .args(["--create", "--scope", "resources", "--xml-text"])
-        .arg(primitive(id, &guest.config))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "cibadmin --create: {}", text(&out));
+    cluster.create("resources", &primitive(id, &guest.config, "Started", false));
     step.wait(
         "Started on a, running on host A",
         Duration::from_secs(START + 30),
         || {
             let mon = crm_mon()?;
             guest.assert_at_most_one_copy(&step.at());
-            match (mon.started_on_a(id), guest.state("a")) {
+            match (mon.started_on(id, "a"), guest.state("a")) {
                 (true, Some(s)) if s == "running" => Ok(()),
                 seen => Err(format!("{seen:?}")),
             }
@@ -744,7 +779,7 @@ fn starts_monitors_recovers_and_stops_gracefully(cluster: &Cluster, guest: &Gues
         Duration::from_secs(15),
         || {
             let mon = crm_mon()?;
-            let history = mon.history(id).ok_or("no history")?;
+            let history = mon.history(id, "a").ok_or("no history")?;
             history
                 .operation_history
                 .iter()
@@ -784,7 +819,7 @@ fn starts_monitors_recovers_and_stops_gracefully(cluster: &Cluster, guest: &Gues
         || {
             let mon = crm_mon()?;
             guest.assert_at_most_one_copy(&step.at());
-            match (mon.started_on_a(id), guest.state("a")) {
+            match (mon.started_on(id, "a"), guest.state("a")) {
                 (true, Some(s)) if s == "running" => Ok(()),
                 seen => Err(format!("{seen:?}")),
             }
@@ -953,7 +988,7 @@ fn rides_out_a_hung_libvirtd_on_a(cluster: &Cluster, guest: &Guest, id: &str) {
         Duration::from_secs(START + 30),
         || {
             let mon = crm_mon()?;
-            match (mon.started_on_a(id), guest.state("a")) {
+            match (mon.started_on(id, "a"), guest.state("a")) {
                 (true, Some(s)) if s == "running" => Ok(()),
                 seen => Err(format!("{seen:?}")),
             }
@@ -1039,11 +1074,134 @@ fn rides_out_a_hung_libvirtd_on_a(cluster: &Cluster, guest: &Guest, id: &str) {
         || {
             let mon = crm_mon()?;
             guest.assert_at_most_one_copy(&step.at());
-            match (mon.started_on_a(id), mon.failures.failure.len()) {
+            match (mon.started_on(id, "a"), mon.failures.failure.len()) {
                 (true, 0) => Ok(()),
                 seen => Err(format!("{seen:?}")),
             }
         },
     );
     assert_eq!(guest.copies(), 1, "{}", step.at());
+}
+
+#[test]
+#[ignore = "needs root and the testbed: scripts/test runs it"]
+fn a_two_node_cluster_live_migrates_the_guest_on_crm_resource_move() {
+    let _serial = serial();
+    let _agent = Agent::install();
+    let guest = Guest::new("mig", 49173);
+    // Node b: its own network and mount namespaces; its agent reaches testbed host B.
+    let cluster = Cluster::up(&["a", "b"]);
+    let id = "kvmgt-pcmk-mig";
+    let step = Step::new("live migration by crm_resource --move");
+
+    // Stopped until it prefers a: with no preference Pacemaker may place it on either node.
+    cluster.create("resources", &primitive(id, &guest.config, "Stopped", true));
+    cluster.create(
+        "constraints",
+        &format!(r#"<rsc_location id="{id}-prefers-a" rsc="{id}" node="a" score="100"/>"#),
+    );
+    cluster.set_target_role(id, "Started");
+    step.wait(
+        "Started on a, running on host A",
+        Duration::from_secs(START + 30),
+        || {
+            let mon = crm_mon()?;
+            match (mon.started_on(id, "a"), guest.state("a")) {
+                (true, Some(s)) if s == "running" => Ok(()),
+                seen => Err(format!("{seen:?}")),
+            }
+        },
+    );
+    // A booted guest, so that a restart instead of a migration would show as a second boot.
+    step.wait(
+        "the guest reached userland",
+        Duration::from_secs(60),
+        || {
+            guest
+                .reached_userland()
+                .then_some(())
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    );
+    let booted = std::fs::read_to_string(guest.serial_log()).unwrap();
+
+    let out = Process::new("crm_resource")
+        .args(["--resource", id, "--move", "--node", "b"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "crm_resource --move: {}", text(&out));
+    let moving = Instant::now();
+    step.wait(
+        "Started on b, running on host B, gone from A",
+        Duration::from_secs(360 + 60),
+        || {
+            // Two QEMU processes belong to a live migration (the incoming one paused until the
+            // switch-over), but never two running guests.
+            let (a, b) = (guest.state("a"), guest.state("b"));
+            assert!(
+                !(a.as_deref() == Some("running") && b.as_deref() == Some("running")),
+                "{}: running on A and on B at once",
+                step.at()
+            );
+            let mon = crm_mon()?;
+            match (mon.started_on(id, "b"), b, a) {
+                (true, Some(b), None) if b == "running" => Ok(()),
+                seen => Err(format!("{seen:?}")),
+            }
+        },
+    );
+    let moved = moving.elapsed();
+    step.wait(
+        "the source's QEMU has exited",
+        Duration::from_secs(10),
+        || match guest.copies() {
+            1 => Ok(()),
+            n => Err(format!("{n} QEMU processes")),
+        },
+    );
+    let mon = crm_mon().unwrap();
+    assert!(
+        mon.succeeded(id, "a", "migrate_to") && mon.succeeded(id, "b", "migrate_from"),
+        "{}: moved through migrate_to on a and migrate_from on b: {:?} {:?}",
+        step.at(),
+        mon.history(id, "a"),
+        mon.history(id, "b")
+    );
+    assert!(
+        !mon.succeeded(id, "b", "start"),
+        "{}: no start on b: {:?}",
+        step.at(),
+        mon.history(id, "b")
+    );
+    // The same guest kept running: no second boot since the move, and a heartbeat after it.
+    let arrived = std::fs::metadata(guest.serial_log()).map_or(0, |m| m.len());
+    step.wait(
+        "the guest's heartbeat goes on from B",
+        Duration::from_secs(20),
+        || {
+            let log = std::fs::read(guest.serial_log()).unwrap_or_default();
+            let since =
+                |offset: usize| String::from_utf8_lossy(&log[offset.min(log.len())..]).into_owned();
+            let since_move = since(booted.len());
+            assert!(
+                !since_move.contains("userland up"),
+                "{}: the guest booted again:\n{since_move}",
+                step.at()
+            );
+            since(usize::try_from(arrived).unwrap())
+                .contains("kvmgt-guest: alive")
+                .then_some(())
+                .ok_or_else(|| "no heartbeat yet".to_owned())
+        },
+    );
+    eprintln!(
+        "{}: live-migrated a -> b by Pacemaker in {moved:.1?}",
+        step.at()
+    );
+
+    let out = Process::new("crm_resource")
+        .args(["--resource", id, "--clear"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "crm_resource --clear: {}", text(&out));
 }
