@@ -721,13 +721,17 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__ocf)
-            opts="-o -q -v -y -h --dir --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --dir --binary --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --binary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -226,6 +226,7 @@ complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from help" -f -a "fetch-ca" -d 'Download the engine\'s CA certificate and print its fingerprint to confirm'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand rhev; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand ocf" -l dir -d 'Where `install` creates the KVMGuest link' -r -F
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand ocf" -l binary -d 'The binary the link runs, for `install` [default: this one]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand ocf" -l config -d 'Resource definitions: a YAML file or a directory of *.yaml files [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand ocf" -l sys -d 'The system to act on [default: this machine\'s host name]' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand ocf" -s o -l output -d 'Output format' -r -f -a "table\t'Aligned columns for people (and `awk`)'

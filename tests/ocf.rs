@@ -477,7 +477,11 @@ fn install_links_the_binary_as_kvmguest_and_the_link_is_the_agent() {
     install.args(["ocf", "install", "--dir"]).arg(&other);
     let got = answer(&mut install, &[]);
     assert_eq!(got.rc, 5, "{}", got.stderr);
-    assert!(got.stderr.contains("is not a link"), "{}", got.stderr);
+    assert!(
+        got.stderr.contains("not a link, so another agent's file"),
+        "{}",
+        got.stderr
+    );
 }
 
 /// A `crm_mon` that reports node b in the given state, first on a PATH of its own.

@@ -100,7 +100,7 @@ fn monitor_exit_codes_for_every_libvirt_state() {
         if guest == "crashed01" {
             assert_eq!(
                 ran.stderr,
-                "kvmguestctl vcs monitor: warning: r: crashed01 is FAULTED on a (crashed, \
+                "KVMGuest:r:monitor: WARNING: crashed01 is FAULTED on a (crashed, \
                  unknown): exit 100\n"
             );
         } else {
@@ -116,7 +116,7 @@ fn an_unreachable_hypervisor_is_unknown() {
     assert_eq!(ran.code, 99, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .starts_with("kvmguestctl vcs monitor: error: r: a: cannot reach qemu+unix:///system"),
+            .starts_with("KVMGuest:r:monitor: ERROR: a: cannot reach qemu+unix:///system"),
         "{}",
         ran.stderr
     );
@@ -243,7 +243,7 @@ fn argument_errors_name_the_resource_and_the_attribute() {
         argv.extend(words(args));
         let ran = run(&mut on_a(), &argv);
         assert_eq!(ran.code, 99, "{args}: {}", ran.stderr);
-        let line = format!("kvmguestctl vcs monitor: error: web_vm: {message}\n");
+        let line = format!("KVMGuest:web_vm:monitor: ERROR: {message}\n");
         assert!(ran.stderr.contains(&line), "{args}:\n{}", ran.stderr);
     }
 }
@@ -264,7 +264,7 @@ fn bad_argument_vectors_exit_as_each_entry_point_must() {
         assert_eq!(ran.code, code, "{entry}: {}", ran.stderr);
         assert!(
             ran.stderr.contains(&format!(
-                "kvmguestctl vcs {entry}: error: r: GuestName: a scalar's COUNT is 1, not 2"
+                "KVMGuest:r:{entry}: ERROR: GuestName: a scalar's COUNT is 1, not 2"
             )),
             "{entry}: {}",
             ran.stderr
@@ -272,7 +272,7 @@ fn bad_argument_vectors_exit_as_each_entry_point_must() {
         let ran = run(&mut on_a(), &[entry]);
         assert_eq!(ran.code, code, "{entry} without a resource");
         assert!(
-            ran.stderr.contains("error: no resource name"),
+            ran.stderr.contains("ERROR: no resource name"),
             "{}",
             ran.stderr
         );
@@ -291,7 +291,7 @@ fn settings_errors_are_the_resources_problems_too() {
     assert_eq!(ran.code, 99);
     assert!(
         ran.stderr.contains(
-            "error: r: KVMGUESTCTL_VCS_URI: system 'a': uri 'not-a-uri' is not a libvirt URI"
+            "KVMGuest:r:monitor: ERROR: KVMGUESTCTL_VCS_URI: system 'a': uri 'not-a-uri' is not a libvirt URI"
         ),
         "{}",
         ran.stderr
@@ -304,7 +304,7 @@ fn settings_errors_are_the_resources_problems_too() {
     );
     assert!(
         ran.stderr.contains(
-            "error: r: KVMGUESTCTL_VCS_MIGRATION_URI: system 'b': migration_uri 'b-mig' is not a \
+            "ERROR: KVMGUESTCTL_VCS_MIGRATION_URI: system 'b': migration_uri 'b-mig' is not a \
              URI"
         ),
         "{}",
@@ -317,7 +317,7 @@ fn settings_errors_are_the_resources_problems_too() {
     assert_eq!(ran.code, 1);
     assert!(
         ran.stderr.contains(
-            "error: r: KVMGUESTCTL_VCS_TIMEOUT: '0' is not a number of seconds from 1 to 3600"
+            "ERROR: KVMGUESTCTL_VCS_TIMEOUT: '0' is not a number of seconds from 1 to 3600"
         ),
         "{}",
         ran.stderr
@@ -351,7 +351,7 @@ fn online_offline_and_clean_log_what_they_did() {
     assert_eq!(ran.stdout, "");
     assert!(
         ran.stderr
-            .contains("kvmguestctl vcs online: r: started: shutoff01 is ONLINE 100 on a after"),
+            .contains("KVMGuest:r:online: INFO: started: shutoff01 is ONLINE 100 on a after"),
         "{}",
         ran.stderr
     );
@@ -362,7 +362,7 @@ fn online_offline_and_clean_log_what_they_did() {
     assert_eq!(ran.code, 0);
     assert!(
         ran.stderr.contains(
-            "kvmguestctl vcs online: error: r: nowhere01 is not defined on a, and r has no \
+            "KVMGuest:r:online: ERROR: nowhere01 is not defined on a, and r has no \
              GuestConfigFilePath to define it from"
         ),
         "{}",
@@ -380,7 +380,7 @@ fn online_offline_and_clean_log_what_they_did() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("kvmguestctl vcs offline: r: stopped: running01 is OFFLINE on a after"),
+            .contains("KVMGuest:r:offline: INFO: stopped: running01 is OFFLINE on a after"),
         "{}",
         ran.stderr
     );
@@ -390,7 +390,7 @@ fn online_offline_and_clean_log_what_they_did() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("kvmguestctl vcs clean: r: cleaned: paused01 is OFFLINE on a after"),
+            .contains("KVMGuest:r:clean: INFO: cleaned: paused01 is OFFLINE on a after"),
         "{}",
         ran.stderr
     );
@@ -410,7 +410,7 @@ fn migrate_takes_its_target_from_vcsinfo() {
         // The test driver cannot migrate: the core tried, from a to b, and says where the guest is.
         assert!(
             ran.stderr
-                .contains("kvmguestctl vcs migrate: r: migrating running01 from a to b (live)"),
+                .contains("KVMGuest:r:migrate: INFO: migrating running01 from a to b (live)"),
             "{tail}: {}",
             ran.stderr
         );
@@ -424,7 +424,7 @@ fn migrate_takes_its_target_from_vcsinfo() {
     assert_eq!(ran.code, 0);
     assert!(
         ran.stderr
-            .contains("error: r: VCSInfo: no migration target"),
+            .contains("KVMGuest:r:migrate: ERROR: VCSInfo: no migration target"),
         "{}",
         ran.stderr
     );
@@ -581,19 +581,19 @@ fn attr_changed_and_open_check_and_never_fail() {
     assert_eq!(ran.code, 0);
     assert_eq!(
         ran.stderr,
-        "kvmguestctl vcs attr_changed: warning: r: DelayAfterGuestOnline = 2 is below its default 5\n"
+        "KVMGuest:r:attr_changed: WARNING: DelayAfterGuestOnline = 2 is below its default 5\n"
     );
     let ran = run(&mut on_a(), &words("open r GuestName 1 running01"));
     assert_eq!(ran.code, 0);
     assert_eq!(
         ran.stderr,
-        "kvmguestctl vcs open: r: running01 checked on a: no problems\n"
+        "KVMGuest:r:open: INFO: running01 checked on a: no problems\n"
     );
     let ran = run(&mut on_a(), &words("open r GuestName 1 nowhere01"));
     assert_eq!(ran.code, 0);
     assert_eq!(
         ran.stderr,
-        "kvmguestctl vcs open: error: r: nowhere01 is defined on none of a and \
+        "KVMGuest:r:open: ERROR: nowhere01 is defined on none of a and \
          GuestConfigFilePath is not set\n"
     );
     for entry in ["close", "shutdown"] {
@@ -678,7 +678,7 @@ fn install_makes_the_links_once_and_they_run_the_entry_points() {
         doc["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("not links, so another agent's entry points: "),
+            .starts_with("not a link, so another agent's file: "),
         "{doc}"
     );
     assert!(!dir.join("online").exists(), "nothing was changed");
@@ -920,7 +920,7 @@ fn a_rhev_resource_through_every_entry_point() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("app_vm: started: app1 is ONLINE 100 on a1"),
+            .contains("KVMGuest:app_vm:online: INFO: started: app1 is ONLINE 100 on a1"),
         "{}",
         ran.stderr
     );
@@ -944,7 +944,7 @@ fn a_rhev_resource_through_every_entry_point() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("app_vm: migrated: app1 is ONLINE 100 on a2"),
+            .contains("KVMGuest:app_vm:migrate: INFO: migrated: app1 is ONLINE 100 on a2"),
         "{}",
         ran.stderr
     );
@@ -954,7 +954,7 @@ fn a_rhev_resource_through_every_entry_point() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("app_vm: stopped: app1 is OFFLINE on a2"),
+            .contains("KVMGuest:app_vm:offline: INFO: stopped: app1 is OFFLINE on a2"),
         "{}",
         ran.stderr
     );
@@ -965,9 +965,8 @@ fn a_rhev_resource_through_every_entry_point() {
     let ran = sim.entry("a1", "online", "busy1", &[]);
     assert_eq!(ran.code, 0);
     assert!(
-        ran.stderr.contains(
-            "error: app_vm: busy1 already runs on a2; refusing to start a second copy on a1"
-        ),
+        ran.stderr
+            .contains("ERROR: busy1 already runs on a2; refusing to start a second copy on a1"),
         "{}",
         ran.stderr
     );
@@ -1124,7 +1123,7 @@ fn a_real_guest_through_the_agent_directorys_links() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
         ran.stderr.contains(&format!(
-            "kvmguestctl vcs online: vm: defining {} on a from",
+            "KVMGuest:vm:online: INFO: defining {} on a from",
             guest.name
         )),
         "{}",
@@ -1141,8 +1140,10 @@ fn a_real_guest_through_the_agent_directorys_links() {
     let ran = link("offline", &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stderr
-            .contains(&format!("vm: stopped: {} is OFFLINE on a", guest.name)),
+        ran.stderr.contains(&format!(
+            "KVMGuest:vm:offline: INFO: stopped: {} is OFFLINE on a",
+            guest.name
+        )),
         "shut down, not destroyed: {}",
         ran.stderr
     );
@@ -1172,8 +1173,10 @@ fn a_real_live_migration_from_a_to_b() {
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(
-        ran.stderr
-            .contains(&format!("vm: migrated: {} is ONLINE 100 on b", guest.name)),
+        ran.stderr.contains(&format!(
+            "KVMGuest:vm:migrate: INFO: migrated: {} is ONLINE 100 on b",
+            guest.name
+        )),
         "{}",
         ran.stderr
     );

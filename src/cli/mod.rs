@@ -5,6 +5,7 @@ mod completions;
 mod devscan;
 mod display;
 mod encrypt;
+mod install;
 mod migrate;
 mod ocf;
 mod rhev;
@@ -314,27 +315,4 @@ fn libvirt_only<'c>(
         )));
     }
     Ok(libvirt)
-}
-
-/// Make `dir/name` a symbolic link to `target`, creating `dir` as needed: how the cluster agents
-/// are installed where their engine looks for them. An older link is replaced in one step; a file
-/// that is not a link is someone else's and is left alone.
-fn link_into(dir: &Path, name: &str, target: &Path) -> Result<()> {
-    let failed = |what: &str, path: &Path, e: std::io::Error| {
-        Error::Failed(format!("cannot {what} {}: {e}", path.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| failed("create", dir, e))?;
-    let link = dir.join(name);
-    if let Ok(meta) = std::fs::symlink_metadata(&link)
-        && !meta.file_type().is_symlink()
-    {
-        return Err(Error::Refused(format!(
-            "{} exists and is not a link: not replacing it",
-            link.display()
-        )));
-    }
-    let staged = dir.join(format!(".{name}.kvmguestctl-new"));
-    let _ = std::fs::remove_file(&staged);
-    std::os::unix::fs::symlink(target, &staged).map_err(|e| failed("create", &staged, e))?;
-    std::fs::rename(&staged, &link).map_err(|e| failed("replace", &link, e))
 }

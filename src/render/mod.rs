@@ -293,19 +293,17 @@ pub fn document(text: &str) {
 }
 
 /// How the agent front ends speak to a cluster engine: one plain line per step on stderr, which
-/// the engine keeps in its log (`KVMGuest(web01)[4242]: INFO: starting web01 on a`); no
-/// prompts, no progress, no terminal codes. The engine is the operator, so what a person would be
-/// asked to confirm is already decided.
+/// the engine keeps in its log (`KVMGuest(web)[4242]: INFO: starting web01 on a` for Pacemaker,
+/// `KVMGuest:web:online: INFO: ...` for VCS); no prompts, no progress, no terminal codes. The
+/// engine is the operator, so what a person would be asked to confirm is already decided.
 pub struct AgentLog {
     tag: String,
 }
 
 impl AgentLog {
-    /// `agent` is the agent's name, `instance` the resource the engine is acting on.
-    pub fn new(agent: &str, instance: &str) -> AgentLog {
-        AgentLog {
-            tag: format!("{agent}({instance})[{}]", std::process::id()),
-        }
+    /// `tag` begins every line: the agent and what it is acting on, in the engine's style.
+    pub fn new(tag: String) -> AgentLog {
+        AgentLog { tag }
     }
 
     pub fn info(&self, message: &str) {

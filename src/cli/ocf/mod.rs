@@ -2,7 +2,7 @@
 //! link named `KVMGuest`. It translates OCF parameters (environment variables), actions and return
 //! codes around the same core entry points the CLI uses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -62,11 +62,16 @@ pub struct Args {
     /// Where `install` creates the KVMGuest link
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
     dir: PathBuf,
+    /// The binary the link runs, for `install` [default: this one]
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
 }
 
 pub fn run(context: &Context, args: &Args) -> ExitCode {
     if args.action.as_deref() == Some("install") {
-        let exit = install(context, &args.dir).unwrap_or_else(|e| {
+        let names = [AGENT.to_owned()];
+        let installed = super::install::links(context, &args.dir, names, args.binary.as_deref());
+        let exit = installed.unwrap_or_else(|e| {
             context.output.error(&e);
             e.exit()
         });
@@ -78,7 +83,11 @@ pub fn run(context: &Context, args: &Args) -> ExitCode {
 /// The agent itself: one action, its parameters from the environment.
 pub fn agent(action: Option<&str>) -> ExitCode {
     let params = Params::from_env();
-    let log = AgentLog::new(AGENT, &params.instance);
+    let log = AgentLog::new(format!(
+        "{AGENT}({})[{}]",
+        params.instance,
+        std::process::id()
+    ));
     let rc = match action {
         Some("meta-data") => {
             crate::render::document(&meta_data::meta_data(MARGIN));
@@ -457,18 +466,4 @@ fn arrived(hosts: &Hosts, res: &Resource, system: &str, log: &AgentLog) -> Rc {
             Rc::Generic
         }
     }
-}
-
-/// Link the binary as `dir/KVMGuest` (replacing an older link, never a file of someone else's).
-fn install(context: &Context, dir: &Path) -> Result<Exit> {
-    let binary = std::env::current_exe()
-        .and_then(std::fs::canonicalize)
-        .map_err(|e| Error::Failed(format!("cannot tell where this binary is: {e}")))?;
-    super::link_into(dir, AGENT, &binary)?;
-    context.output.note(&format!(
-        "{} -> {}: Pacemaker knows it as ocf:kvmguestctl:{AGENT}",
-        dir.join(AGENT).display(),
-        binary.display()
-    ));
-    Ok(Exit::Success)
 }

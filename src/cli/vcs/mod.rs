@@ -4,7 +4,6 @@
 //! and log lines out; every entry point is the core's, as the other commands call it.
 
 mod arglist;
-mod install;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::agent::migrate::{self, MigrateMode};
 use crate::agent::{
-    self, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ResourceState,
-    ShutdownRequest, SystemStatus, devscan, vmconfigsync,
+    self, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ResourceState, ShutdownRequest,
+    SystemStatus, devscan, vmconfigsync,
 };
 use crate::backend::Backends;
 use crate::error::{Error, Result};
+use crate::render::AgentLog;
 use crate::resource::Resource;
 
 use super::Context;
@@ -51,9 +51,33 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum VcsCommand {
-    Install(install::Args),
+    Install(InstallArgs),
     #[command(external_subcommand)]
     EntryPoint(Vec<String>),
+}
+
+/// Beside the enterprise agents, not in the bundled KVMGuest agent's /opt/VRTSvcs/bin/KVMGuest,
+/// whose files a VCS upgrade rewrites.
+pub const DEFAULT_DIR: &str = "/opt/VRTSagents/ha/bin/KVMGuest";
+
+/// Create a VCS agent directory whose entry points are links to this binary
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Create a VCS agent directory whose entry points (online, offline, monitor, \
+clean, migrate, attr_changed, open, close, shutdown, action/guestmigrated, action/vmconfigsync, \
+action/DevScan) are symbolic links to this binary, which runs each as `kvmguestctl vcs`. \
+Idempotent: links already right are left alone, links to another binary are replaced \
+atomically. A file that is not a link is never replaced (exit 5, nothing changed): it belongs to \
+another agent. Point the KVMGuest type's AgentDirectory at the directory (see \
+examples/vcs/KVMGuestTypes.cf)."
+)]
+struct InstallArgs {
+    /// The agent directory (the type's AgentDirectory)
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
+    dir: PathBuf,
+    /// The binary the links run [default: this one]
+    #[arg(long, value_name = "PATH")]
+    binary: Option<PathBuf>,
 }
 
 /// The entry points that are executables of their own name in the agent directory.
@@ -110,10 +134,16 @@ fn invoked_as(path: &Path) -> Option<String> {
 pub fn run(context: &Context, args: &Args) -> ExitCode {
     match &args.command {
         VcsCommand::Install(install) => {
-            let exit = install::run(context, install).unwrap_or_else(|e| {
-                context.output.error(&e);
-                e.exit()
-            });
+            let names = ENTRY_POINTS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .chain(ACTIONS.iter().map(|a| format!("action/{a}")));
+            let binary = install.binary.as_deref();
+            let exit =
+                super::install::links(context, &install.dir, names, binary).unwrap_or_else(|e| {
+                    context.output.error(&e);
+                    e.exit()
+                });
             ExitCode::from(exit.code())
         }
         VcsCommand::EntryPoint(words) => ExitCode::from(entry_point(context, words)),
@@ -171,20 +201,20 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
     let Some(entry) = EntryPoint::named(name) else {
         let mut known: Vec<String> = ENTRY_POINTS.iter().map(|e| (*e).to_owned()).collect();
         known.extend(ACTIONS.iter().map(|a| format!("action/{a}")));
-        eprintln!(
-            "kvmguestctl vcs: error: unknown entry point '{name}' (entry points: {})",
+        AgentLog::new("kvmguestctl vcs".to_owned()).error(&format!(
+            "unknown entry point '{name}' (entry points: {})",
             known.join(", ")
-        );
+        ));
         return crate::error::Exit::Usage.code();
     };
     let Some((resource, values)) = rest.split_first() else {
-        let log = Log::new(name, "");
+        let log = log(name, "");
         log.error("no resource name: the framework passes RESOURCE ARGLISTVALUES...");
         return entry.cannot_run();
     };
     let call = Call {
         context,
-        log: Log::new(name, resource),
+        log: log(name, resource),
         resource,
     };
     match entry {
@@ -199,54 +229,9 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
     }
 }
 
-/// The entry points' log: one line each on stderr, `kvmguestctl vcs ENTRYPOINT: RESOURCE: ...`,
-/// which the agent framework keeps in its log. It is also the core's [`Console`]: steps are logged,
-/// waits and transfers draw nothing, and confirmations are granted, since the framework is the
-/// operator.
-struct Log<'a> {
-    entry: &'a str,
-    resource: &'a str,
-}
-
-impl<'a> Log<'a> {
-    fn new(entry: &'a str, resource: &'a str) -> Log<'a> {
-        Log { entry, resource }
-    }
-
-    fn line(&self, severity: &str, message: &str) {
-        let resource = if self.resource.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", self.resource)
-        };
-        // The framework's log, not a terminal: the render module's tables and bars do not apply.
-        for line in message.lines() {
-            eprintln!("kvmguestctl vcs {}: {severity}{resource}{line}", self.entry);
-        }
-    }
-
-    fn note(&self, message: &str) {
-        self.line("", message);
-    }
-
-    fn warn(&self, message: &str) {
-        self.line("warning: ", message);
-    }
-
-    fn error(&self, message: &str) {
-        self.line("error: ", message);
-    }
-}
-
-impl Console for Log<'_> {
-    fn step(&self, message: &str) {
-        self.note(message);
-    }
-    fn tick(&self, _: &str, _: Duration, _: Duration) {}
-    fn confirm(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    fn transfer(&self, _: &str, _: u64, _: u64) {}
+/// The entry points' log, in the style of VCS agents' messages: `KVMGuest:RESOURCE:ENTRYPOINT`.
+fn log(entry: &str, resource: &str) -> AgentLog {
+    AgentLog::new(format!("KVMGuest:{resource}:{entry}"))
 }
 
 /// This node's settings, from the environment (the framework passes no flags).
@@ -332,7 +317,7 @@ impl Settings {
 /// One entry point's invocation.
 struct Call<'a> {
     context: &'a Context,
-    log: Log<'a>,
+    log: AgentLog,
     resource: &'a str,
 }
 
@@ -438,13 +423,13 @@ impl Call<'_> {
         match done {
             Ok(r) => {
                 let confidence = r.confidence.map_or(String::new(), |c| format!(" {c}"));
-                self.log.note(&format!(
+                self.log.info(&format!(
                     "{}: {} is {}{confidence} on {} after {:.1}s ({})",
                     r.action, r.guest, r.state, r.system, r.seconds, r.detail
                 ));
                 if let Some(path) = &r.saved_definition {
                     self.log
-                        .note(&format!("definition saved to {}", path.display()));
+                        .info(&format!("definition saved to {}", path.display()));
                 }
                 true
             }
@@ -509,7 +494,7 @@ impl Call<'_> {
             self.log.error(&e.to_string());
         }
         if found.is_empty() && loaded.warnings.is_empty() {
-            self.log.note(&format!(
+            self.log.info(&format!(
                 "{} checked on {}: no problems",
                 res.guest_name, settings.node
             ));

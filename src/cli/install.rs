@@ -1,4 +1,5 @@
-//! `vcs install`: an agent directory whose entry points are links to this binary.
+//! Installing a cluster agent: links to this binary where the cluster engine looks for its
+//! agents (`ocf install`, `vcs install`).
 
 use std::path::{Path, PathBuf};
 
@@ -7,32 +8,7 @@ use serde::Serialize;
 use crate::error::{Error, Exit, Result};
 use crate::vocabulary::vocabulary;
 
-use super::{ACTIONS, ENTRY_POINTS};
-use crate::cli::Context;
-
-/// Beside the enterprise agents, not in the bundled KVMGuest agent's /opt/VRTSvcs/bin/KVMGuest,
-/// whose files a VCS upgrade rewrites.
-pub const DEFAULT_DIR: &str = "/opt/VRTSagents/ha/bin/KVMGuest";
-
-/// Create a VCS agent directory whose entry points are links to this binary
-#[derive(Debug, clap::Args)]
-#[command(
-    long_about = "Create a VCS agent directory whose entry points (online, offline, monitor, \
-clean, migrate, attr_changed, open, close, shutdown, action/guestmigrated, action/vmconfigsync, \
-action/DevScan) are symbolic links to this binary, which runs each as `kvmguestctl vcs`. \
-Idempotent: links already right are left alone, links to another binary are replaced \
-atomically. A file that is not a link is never replaced (exit 5, nothing changed): it belongs to \
-another agent. Point the KVMGuest type's AgentDirectory at the directory (see \
-examples/vcs/KVMGuestTypes.cf)."
-)]
-pub struct Args {
-    /// The agent directory (the type's AgentDirectory)
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
-    dir: PathBuf,
-    /// The binary the links run [default: this one]
-    #[arg(long, value_name = "PATH")]
-    binary: Option<PathBuf>,
-}
+use super::Context;
 
 vocabulary! {
     /// What became of one link.
@@ -50,8 +26,17 @@ struct Link {
     result: LinkResult,
 }
 
-pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let binary = match &args.binary {
+/// Make each of `names` (paths under `dir`, which may hold a subdirectory) a link to `binary`, or
+/// to this binary. Idempotent: links already right are left alone, links to another binary are
+/// replaced atomically. A file that is not a link belongs to another agent: then nothing changes
+/// and the answer is exit 5.
+pub fn links(
+    context: &Context,
+    dir: &Path,
+    names: impl IntoIterator<Item = String>,
+    binary: Option<&Path>,
+) -> Result<Exit> {
+    let binary = match binary {
         Some(path) => std::path::absolute(path),
         None => std::env::current_exe(),
     }
@@ -59,16 +44,12 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     if !binary.is_file() {
         return Err(Error::Usage(format!("{} is not a file", binary.display())));
     }
-    let names = ENTRY_POINTS
-        .iter()
-        .map(|e| (*e).to_owned())
-        .chain(ACTIONS.iter().map(|a| format!("action/{a}")));
     // Everything is looked at before anything changes: a directory holding another agent's
     // entry points is left as it was.
     let mut links = Vec::new();
     let mut foreign = Vec::new();
     for name in names {
-        let link = args.dir.join(name);
+        let link = dir.join(name);
         let result = match std::fs::symlink_metadata(&link) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 if std::fs::read_link(&link).is_ok_and(|t| t == binary) {
@@ -92,15 +73,15 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     }
     if !foreign.is_empty() {
         return Err(Error::Refused(format!(
-            "not links, so another agent's entry points: {}; nothing was changed (choose another \
-             --dir)",
+            "not a link, so another agent's file: {}; nothing was changed (choose another --dir)",
             foreign.join(", ")
         )));
     }
-    let action_dir = args.dir.join("action");
-    std::fs::create_dir_all(&action_dir)
-        .map_err(|e| Error::Failed(format!("{}: {e}", action_dir.display())))?;
     for link in links.iter().filter(|l| l.result != LinkResult::Unchanged) {
+        if let Some(parent) = link.link.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Failed(format!("{}: {e}", parent.display())))?;
+        }
         place(&link.link, &binary)?;
     }
     let rows = links
