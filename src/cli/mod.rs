@@ -27,7 +27,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::agent::{Hosts, Report};
 use crate::backend::Backends;
 use crate::error::{Error, Exit, Outcome, Result};
-use crate::render::{Failure, Format, Output};
+use crate::render::{ColorChoice, Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
 const EXIT_CODES: &str = "\
@@ -60,11 +60,20 @@ pub struct Cli {
     )]
     sys: Option<String>,
 
-    /// Output format
+    /// Output format: table for people, tsv for awk and cut, json for programs
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     output: Format,
 
-    /// Print nothing but errors and warnings; the exit code tells the result
+    /// Leave out the column names of table and tsv output
+    #[arg(long, global = true)]
+    no_headers: bool,
+
+    /// Colour states in tables (FAULTED, UNKNOWN and a concurrency violation in red)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
+    /// Print no table and no progress: only the JSON document of -o json, and on stderr one line
+    /// for each failure, refusal, unreachable system and warning; the exit code tells the result
     #[arg(short, long, global = true)]
     quiet: bool,
 
@@ -176,10 +185,14 @@ pub fn main() -> ExitCode {
         return ocf::agent(action.as_deref());
     }
     // Run under an entry point's name (a link in a VCS agent directory), it is `vcs ENTRYPOINT`.
-    let cli = Cli::parse_from(vcs::argv(std::env::args_os()));
+    let argv = vcs::argv(std::env::args_os());
+    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| usage_error(&argv, e));
     crate::render::init_logging(cli.verbose);
+    let mut output = Output::new(cli.output, cli.quiet, cli.yes);
+    output.headers = !cli.no_headers;
+    output.color = cli.color.enabled();
     let context = Context {
-        output: Output::new(cli.output, cli.quiet, cli.yes),
+        output,
         source: cli.config.map_or(ConfigSource::Default, ConfigSource::Path),
         sys: cli.sys,
         timeout: Duration::from_secs(cli.timeout),
@@ -209,6 +222,33 @@ pub fn main() -> ExitCode {
         e.exit()
     });
     ExitCode::from(exit.code())
+}
+
+/// A command line clap rejects: clap's message on stderr and exit 2, and with `-o json` also the
+/// error document on stdout, which a script reads whatever went wrong. `--help` and `--version`
+/// are clap's to print.
+fn usage_error(argv: &[std::ffi::OsString], e: clap::Error) -> ! {
+    // The rest of the line is not valid, but its -o can still be read.
+    let format = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(argv)
+        .ok()
+        .and_then(|m| m.get_one::<Format>("output").copied());
+    if e.use_stderr() && format == Some(Format::Json) {
+        // clap's first paragraph is the problem; usage and hints follow.
+        let text = e.to_string();
+        let problem: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let error = Error::Usage(problem.join(" ").trim_start_matches("error: ").to_owned());
+        crate::render::document(&format!(
+            "{}\n",
+            serde_json::json!({ "error": Failure::new(None, &error) })
+        ));
+    }
+    e.exit()
 }
 
 /// Run one entry point on each selected resource, on the local system, and report them all.
