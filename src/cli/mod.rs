@@ -228,13 +228,7 @@ pub fn main() -> ExitCode {
 /// error document on stdout, which a script reads whatever went wrong. `--help` and `--version`
 /// are clap's to print.
 fn usage_error(argv: &[std::ffi::OsString], e: clap::Error) -> ! {
-    // The rest of the line is not valid, but its -o can still be read.
-    let format = Cli::command()
-        .ignore_errors(true)
-        .try_get_matches_from(argv)
-        .ok()
-        .and_then(|m| m.get_one::<Format>("output").copied());
-    if e.use_stderr() && format == Some(Format::Json) {
+    if e.use_stderr() && asks_for_json(argv) {
         // clap's first paragraph is the problem; usage and hints follow.
         let text = e.to_string();
         let problem: Vec<&str> = text
@@ -249,6 +243,41 @@ fn usage_error(argv: &[std::ffi::OsString], e: clap::Error) -> ! {
         ));
     }
     e.exit()
+}
+
+/// Whether a command line that clap rejected asks for `-o json`: the rest of the line is not
+/// valid, but its output option can still be read (`-o json`, `-ojson`, `-qo json`, `--output
+/// json`, `--output=json`; the last one given counts, as for clap).
+fn asks_for_json(argv: &[std::ffi::OsString]) -> bool {
+    let words: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    let mut format = None;
+    for (i, word) in words.iter().enumerate() {
+        let next = || words.get(i + 1).map(String::as_str);
+        let value = if let Some(long) = word.strip_prefix("--") {
+            match long.split_once('=') {
+                Some(("output", value)) => Some(value),
+                None if long == "output" => next(),
+                _ => None,
+            }
+        } else if let Some(short) = word.strip_prefix('-') {
+            // Short flags run together; -o takes the rest of the word, or the next word.
+            short.split_once('o').map(|(_, rest)| match rest {
+                "" => next().unwrap_or_default(),
+                rest => rest.strip_prefix('=').unwrap_or(rest),
+            })
+        } else {
+            None
+        };
+        if value.is_some() {
+            format = value;
+        }
+    }
+    format == Some("json")
 }
 
 /// Run one entry point on each selected resource, on the local system, and report them all.

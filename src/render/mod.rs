@@ -5,7 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -129,11 +131,6 @@ impl Output {
     fn table(&self, header: &[&str], rows: Vec<(Vec<String>, bool)>) -> String {
         let mut table = Table::new();
         table.load_style(presets::NOTHING);
-        // On a terminal, columns wrap at spaces within its width (comfy-table asks the terminal
-        // for it); into a pipe or file, a row is one line however long.
-        if std::io::stdout().is_terminal() {
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-        }
         if self.color {
             // comfy-table styles only on a terminal unless told; `--color always` is told.
             table.enforce_styling();
@@ -158,6 +155,10 @@ impl Output {
                 }
             });
             table.add_row(cells.collect::<Vec<_>>());
+        }
+        // Into a pipe or file, a row is one line however long.
+        if std::io::stdout().is_terminal() {
+            fit_to_terminal(&mut table);
         }
         let mut text = table
             .lines()
@@ -344,6 +345,40 @@ impl Output {
                 _ => eprintln!("Please answer yes or no."),
             }
         }
+    }
+}
+
+/// On a terminal, columns wrap at spaces to keep the table within its width (comfy-table asks
+/// the terminal), and never inside a word: a column is never narrower than its longest word. When
+/// even that is too wide, the columns close up to one space apart; a table still wider than the
+/// terminal is left to it to wrap, words intact.
+fn fit_to_terminal(table: &mut Table) {
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    let longest_words: Vec<u16> = (0..table.column_count())
+        .map(|i| {
+            let header = table.header().and_then(|h| h.cell_iter().nth(i));
+            header
+                .into_iter()
+                .chain(table.column_cells_iter(i).flatten())
+                .flat_map(|cell| {
+                    cell.content()
+                        .split_whitespace()
+                        .map(str::chars)
+                        .map(Iterator::count)
+                        .collect::<Vec<_>>()
+                })
+                .max()
+                .map_or(1, |w| u16::try_from(w).unwrap_or(u16::MAX))
+        })
+        .collect();
+    let padded: u32 = longest_words.iter().map(|w| u32::from(*w) + 2).sum();
+    let tight = table.width().is_some_and(|room| padded > u32::from(room));
+    let padding = if tight { (0, 1) } else { (1, 1) };
+    for (column, longest) in table.column_iter_mut().zip(longest_words) {
+        column.set_padding(padding);
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+            longest.saturating_add(padding.0 + padding.1),
+        )));
     }
 }
 
