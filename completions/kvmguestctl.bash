@@ -149,7 +149,7 @@ _kvmguestctl() {
 
     case "${cmd}" in
         kvmguestctl)
-            opts="-o -q -v -y -h -V --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
+            opts="-o -q -v -y -h -V --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help --version validate status start stop clean migrate display vmconfigsync devscan watch encrypt rhev ocf vcs completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,11 +164,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -191,7 +195,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__clean)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,11 +210,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -233,7 +241,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__completions)
-            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help bash elvish fish powershell zsh"
+            opts="-o -q -v -y -h --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,11 +256,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -275,7 +287,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__devscan)
-            opts="-o -q -v -y -h --all --dry-run --wait --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --dry-run --wait --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,11 +306,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -321,7 +337,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__display)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,11 +352,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -363,7 +383,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__encrypt)
-            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,11 +398,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -671,7 +695,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__migrate)
-            opts="-o -q -v -y -h --all --to --mode --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --to --mode --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,11 +718,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -721,7 +749,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__ocf)
-            opts="-o -q -v -y -h --dir --binary --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --dir --binary --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -744,11 +772,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -771,7 +803,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__rhev)
-            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help fetch-ca help"
+            opts="-o -q -v -y -h --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help fetch-ca help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,11 +818,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -813,7 +849,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__rhev__subcmd__fetch__subcmd__ca)
-            opts="-o -q -v -y -h --save --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --save --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -832,11 +868,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -901,7 +941,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__start)
-            opts="-o -q -v -y -h --all --assume-stopped --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --assume-stopped --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -920,11 +960,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -947,7 +991,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__status)
-            opts="-o -q -v -y -h --all --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -962,11 +1006,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -989,7 +1037,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__stop)
-            opts="-o -q -v -y -h --all --mode --no-kill --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --mode --no-kill --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1008,11 +1056,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1035,7 +1087,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__validate)
-            opts="-o -q -v -y -h --all --connect --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --connect --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,11 +1102,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1077,7 +1133,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__vcs)
-            opts="-o -q -v -y -h --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help install help"
+            opts="-o -q -v -y -h --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,11 +1148,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1161,7 +1221,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__vcs__subcmd__install)
-            opts="-o -q -v -y -h --dir --binary --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --dir --binary --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,11 +1244,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1211,7 +1275,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__vmconfigsync)
-            opts="-o -q -v -y -h --all --define-on --everywhere --check --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --all --define-on --everywhere --check --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1230,11 +1294,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1257,7 +1325,7 @@ _kvmguestctl() {
             return 0
             ;;
         kvmguestctl__subcmd__watch)
-            opts="-o -q -v -y -h --state-dir --config --sys --output --quiet --verbose --yes --timeout --ca-file --key-file --help"
+            opts="-o -q -v -y -h --state-dir --config --sys --output --no-headers --color --quiet --verbose --yes --timeout --ca-file --key-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1276,11 +1344,15 @@ _kvmguestctl() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)

@@ -59,6 +59,17 @@ pub trait Outcome {
     fn exit(&self) -> Exit {
         Exit::Success
     }
+    /// One line for each cause of a non-zero [`Outcome::exit`] (a system that could not be asked,
+    /// copies that differ): said on stderr also under `-q`, so that cron never mails an exit code
+    /// alone.
+    fn alerts(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The result as a whole is alarming (a guest running twice): its rows stand out on a
+    /// terminal.
+    fn alarm(&self) -> bool {
+        false
+    }
 }
 
 /// One error type for the core; every variant knows its exit code.

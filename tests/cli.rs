@@ -510,19 +510,21 @@ fn help_documents_the_exit_codes_and_completions_are_printed() {
 }
 
 #[test]
-fn quiet_prints_nothing_and_the_exit_code_tells() {
+fn quiet_prints_nothing_on_success_and_keeps_the_json_document() {
     kvm(&every_state())
         .args(["-q", "status", "running"])
         .assert()
         .success()
         .stdout("")
         .stderr("");
-    kvm(&every_state())
-        .args(["-q", "-o", "json", "status", "twice"])
-        .assert()
-        .code(6)
-        .stdout("")
-        .stderr(predicate::str::contains("CONCURRENCY VIOLATION"));
+    let ran = run_json(kvm(&every_state()).args(["-q", "status", "twice"]));
+    assert_eq!(ran.code, 6);
+    assert_eq!(ran.doc["resources"][0]["concurrency_violation"], true);
+    assert!(
+        ran.stderr.contains("CONCURRENCY VIOLATION"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]

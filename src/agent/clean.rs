@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::resource::Resource;
 
 pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console) -> Result<Report> {
-    let started = Instant::now();
+    let mut started = Instant::now();
     let guest = res.guest_name.as_str();
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
@@ -24,6 +24,8 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
         console.confirm(&format!(
             "Destroy {guest} on {system} at once, without a shutdown?"
         ))?;
+        // The report's time is the operation's, not the time a person took to answer.
+        started = Instant::now();
         destroy(&*host, guest)?;
         (Action::Cleaned, format!("{guest} destroyed"))
     } else {

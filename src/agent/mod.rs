@@ -45,6 +45,8 @@ pub trait Console: Sync {
     /// A wait is under way: `elapsed` of at most `limit`.
     fn tick(&self, message: &str, elapsed: Duration, limit: Duration);
     /// Ask before something that interrupts a running guest; `Err(Refused)` when not granted.
+    /// The question's first sentence, up to its `?`, names the action (a refusal repeats it);
+    /// what follows says what comes after it.
     fn confirm(&self, question: &str) -> Result<()>;
     /// A transfer is under way: `done` of `total` bytes (a migration).
     fn transfer(&self, message: &str, done: u64, total: u64);

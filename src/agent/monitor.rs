@@ -165,6 +165,17 @@ impl crate::error::Outcome for ResourceStatus {
             .find_map(|s| s.error_class.as_ref())
             .map_or(Exit::Success, Error::exit)
     }
+    /// Each system that could not be asked (the error names the system). The concurrency
+    /// violation is the caller's warning: it is said with the systems it involves.
+    fn alerts(&self) -> Vec<String> {
+        self.systems
+            .iter()
+            .filter_map(|s| s.error.clone())
+            .collect()
+    }
+    fn alarm(&self) -> bool {
+        self.concurrency_violation
+    }
 }
 
 impl ResourceStatus {

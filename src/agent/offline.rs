@@ -92,7 +92,18 @@ pub(super) fn shut_down(
         );
         return Ok((report.saved(saved), xml));
     }
-    console.confirm(&format!("Shut down {guest} on {system}?"))?;
+    let then = if opts.kill {
+        "destroyed"
+    } else {
+        "left running (--no-kill)"
+    };
+    console.confirm(&format!(
+        "Shut down {guest} on {system}? If it is still running after DelayAfterGuestOffline \
+         ({}s), it is {then}.",
+        opts.graceful_wait(res, started.elapsed()).as_secs()
+    ))?;
+    // The report's time is the operation's, not the time a person took to answer.
+    let confirmed = Instant::now();
 
     let mut mode = match opts.mode {
         ShutdownRequest::Auto if xml.as_deref().is_some_and(domain_xml::has_guest_agent) => {
@@ -162,6 +173,6 @@ pub(super) fn shut_down(
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;
-    let report = Report::new(res, system, action, &after, detail, started).saved(saved);
+    let report = Report::new(res, system, action, &after, detail, confirmed).saved(saved);
     Ok((report, xml))
 }

@@ -37,12 +37,13 @@ pub fn online(
     let here = status.usable(system)?;
     if here.active {
         if here.state == ResourceState::Online {
+            let detail = already_online(hosts, res, system, here);
             return Ok(Report::new(
                 res,
                 system,
                 Action::AlreadyOnline,
                 &here.verdict(),
-                here.why.clone(),
+                detail,
                 started,
             ));
         }
@@ -95,6 +96,45 @@ pub fn online(
         observed,
         started,
     ))
+}
+
+/// What a guest that is already ONLINE here is doing, and what to do about it when `start`
+/// cannot: a paused guest is ONLINE (confidence 20) but serves nothing until it is resumed.
+fn already_online(
+    hosts: &Hosts,
+    res: &Resource,
+    system: &str,
+    here: &monitor::SystemStatus,
+) -> String {
+    use crate::backend::Activity;
+    let guest = res.guest_name.as_str();
+    let said = match (here.hypervisor_state, here.hypervisor_reason) {
+        (Some(state), Some(reason)) => format!(" ({state}, {reason})"),
+        _ => String::new(),
+    };
+    match here.activity {
+        Some(Activity::Paused) if res.environment.has_engine() => format!(
+            "{guest} is paused on {system}{said}: resume it in the engine (Run in the \
+             Administration Portal, or the API's start action)"
+        ),
+        Some(Activity::Paused) => {
+            let uri = hosts
+                .system(system)
+                .ok()
+                .and_then(|s| s.uri.as_deref())
+                .map_or(String::new(), |uri| format!("-c '{uri}' "));
+            format!(
+                "{guest} is paused on {system}{said}: resume it with `virsh {uri}resume {guest}`"
+            )
+        }
+        Some(Activity::PoweringDown) => {
+            format!("{guest} is shutting down on {system}{said}: start it again once it is off")
+        }
+        Some(Activity::Launching | Activity::PoweringUp | Activity::Restoring) => {
+            format!("{guest} is starting on {system}{said}")
+        }
+        _ => format!("{guest} already runs on {system}{said}"),
+    }
 }
 
 /// One guest, one host: never start a second copy, and never guess about a host that cannot be

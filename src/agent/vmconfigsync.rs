@@ -268,6 +268,34 @@ impl Outcome for CheckReport {
             Exit::Success
         }
     }
+    /// The copies that differ or are missing, in one line; each copy that could not be read.
+    fn alerts(&self) -> Vec<String> {
+        let bad: Vec<String> = self
+            .copies
+            .iter()
+            .filter(|c| matches!(c.state, CopyState::Differs | CopyState::Missing))
+            .map(|c| format!("{} {}", c.place, c.state))
+            .collect();
+        let diverged = (!bad.is_empty()).then(|| {
+            format!(
+                "{}: the definitions of {} do not agree: {}",
+                self.resource,
+                self.guest,
+                bad.join(", ")
+            )
+        });
+        let unreadable = self
+            .copies
+            .iter()
+            .filter(|c| c.state == CopyState::Unreadable)
+            .map(|c| {
+                format!(
+                    "{}: the copy on {} cannot be read: {}",
+                    self.resource, c.place, c.detail
+                )
+            });
+        diverged.into_iter().chain(unreadable).collect()
+    }
 }
 
 /// Compare the definition on every system and in SyncDir, semantically.

@@ -28,7 +28,7 @@ pub fn run(context: &Context, _args: &Args) -> Result<Exit> {
             "{}\n",
             serde_json::json!({ "encrypted": encrypted })
         )),
-        Format::Table => context.output.raw(&format!("{encrypted}\n")),
+        Format::Table | Format::Tsv => context.output.raw(&format!("{encrypted}\n")),
     }
     context.output.note(&format!(
         "encrypted with {}; paste the line above as RHEVMInfo.Password",

@@ -27,7 +27,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::agent::{Hosts, Report};
 use crate::backend::Backends;
 use crate::error::{Error, Exit, Outcome, Result};
-use crate::render::{Failure, Format, Output};
+use crate::render::{ColorChoice, Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
 const EXIT_CODES: &str = "\
@@ -60,11 +60,20 @@ pub struct Cli {
     )]
     sys: Option<String>,
 
-    /// Output format
+    /// Output format: table for people, tsv for awk and cut, json for programs
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     output: Format,
 
-    /// Print nothing but errors and warnings; the exit code tells the result
+    /// Leave out the column names of table and tsv output
+    #[arg(long, global = true)]
+    no_headers: bool,
+
+    /// Colour states in tables (FAULTED, UNKNOWN and a concurrency violation in red)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
+    /// Print no table and no progress: only the JSON document of -o json, and on stderr one line
+    /// for each failure, refusal, unreachable system and warning; the exit code tells the result
     #[arg(short, long, global = true)]
     quiet: bool,
 
@@ -176,10 +185,14 @@ pub fn main() -> ExitCode {
         return ocf::agent(action.as_deref());
     }
     // Run under an entry point's name (a link in a VCS agent directory), it is `vcs ENTRYPOINT`.
-    let cli = Cli::parse_from(vcs::argv(std::env::args_os()));
+    let argv = vcs::argv(std::env::args_os());
+    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| usage_error(&argv, e));
     crate::render::init_logging(cli.verbose);
+    let mut output = Output::new(cli.output, cli.quiet, cli.yes);
+    output.headers = !cli.no_headers;
+    output.color = cli.color.enabled();
     let context = Context {
-        output: Output::new(cli.output, cli.quiet, cli.yes),
+        output,
         source: cli.config.map_or(ConfigSource::Default, ConfigSource::Path),
         sys: cli.sys,
         timeout: Duration::from_secs(cli.timeout),
@@ -209,6 +222,62 @@ pub fn main() -> ExitCode {
         e.exit()
     });
     ExitCode::from(exit.code())
+}
+
+/// A command line clap rejects: clap's message on stderr and exit 2, and with `-o json` also the
+/// error document on stdout, which a script reads whatever went wrong. `--help` and `--version`
+/// are clap's to print.
+fn usage_error(argv: &[std::ffi::OsString], e: clap::Error) -> ! {
+    if e.use_stderr() && asks_for_json(argv) {
+        // clap's first paragraph is the problem; usage and hints follow.
+        let text = e.to_string();
+        let problem: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        let error = Error::Usage(problem.join(" ").trim_start_matches("error: ").to_owned());
+        crate::render::document(&format!(
+            "{}\n",
+            serde_json::json!({ "error": Failure::new(None, &error) })
+        ));
+    }
+    e.exit()
+}
+
+/// Whether a command line that clap rejected asks for `-o json`: the rest of the line is not
+/// valid, but its output option can still be read (`-o json`, `-ojson`, `-qo json`, `--output
+/// json`, `--output=json`; the last one given counts, as for clap).
+fn asks_for_json(argv: &[std::ffi::OsString]) -> bool {
+    let words: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    let mut format = None;
+    for (i, word) in words.iter().enumerate() {
+        let next = || words.get(i + 1).map(String::as_str);
+        let value = if let Some(long) = word.strip_prefix("--") {
+            match long.split_once('=') {
+                Some(("output", value)) => Some(value),
+                None if long == "output" => next(),
+                _ => None,
+            }
+        } else if let Some(short) = word.strip_prefix('-') {
+            // Short flags run together; -o takes the rest of the word, or the next word.
+            short.split_once('o').map(|(_, rest)| match rest {
+                "" => next().unwrap_or_default(),
+                rest => rest.strip_prefix('=').unwrap_or(rest),
+            })
+        } else {
+            None
+        };
+        if value.is_some() {
+            format = value;
+        }
+    }
+    format == Some("json")
 }
 
 /// Run one entry point on each selected resource, on the local system, and report them all.

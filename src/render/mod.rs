@@ -1,11 +1,13 @@
 //! Everything kvmguestctl prints: tables or JSON on stdout, progress, questions, warnings and
 //! errors on stderr. Nothing else in the crate writes to a terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use comfy_table::{Table, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -15,14 +17,48 @@ use crate::error::{Error, Exit, Outcome, Result};
 /// The `-o` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people (and `awk`).
+    /// Aligned columns for people, fitted to the terminal's width
     Table,
-    /// One JSON document, documented and stable, for scripts.
+    /// One JSON document, documented and stable, for scripts
     Json,
+    /// The table's columns separated by tabs, one row per line, never wrapped, for awk and cut
+    Tsv,
 }
 
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and NO_COLOR is unset or empty
+    Auto,
+    /// Always, also into a pipe or file, and whatever NO_COLOR says
+    Always,
+    /// Never
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether tables on stdout are coloured.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => {
+                // A flag on the command line is the user's latest word (no-color.org).
+                crossterm::style::Colored::set_ansi_color_disabled(false);
+                true
+            }
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// What a table cell shows when it has nothing to say: an empty cell would shift every later
+/// field of the line for `awk` or `read`, and looks like a rendering fault to a person.
+const EMPTY: &str = "-";
+
 /// How this invocation prints.
-#[derive(Debug, Clone)]
 pub struct Output {
     pub format: Format,
     pub quiet: bool,
@@ -32,6 +68,14 @@ pub struct Output {
     pub progress: bool,
     /// stdin and stderr are a terminal: a person can be asked.
     pub interactive: bool,
+    /// Tables and TSV begin with their column names (`--no-headers` turns that off).
+    pub headers: bool,
+    /// States in tables are coloured (see [`ColorChoice::enabled`]).
+    pub color: bool,
+    /// The progress bar on stderr, if one is drawn. Kept here rather than in a console so that
+    /// anything printed, on stdout or stderr, first takes it off the screen: a bar left under a
+    /// table or an error stays there as a stale, unfinished frame.
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Output {
@@ -43,37 +87,109 @@ impl Output {
             yes,
             progress: stderr_tty && !quiet,
             interactive: stderr_tty && std::io::stdin().is_terminal(),
+            headers: true,
+            color: false,
+            bar: Mutex::new(None),
         }
     }
 
     /// Print a result: `rows` as a table, or `value` as JSON.
     pub fn emit<T: Serialize>(&self, value: &T, header: &[&str], rows: Vec<Vec<String>>) {
-        if self.quiet {
-            return;
-        }
+        let rows = rows.into_iter().map(|row| (row, false)).collect();
+        self.emit_marked(value, header, rows);
+    }
+
+    /// [`Output::emit`], with rows marked as alarming (shown in red on a terminal). `-q` leaves
+    /// out the table, never the JSON document: a script that asked for it reads stdout.
+    fn emit_marked<T: Serialize>(
+        &self,
+        value: &T,
+        header: &[&str],
+        rows: Vec<(Vec<String>, bool)>,
+    ) {
         match self.format {
             Format::Json => self.json(value),
-            Format::Table => {
-                let mut table = Table::new();
-                table.load_style(presets::NOTHING);
-                table.set_header(header.to_vec());
-                for row in rows {
-                    table.add_row(row);
+            _ if self.quiet => {}
+            Format::Tsv => {
+                let mut text = String::new();
+                let header = header.iter().map(|h| (*h).to_owned()).collect();
+                let lines = self.headers.then_some(header).into_iter();
+                for row in lines.chain(rows.into_iter().map(|(row, _)| row)) {
+                    let fields: Vec<String> = row.iter().map(|c| tsv_field(c)).collect();
+                    text.push_str(&fields.join("\t"));
+                    text.push('\n');
                 }
-                let text = table
-                    .lines()
-                    .map(|l| l.trim_end().to_owned())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                self.raw(&format!("{text}\n"));
+                self.raw(&text);
+            }
+            Format::Table => {
+                let text = self.table(header, rows);
+                self.raw(&text);
             }
         }
     }
 
-    /// Print results: their rows as one table, or `document` (which holds them) as JSON.
+    fn table(&self, header: &[&str], rows: Vec<(Vec<String>, bool)>) -> String {
+        let mut table = Table::new();
+        table.load_style(presets::NOTHING);
+        if self.color {
+            // comfy-table styles only on a terminal unless told; `--color always` is told.
+            table.enforce_styling();
+            // The colour on the word, not on the column's padding.
+            table.style_text_only();
+        }
+        if self.headers {
+            table.set_header(header.to_vec());
+        }
+        let state = header.iter().position(|h| *h == "STATE");
+        for (row, alarm) in rows {
+            let cells = row.into_iter().enumerate().map(|(i, text)| {
+                let cell = Cell::new(if text.is_empty() { EMPTY } else { &text });
+                match (self.color && state == Some(i), alarm) {
+                    (false, _) => cell,
+                    (true, true) => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+                    (true, false) => match text.as_str() {
+                        "FAULTED" | "UNKNOWN" => cell.fg(Color::Red),
+                        "ONLINE" => cell.fg(Color::Green),
+                        _ => cell,
+                    },
+                }
+            });
+            table.add_row(cells.collect::<Vec<_>>());
+        }
+        // Into a pipe or file, a row is one line however long.
+        if std::io::stdout().is_terminal() {
+            fit_to_terminal(&mut table);
+        }
+        let mut text = table
+            .lines()
+            .map(|l| l.trim_end().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Print results: their rows as one table, or `document` (which holds them) as JSON; then,
+    /// on stderr and also with `-q`, one line for each cause of a non-zero exit that the results
+    /// hold (said once, however many results share it).
     pub fn outcomes<T: Outcome>(&self, document: &impl Serialize, results: &[T]) {
-        let rows = results.iter().flat_map(Outcome::rows).collect();
-        self.emit(document, T::COLUMNS, rows);
+        let rows = results
+            .iter()
+            .flat_map(|r| {
+                let alarm = r.alarm();
+                r.rows().into_iter().map(move |row| (row, alarm))
+            })
+            .collect();
+        self.emit_marked(document, T::COLUMNS, rows);
+        let mut said = std::collections::BTreeSet::new();
+        for alert in results.iter().flat_map(Outcome::alerts) {
+            if said.insert(alert.clone()) {
+                self.clear_bar();
+                eprintln!("kvmguestctl: error: {alert}");
+            }
+        }
     }
 
     fn json<T: Serialize>(&self, value: &T) {
@@ -82,16 +198,27 @@ impl Output {
         self.raw(&format!("{text}\n"));
     }
 
-    /// One line of a stream (watch): compact JSON with `-o json`, else `text`; flushed at once so
-    /// that log shippers and pipes see it immediately.
+    /// One line of a stream (watch): compact JSON with `-o json` (also with `-q`: it is what the
+    /// script asked for), the JSON object's values separated by tabs with `-o tsv`, else `text`;
+    /// flushed at once so that log shippers and pipes see it immediately.
     pub fn line<T: Serialize>(&self, value: &T, text: &str) {
-        if self.quiet {
-            return;
-        }
         let line = match self.format {
             Format::Json => {
                 serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
             }
+            _ if self.quiet => return,
+            Format::Tsv => match serde_json::to_value(value) {
+                Ok(serde_json::Value::Object(fields)) => fields
+                    .values()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => tsv_field(s),
+                        serde_json::Value::Null => EMPTY.to_owned(),
+                        other => tsv_field(&other.to_string()),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\t"),
+                _ => tsv_field(text),
+            },
             Format::Table => text.to_owned(),
         };
         self.raw(&format!("{line}\n"));
@@ -106,25 +233,29 @@ impl Output {
 
     /// Text that is already formatted (completion scripts).
     pub fn raw(&self, text: &str) {
+        self.clear_bar();
         document(text);
     }
 
     /// A line for the person at the terminal, on stderr, unless `-q`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
+            self.clear_bar();
             eprintln!("{message}");
         }
     }
 
     /// A warning, on stderr, even with `-q`: something is wrong and a person must know.
     pub fn warn(&self, message: &str) {
+        self.clear_bar();
         eprintln!("kvmguestctl: warning: {message}");
     }
 
-    /// A command's failure: on stderr always, and as the one JSON document on stdout with `-o json`.
+    /// A command's failure: on stderr always, and as the one JSON document on stdout with
+    /// `-o json` (also with `-q`).
     pub fn error(&self, e: &Error) {
         self.error_text(e);
-        if self.format == Format::Json && !self.quiet {
+        if self.format == Format::Json {
             #[derive(Serialize)]
             struct Document {
                 error: Failure,
@@ -136,10 +267,16 @@ impl Output {
     }
 
     /// A failure on stderr only: for one resource of several, whose failure goes into the
-    /// command's one JSON document as a [`Failure`].
+    /// command's one JSON document as a [`Failure`]. A refusal is not an error of the command or
+    /// of the hypervisor but a decision made for safety, and says so.
     pub fn error_text(&self, e: &Error) {
+        self.clear_bar();
+        let label = match e {
+            Error::Refused(_) => "refused",
+            _ => "error",
+        };
         for line in e.to_string().lines() {
-            eprintln!("kvmguestctl: error: {line}");
+            eprintln!("kvmguestctl: {label}: {line}");
         }
     }
 
@@ -169,11 +306,89 @@ impl Output {
     }
 
     pub fn console(&self) -> TermConsole<'_> {
-        TermConsole {
-            output: self,
-            bar: Mutex::new(None),
+        TermConsole { output: self }
+    }
+
+    /// Take the progress bar off the screen, if one is drawn.
+    fn clear_bar(&self) {
+        if let Some(bar) = self.bar().take() {
+            bar.finish_and_clear();
         }
     }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        // A poisoned lock only means a thread panicked while drawing; the bar is still sound.
+        self.bar.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask `question` on the terminal until the answer is yes or no; true for yes. A line is
+    /// read, so that a `yes` typed in full is not cut after its `y` with the rest left to the
+    /// shell; end of input (Ctrl-D) is no. The terminal is never put in raw mode and the cursor
+    /// never hidden, so Ctrl-C (which ends the command) leaves the terminal as it was.
+    fn ask(&self, question: &str) -> Result<bool> {
+        let stdin = std::io::stdin();
+        loop {
+            eprint!("{question} [y/n] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let read = stdin
+                .lock()
+                .read_line(&mut answer)
+                .map_err(|e| Error::Refused(format!("cannot read the answer: {e}")))?;
+            if read == 0 {
+                eprintln!();
+                return Ok(false);
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" => return Ok(true),
+                "n" | "no" => return Ok(false),
+                _ => eprintln!("Please answer yes or no."),
+            }
+        }
+    }
+}
+
+/// On a terminal, columns wrap at spaces to keep the table within its width (comfy-table asks
+/// the terminal), and never inside a word: a column is never narrower than its longest word. When
+/// even that is too wide, the columns close up to one space apart; a table still wider than the
+/// terminal is left to it to wrap, words intact.
+fn fit_to_terminal(table: &mut Table) {
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    let longest_words: Vec<u16> = (0..table.column_count())
+        .map(|i| {
+            let header = table.header().and_then(|h| h.cell_iter().nth(i));
+            header
+                .into_iter()
+                .chain(table.column_cells_iter(i).flatten())
+                .flat_map(|cell| {
+                    cell.content()
+                        .split_whitespace()
+                        .map(str::chars)
+                        .map(Iterator::count)
+                        .collect::<Vec<_>>()
+                })
+                .max()
+                .map_or(1, |w| u16::try_from(w).unwrap_or(u16::MAX))
+        })
+        .collect();
+    let padded: u32 = longest_words.iter().map(|w| u32::from(*w) + 2).sum();
+    let tight = table.width().is_some_and(|room| padded > u32::from(room));
+    let padding = if tight { (0, 1) } else { (1, 1) };
+    for (column, longest) in table.column_iter_mut().zip(longest_words) {
+        column.set_padding(padding);
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+            longest.saturating_add(padding.0 + padding.1),
+        )));
+    }
+}
+
+/// A TSV field: tabs and line breaks inside a value would split it into several, so they become
+/// spaces; an empty value is [`EMPTY`].
+fn tsv_field(text: &str) -> String {
+    if text.is_empty() {
+        return EMPTY.to_owned();
+    }
+    text.replace(['\t', '\n', '\r'], " ")
 }
 
 /// A failure as JSON: `{"resource", "exit_code", "kind", "message"}` (no resource for a command's
@@ -201,26 +416,16 @@ impl Failure {
 /// The core's [`Console`] on a terminal (or on a pipe, where it draws nothing and never asks).
 pub struct TermConsole<'a> {
     output: &'a Output,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl TermConsole<'_> {
-    fn clear_bar(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 impl Drop for TermConsole<'_> {
     fn drop(&mut self) {
-        self.clear_bar();
+        self.output.clear_bar();
     }
 }
 
 impl Console for TermConsole<'_> {
     fn step(&self, message: &str) {
-        self.clear_bar();
         self.output.note(message);
     }
 
@@ -228,7 +433,7 @@ impl Console for TermConsole<'_> {
         if !self.output.progress {
             return;
         }
-        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bar = self.output.bar();
         let bar = bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(limit.as_millis() as u64);
             let style = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {elapsed}")
@@ -246,7 +451,7 @@ impl Console for TermConsole<'_> {
         if !self.output.progress || total == 0 {
             return;
         }
-        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bar = self.output.bar();
         let bar = bar.get_or_insert_with(|| {
             let bar = ProgressBar::new(total);
             let style =
@@ -266,21 +471,22 @@ impl Console for TermConsole<'_> {
         if self.output.yes {
             return Ok(());
         }
+        // The question's first sentence names the action; the rest says what follows it.
+        let action = question
+            .split_once('?')
+            .map_or(question, |(action, _)| action);
         if !self.output.interactive {
             return Err(Error::Refused(format!(
-                "{question} This needs confirmation and there is no terminal to ask on: pass --yes"
+                "{action}: this needs confirmation and there is no terminal to ask on: pass --yes"
             )));
         }
-        self.clear_bar();
-        let answer = dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .map_err(|e| Error::Refused(format!("{question} not confirmed: {e}")))?;
-        if answer {
+        self.output.clear_bar();
+        if self.output.ask(question)? {
             Ok(())
         } else {
-            Err(Error::Refused(format!("{question} declined")))
+            Err(Error::Refused(format!(
+                "{action}: not done, the answer was no"
+            )))
         }
     }
 }

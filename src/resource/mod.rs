@@ -278,11 +278,9 @@ impl Resource {
                         .collect();
                     out.push((prefix.to_owned(), items.join(" ")));
                 }
-                serde_json::Value::Null => {
-                    // Association keys show VCS's placeholder; plain string attributes are empty.
-                    let shown = if prefix.contains('.') { "NONE" } else { "" };
-                    out.push((prefix.to_owned(), shown.to_owned()));
-                }
+                // Every unset value, scalar or association key, shows VCS's own word for it,
+                // which the YAML and the ArgListValues read back as unset.
+                serde_json::Value::Null => out.push((prefix.to_owned(), "NONE".to_owned())),
                 serde_json::Value::String(s) => out.push((prefix.to_owned(), s)),
                 other => out.push((prefix.to_owned(), other.to_string())),
             }
