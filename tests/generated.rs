@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap_complete::Shell;
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }
@@ -13,18 +11,12 @@ fn root() -> PathBuf {
 fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     for (shell, name) in [
-        (Shell::Bash, "kvmguestctl.bash"),
-        (Shell::Zsh, "_kvmguestctl"),
-        (Shell::Fish, "kvmguestctl.fish"),
+        ("bash", "kvmguestctl.bash"),
+        ("zsh", "_kvmguestctl"),
+        ("fish", "kvmguestctl.fish"),
     ] {
-        let mut buffer = Vec::new();
-        clap_complete::generate(
-            shell,
-            &mut kvmguestctl::cli::command(),
-            "kvmguestctl",
-            &mut buffer,
-        );
-        files.push((root().join("completions").join(name), buffer));
+        let script = kvmguestctl::cli::names::registration(shell).unwrap();
+        files.push((root().join("completions").join(name), script.into_bytes()));
     }
     let command = kvmguestctl::cli::command();
     let mut pages = vec![(String::from("kvmguestctl"), command.clone())];

@@ -25,7 +25,7 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// The system to move to
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = super::names::systems())]
     to: String,
     /// How to move the guest
     #[arg(long, value_enum, default_value_t = MigrateMode::Live)]

@@ -7,6 +7,7 @@ mod display;
 mod encrypt;
 mod install;
 mod migrate;
+pub mod names;
 mod ocf;
 mod rhev;
 mod start;
@@ -56,7 +57,8 @@ pub struct Cli {
         long = "sys",
         global = true,
         env = "KVMGUESTCTL_SYS",
-        value_name = "SYSTEM"
+        value_name = "SYSTEM",
+        add = names::systems()
     )]
     sys: Option<String>,
 
@@ -117,7 +119,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct Selection {
     /// Resource names
-    #[arg(value_name = "RESOURCE", required_unless_present = "all")]
+    #[arg(value_name = "RESOURCE", required_unless_present = "all", add = names::resources())]
     names: Vec<String>,
     /// Every configured resource
     #[arg(long, conflicts_with = "names")]
@@ -167,6 +169,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
+    names::answer_completion_request();
     // Pacemaker runs the agent through a link named after it, with the action as the only word.
     let mut argv = std::env::args_os();
     let invoked_as = argv.next().map(PathBuf::from);

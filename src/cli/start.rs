@@ -20,7 +20,7 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// A system that cannot be reached but is known not to run the guest (fenced, powered off)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = super::names::systems())]
     assume_stopped: Vec<String>,
 }
 

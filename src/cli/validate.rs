@@ -18,7 +18,7 @@ guest can be found nowhere, 1 when SyncDir is not usable."
 )]
 pub struct Args {
     /// Resource names [default: all]
-    #[arg(value_name = "RESOURCE")]
+    #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
     /// Every configured resource (the default)
     #[arg(long, conflicts_with = "names")]

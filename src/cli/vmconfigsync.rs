@@ -22,7 +22,8 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// After saving, define the definition on these systems
-    #[arg(long, value_name = "SYSTEM", num_args = 1.., conflicts_with_all = ["everywhere", "check"])]
+    #[arg(long, value_name = "SYSTEM", num_args = 1.., conflicts_with_all = ["everywhere", "check"],
+          add = super::names::systems())]
     define_on: Vec<String>,
     /// After saving, define the definition on every other system of the resource
     #[arg(long, conflicts_with = "check")]

@@ -21,7 +21,7 @@ object per line with -o json. SIGTERM or SIGINT stops it cleanly (exit 0)."
 )]
 pub struct Args {
     /// Resource names [default: all]
-    #[arg(value_name = "RESOURCE")]
+    #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
     /// Where migration state files are written
     #[arg(
