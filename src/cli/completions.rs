@@ -7,6 +7,13 @@ use super::Context;
 /// Print a shell completion script
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # Install completion for bash, zsh and fish (see the README)\n",
+        "  kvmguestctl completions bash > /usr/share/bash-completion/completions/kvmguestctl\n",
+        "  kvmguestctl completions zsh > /usr/local/share/zsh/site-functions/_kvmguestctl\n",
+        "  kvmguestctl completions fish > ~/.config/fish/completions/kvmguestctl.fish",
+    ),
     long_about = "Print the script that registers kvmguestctl's completion in SHELL. At every \
 TAB the shell asks the binary (found on PATH), which completes subcommands, options, and the \
 resource and system names of the configuration the command line would read (its --config, else \
