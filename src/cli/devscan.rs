@@ -10,6 +10,17 @@ use super::{Context, Outcomes, Selection};
 /// Move the SPM role to the local RHEV cluster and rescan its hosts' storage (DR failover)
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl devscan [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl devscan [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # The steps DevScan would take for app_vm, changing nothing\n",
+        "  kvmguestctl --sys node1 devscan app_vm --dry-run\n",
+        "  # Take them, allowing the SPM role ten minutes to move\n",
+        "  kvmguestctl --sys node1 devscan app_vm --yes --wait 600",
+    ),
     long_about = "The DevScan action of RHEV resources (RHEVMInfo.Enabled = 1): make sure the \
 Storage Pool Manager runs on a healthy host of the local cluster (RHEVMInfo.Cluster), then have \
 the local hosts refresh their storage so that replicated devices are seen read-write.\n\n\

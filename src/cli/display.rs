@@ -7,6 +7,19 @@ use super::{Context, Selection};
 
 /// Show resources' attributes with defaults filled in (the password is never shown)
 #[derive(Debug, clap::Args)]
+#[command(
+    override_usage = concat!(
+        "kvmguestctl display [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl display [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Every attribute of web_vm, defaults filled in\n",
+        "  kvmguestctl --config examples/quickstart.yaml display web_vm\n",
+        "  # All resources as JSON\n",
+        "  kvmguestctl --config examples/quickstart.yaml display --all -o json",
+    ),
+)]
 pub struct Args {
     #[command(flatten)]
     selection: Selection,

@@ -9,6 +9,13 @@ use super::Context;
 /// Encrypt a password for RHEVMInfo.Password (like VCS's vcsencrypt -agent)
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # Type the engine password twice; paste the output into RHEVMInfo.Password\n",
+        "  kvmguestctl encrypt\n",
+        "  # From a file, with another key\n",
+        "  kvmguestctl --key-file /etc/kvmguestctl/site.key encrypt < /root/engine-password",
+    ),
     long_about = "Encrypt the RHEV engine password for RHEVMInfo.Password, as VCS's \
 vcsencrypt -agent does. The password is read from the terminal (typed twice, not echoed) or, \
 without a terminal, from the first line of stdin; never from the command line. The output \

@@ -8,6 +8,17 @@ use super::{Context, Selection};
 /// Move running guests from this system to another of their systems
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl migrate [OPTIONS] --to SYSTEM RESOURCE...\n",
+        "       kvmguestctl migrate [OPTIONS] --to SYSTEM --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Move web_vm from node1 to node2 while it runs\n",
+        "  kvmguestctl --sys node1 migrate web_vm --to node2\n",
+        "  # Shut it down, define it on node2 and start it there\n",
+        "  kvmguestctl --sys node1 migrate db_vm --to node2 --mode offline",
+    ),
     long_about = "Move running guests from this system (--sys) to another of their systems \
 (the Migrate entry point). Live by default; pause keeps the guest paused during the copy; offline \
 stops it, moves the definition and starts it there. The definition is made persistent on the \
@@ -25,7 +36,7 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// The system to move to
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = super::names::systems())]
     to: String,
     /// How to move the guest
     #[arg(long, value_enum, default_value_t = MigrateMode::Live)]

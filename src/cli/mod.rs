@@ -7,6 +7,7 @@ mod display;
 mod encrypt;
 mod install;
 mod migrate;
+pub mod names;
 mod ocf;
 mod rhev;
 mod start;
@@ -30,7 +31,9 @@ use crate::error::{Error, Exit, Outcome, Result};
 use crate::render::{ColorChoice, Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
-const EXIT_CODES: &str = "\
+/// The exit codes every command but `ocf` and `vcs` (which answer in their frameworks' codes)
+/// uses; also the man pages' EXIT STATUS.
+pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the operation failed (the guest did not start, did not stop, ...)
@@ -41,61 +44,80 @@ Exit codes:
   6  concurrency violation: a guest runs on more than one system
   7  definitions differ or are missing (vmconfigsync --check)";
 
+const EXAMPLES: &str = concat!(
+    "Examples:\n",
+    "  # The quickstart, on libvirt's test driver: no daemon, no guest needed\n",
+    "  kvmguestctl --config examples/quickstart.yaml status --all\n",
+    "  # Move a guest off node1 before maintenance\n",
+    "  kvmguestctl --sys node1 migrate web_vm --to node2",
+);
+
+/// The heading of the options every subcommand takes, so that a subcommand's help lists its own
+/// options first.
+const GLOBAL: &str = "Global options";
+
 /// Keep KVM guests highly available: start, stop, monitor and clean guests as the VCS KVMGuest
 /// agent does, from a shell, cron, runbooks or a cluster engine.
 #[derive(Debug, Parser)]
-#[command(name = "kvmguestctl", version, after_long_help = EXIT_CODES)]
+#[command(
+    name = "kvmguestctl",
+    version,
+    after_help = EXAMPLES,
+    after_long_help = format!("{EXAMPLES}\n\n{EXIT_CODES}")
+)]
 pub struct Cli {
     /// Resource definitions: a YAML file or a directory of *.yaml files
     /// [default: /etc/kvmguestctl/resources.yaml and /etc/kvmguestctl/resources.d/]
-    #[arg(long, global = true, env = "KVMGUESTCTL_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "KVMGUESTCTL_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
 
     /// The system to act on [default: this machine's host name]
     #[arg(
         long = "sys",
         global = true,
+        help_heading = GLOBAL,
         env = "KVMGUESTCTL_SYS",
-        value_name = "SYSTEM"
+        value_name = "SYSTEM",
+        add = names::systems()
     )]
     sys: Option<String>,
 
     /// Output format: table for people, tsv for awk and cut, json for programs
-    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(short, long, global = true, help_heading = GLOBAL, value_enum, default_value_t = Format::Table)]
     output: Format,
 
     /// Leave out the column names of table and tsv output
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     no_headers: bool,
 
     /// Colour states in tables (FAULTED, UNKNOWN and a concurrency violation in red)
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 
     /// Print no table and no progress: only the JSON document of -o json, and on stderr one line
     /// for each failure, refusal, unreachable system and warning; the exit code tells the result
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     quiet: bool,
 
     /// Log every hypervisor call and how long it took (on stderr)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     verbose: bool,
 
     /// Answer yes to confirmations (required without a terminal: cron, runbooks)
-    #[arg(short = 'y', long, global = true)]
+    #[arg(short = 'y', long, global = true, help_heading = GLOBAL)]
     yes: bool,
 
     /// Seconds to wait for any single hypervisor call before giving up on that host
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30,
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
 
     /// The RHEV engine's CA certificate (PEM), instead of RHEVMInfo.CAFile
-    #[arg(long, global = true, env = "KVMGUESTCTL_CA_FILE", value_name = "PATH")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "KVMGUESTCTL_CA_FILE", value_name = "PATH")]
     ca_file: Option<PathBuf>,
 
     /// The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)
-    #[arg(long, global = true, env = "KVMGUESTCTL_KEY_FILE", value_name = "PATH",
+    #[arg(long, global = true, help_heading = GLOBAL, env = "KVMGUESTCTL_KEY_FILE", value_name = "PATH",
           default_value = crate::secret::DEFAULT_KEY_FILE)]
     key_file: PathBuf,
 
@@ -126,7 +148,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct Selection {
     /// Resource names
-    #[arg(value_name = "RESOURCE", required_unless_present = "all")]
+    #[arg(value_name = "RESOURCE", required_unless_present = "all", add = names::resources())]
     names: Vec<String>,
     /// Every configured resource
     #[arg(long, conflicts_with = "names")]
@@ -176,6 +198,7 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
+    names::answer_completion_request();
     // Pacemaker runs the agent through a link named after it, with the action as the only word.
     let mut argv = std::env::args_os();
     let invoked_as = argv.next().map(PathBuf::from);

@@ -13,6 +13,7 @@ use super::Context;
 
 /// Helpers for RHEV resources
 #[derive(Debug, clap::Args)]
+#[command(after_help = FETCH_CA_EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     command: Rhev,
@@ -23,9 +24,18 @@ enum Rhev {
     FetchCa(FetchCa),
 }
 
+const FETCH_CA_EXAMPLES: &str = concat!(
+    "Examples:\n",
+    "  # Print the engine's CA and its fingerprint, to compare with the engine's own\n",
+    "  kvmguestctl rhev fetch-ca http://engine.example.com\n",
+    "  # Save it for RHEVMInfo.CAFile, after confirming the fingerprint\n",
+    "  kvmguestctl rhev fetch-ca http://engine.example.com --save /etc/kvmguestctl/engine-ca.pem",
+);
+
 /// Download the engine's CA certificate and print its fingerprint to confirm
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = FETCH_CA_EXAMPLES,
     long_about = "Download the engine's CA certificate from its pki-resource URL (served over \
 plain http by the engine, since the CA is what makes https verifiable) and print its SHA-256 \
 fingerprint. Compare it with the one the engine shows (on the engine: openssl x509 -in \

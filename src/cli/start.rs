@@ -8,6 +8,17 @@ use super::{Context, Selection};
 /// Bring resources online on this system (define if configured, start, wait, verify)
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl start [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl start [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Start batch_vm on node1\n",
+        "  kvmguestctl --config examples/quickstart.yaml --sys node1 start batch_vm\n",
+        "  # Fail over to node1 while node2 is down and known to be powered off\n",
+        "  kvmguestctl --sys node1 start web_vm --assume-stopped node2",
+    ),
     long_about = "Bring resources online on this system (the Online entry point): refuse \
 when the guest already runs on another of its systems; define it from GuestConfigFilePath when it \
 is not defined here (always, when ResyncVMCfg is 1); start it; wait DelayAfterGuestOnline; confirm \
@@ -20,7 +31,7 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// A system that cannot be reached but is known not to run the guest (fenced, powered off)
-    #[arg(long, value_name = "SYSTEM")]
+    #[arg(long, value_name = "SYSTEM", add = super::names::systems())]
     assume_stopped: Vec<String>,
 }
 

@@ -8,6 +8,19 @@ use super::{Context, Selection};
 /// Show where each resource's guest runs and its state and confidence on every system
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl status [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl status [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Where every guest of the quickstart runs\n",
+        "  kvmguestctl --config examples/quickstart.yaml status --all\n",
+        "  # Two resources, as JSON for a script\n",
+        "  kvmguestctl --config examples/quickstart.yaml status web_vm db_vm -o json\n",
+        "  # From cron: exit 6 means a guest runs on two systems\n",
+        "  kvmguestctl -q status --all || logger -t kvmguestctl \"status: exit $?\"",
+    ),
     long_about = "Show where each resource's guest runs and its state and confidence on every \
 system (the Monitor entry point). Each system is asked once, all systems at the same time.\n\n\
 Exit code 4 when a system could not be asked (2 when a RHEV engine refused the credentials), 6 \

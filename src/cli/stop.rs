@@ -8,6 +8,17 @@ use super::{Context, Selection};
 /// Shut resources down gracefully on this system, escalating to clean
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl stop [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl stop [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Shut web_vm down on node1, destroying it after DelayAfterGuestOffline\n",
+        "  kvmguestctl --config examples/quickstart.yaml --sys node1 stop web_vm --yes\n",
+        "  # Only ask through ACPI; leave a guest that does not go down running (exit 1)\n",
+        "  kvmguestctl --sys node1 stop db_vm --mode acpi --no-kill",
+    ),
     long_about = "Shut resources down on this system (the Offline entry point): ask the \
 guest to shut down, ask again every 5 seconds while waiting up to DelayAfterGuestOffline, then \
 destroy it (unless --no-kill). The definition is saved to SyncDir when configured. Stopping a \

@@ -9,6 +9,15 @@ use super::Context;
 /// Check resource definitions (and with --connect, the hosts they run on)
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # Check every resource of the quickstart (warnings do not change the exit code)\n",
+        "  kvmguestctl --config examples/quickstart.yaml validate\n",
+        "  # Also reach each hypervisor, find each guest, try each SyncDir\n",
+        "  kvmguestctl --config examples/quickstart.yaml validate --connect\n",
+        "  # The findings as JSON, with file, line and column\n",
+        "  kvmguestctl validate -o json",
+    ),
     long_about = "Check resource definitions: YAML structure and types, the attr_changed \
 rules (delays below their defaults warn; a missing GuestName, incomplete RHEVMInfo or DROpts and \
 malformed addresses are errors). With --connect, also the environment: every system's hypervisor \
@@ -18,7 +27,7 @@ guest can be found nowhere, 1 when SyncDir is not usable."
 )]
 pub struct Args {
     /// Resource names [default: all]
-    #[arg(value_name = "RESOURCE")]
+    #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
     /// Every configured resource (the default)
     #[arg(long, conflicts_with = "names")]

@@ -9,6 +9,19 @@ use super::{Context, Outcomes, Selection};
 /// Save guests' definitions to SyncDir (and define them elsewhere), or check that all copies agree
 #[derive(Debug, clap::Args)]
 #[command(
+    override_usage = concat!(
+        "kvmguestctl vmconfigsync [OPTIONS] RESOURCE...\n",
+        "       kvmguestctl vmconfigsync [OPTIONS] --all"
+    ),
+    after_help = concat!(
+        "Examples:\n",
+        "  # Save web_vm's definition to SyncDir\n",
+        "  kvmguestctl vmconfigsync web_vm\n",
+        "  # Save it, then define it on node2 as well\n",
+        "  kvmguestctl vmconfigsync web_vm --define-on node2\n",
+        "  # From cron: mail root when the copies differ\n",
+        "  kvmguestctl -q vmconfigsync --check --all || mail -s \"guest definitions diverge\" root",
+    ),
     long_about = "Save each guest's definition (inactive, migratable), taken from the system \
 where it runs or else where it is defined, to SyncDir as <GuestName>.xml: atomically, keeping the \
 previous version as <GuestName>.xml.bak, skipped when unchanged (the vmconfigsync action).\n\n\
@@ -22,7 +35,8 @@ pub struct Args {
     #[command(flatten)]
     selection: Selection,
     /// After saving, define the definition on these systems
-    #[arg(long, value_name = "SYSTEM", num_args = 1.., conflicts_with_all = ["everywhere", "check"])]
+    #[arg(long, value_name = "SYSTEM", num_args = 1.., conflicts_with_all = ["everywhere", "check"],
+          add = super::names::systems())]
     define_on: Vec<String>,
     /// After saving, define the definition on every other system of the resource
     #[arg(long, conflicts_with = "check")]

@@ -12,6 +12,13 @@ use super::Context;
 /// Follow managed guests' lifecycle events on all systems and detect migrations
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # Follow every managed guest; one line per event\n",
+        "  kvmguestctl watch\n",
+        "  # One JSON object per event, state files under /run\n",
+        "  kvmguestctl -o json watch --state-dir /run/kvmguestctl web_vm db_vm",
+    ),
     long_about = "Follow the lifecycle of managed guests on all their systems through \
 libvirt's events (no polling), reconnecting whenever a libvirtd restarts, and report every start, \
 stop, crash, suspend and migration, naming the resource. When a guest arrives somewhere by \
@@ -21,7 +28,7 @@ object per line with -o json. SIGTERM or SIGINT stops it cleanly (exit 0)."
 )]
 pub struct Args {
     /// Resource names [default: all]
-    #[arg(value_name = "RESOURCE")]
+    #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
     /// Where migration state files are written
     #[arg(

@@ -50,6 +50,15 @@ enum Rc {
 /// Run the OCF agent (the Pacemaker resource agent, also reached as a link named KVMGuest)
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # Link the agent where Pacemaker finds ocf:kvmguestctl:KVMGuest\n",
+        "  kvmguestctl ocf install\n",
+        "  # Its meta-data, as Pacemaker reads it\n",
+        "  kvmguestctl ocf meta-data\n",
+        "  # A monitor as Pacemaker runs it (7: not running here)\n",
+        "  OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=web_vm kvmguestctl ocf monitor; echo $?",
+    ),
     long_about = "Run the OCF resource agent that Pacemaker calls: start, stop, monitor, \
 migrate_to, migrate_from, validate-all, status, meta-data. Its parameters come from the \
 environment as Pacemaker sets them (OCF_RESKEY_config, OCF_RESKEY_resource, OCF_RESKEY_system), \

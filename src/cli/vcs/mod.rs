@@ -28,6 +28,14 @@ use arglist::{ArgList, Loaded, Problem, SystemSpec};
 #[command(
     override_usage = "kvmguestctl vcs ENTRYPOINT RESOURCE [ARGLISTVALUES]...\n       \
                       kvmguestctl vcs install [--dir DIR] [--binary PATH]",
+    after_help = concat!(
+        "Examples:\n",
+        "  # The agent directory's links, in /opt/VRTSagents/ha/bin/KVMGuest\n",
+        "  kvmguestctl vcs install\n",
+        "  # A monitor as the framework runs it (110: online, confidence 100)\n",
+        "  KVMGUESTCTL_SYS=node1 kvmguestctl vcs monitor web_vm GuestName 1 web01 \\\n",
+        "      DelayAfterGuestOffline 1 60; echo $?",
+    ),
     long_about = "Run a KVMGuest entry point as the VCS script agent framework does: \
 kvmguestctl vcs ENTRYPOINT RESOURCE ARGLISTVALUES..., where ENTRYPOINT is online, offline, \
 monitor, clean, migrate, attr_changed, open, close, shutdown or action/TOKEN (guestmigrated, \
@@ -63,6 +71,13 @@ pub const DEFAULT_DIR: &str = "/opt/VRTSagents/ha/bin/KVMGuest";
 /// Create a VCS agent directory whose entry points are links to this binary
 #[derive(Debug, clap::Args)]
 #[command(
+    after_help = concat!(
+        "Examples:\n",
+        "  # The links in the default directory, to this binary\n",
+        "  kvmguestctl vcs install\n",
+        "  # Elsewhere, to an installed binary (then AgentDirectory names DIR)\n",
+        "  kvmguestctl vcs install --dir /opt/kvmguestctl/agent --binary /usr/bin/kvmguestctl",
+    ),
     long_about = "Create a VCS agent directory whose entry points (online, offline, monitor, \
 clean, migrate, attr_changed, open, close, shutdown, action/guestmigrated, action/vmconfigsync, \
 action/DevScan) are symbolic links to this binary, which runs each as `kvmguestctl vcs`. \
