@@ -142,7 +142,7 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("no resource named 'nosuch'"));
-    kvm(&every_state()).args(["status"]).assert().code(2);
+    kvm(&every_state()).args(["stop"]).assert().code(2);
     kvm(&every_state())
         .args(["status", "--all", "running"])
         .assert()
@@ -152,6 +152,32 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("system 'nosuch' is not defined"));
+}
+
+#[test]
+fn status_without_names_shows_every_resource_but_stop_requires_them() {
+    let all = run_json(kvm(&every_state()).args(["status", "--all"]));
+    let bare = run_json(kvm(&every_state()).args(["status"]));
+    assert_eq!(bare.code, all.code, "{}", bare.stderr);
+    let names = |doc: &Value| -> Vec<String> {
+        doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["resource"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&bare.doc), names(&all.doc));
+    assert_eq!(names(&bare.doc).len(), 10);
+    for acting in ["start", "stop", "clean"] {
+        kvm(&every_state())
+            .args(["--sys", "a", "-y", acting])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "required arguments were not provided",
+            ));
+    }
 }
 
 #[test]
