@@ -72,7 +72,7 @@ json\t'One JSON document, documented and stable, for scripts'"
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l timeout -d 'Seconds to wait for any single hypervisor call before giving up on that host' -r
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l ca-file -d 'The RHEV engine\'s CA certificate (PEM), instead of RHEVMInfo.CAFile' -r -F
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l key-file -d 'The key that decrypts RHEVMInfo.Password (see `kvmguestctl encrypt`)' -r -F
-complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l all -d 'Every configured resource'
+complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -l all -d 'Every configured resource (the default)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s q -l quiet -d 'Print nothing but errors and warnings; the exit code tells the result'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s v -l verbose -d 'Log every hypervisor call and how long it took (on stderr)'
 complete -c kvmguestctl -n "__fish_kvmguestctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required without a terminal: cron, runbooks)'

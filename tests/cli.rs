@@ -190,9 +190,85 @@ fn a_bad_configuration_exits_2_naming_file_line_and_column() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!(
-            "kvmguestctl: error: {}:4:37: error: system 'z' is not defined under systems (defined: a)",
+            "kvmguestctl: error: {}:4:37: system 'z' is not defined under systems (defined: a)",
             path.display()
         )));
+}
+
+#[test]
+fn unknown_names_get_the_closest_ones_and_a_guest_name_its_resource() {
+    kvm(&every_state())
+        .args(["status", "runing"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "no resource named 'runing' (did you mean running?)",
+        ));
+    kvm(&every_state())
+        .args(["status", "Running01"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "Running01 is the guest of running: name the resource",
+        ));
+    kvm(&every_state())
+        .args(["--sys", "aa", "stop", "running"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "system 'aa' is not defined (did you mean a?)",
+        ));
+    // A long list is not printed whole when nothing is close.
+    let resources: String = (0..150)
+        .map(|i| format!("  res{i:03}: {{ type: KVMGuest, systems: [a], GuestName: g{i:03} }}\n"))
+        .collect();
+    let (_dir, path) = config(&format!(
+        "systems:\n  a: {{ uri: 'test:///default' }}\nresources:\n{resources}"
+    ));
+    let out = kvm(&path).args(["status", "zzzz"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no resource named 'zzzz' (150 configured, none close)"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 200, "{stderr}");
+}
+
+#[test]
+fn every_yaml_error_of_a_file_is_reported_in_plain_words_once_each() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default', zone: east }\nresources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    GuestNmae: g\n    DelayAfterGuestOnline: ten\n",
+    );
+    let out = kvm(&path).args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = path.display();
+    let expected = format!(
+        "kvmguestctl: error: {file}:2:32: unknown key `zone`: expected one of uri, site, migration_uri, rhev_host\n\
+         kvmguestctl: error: {file}:7:5: unknown key `GuestNmae`: did you mean `GuestName`?\n\
+         kvmguestctl: error: {file}:8:28: invalid type: string \"ten\", expected a whole number from 0 to 4294967295\n"
+    );
+    assert_eq!(stderr, expected);
+
+    let (_dir, path) = config("systems:\n  a: { uri: 'test:///default'\nresources: {}\n");
+    kvm(&path)
+        .args(["status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ":3:1: expected ',' or '}' here: a mapping opened with '{' is not closed",
+        ))
+        .stderr(predicate::str::contains("while parsing").not());
+
+    let missing = Path::new("/nonexistent/kvmguestctl.yaml");
+    kvm(missing)
+        .args(["status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::diff(
+            "kvmguestctl: error: /nonexistent/kvmguestctl.yaml: cannot read the configuration: No such file or directory\n",
+        ));
 }
 
 #[test]
