@@ -358,6 +358,33 @@ fn start_defines_from_guest_config_file_path_and_waits() {
 }
 
 #[test]
+fn stop_on_the_wrong_system_says_where_the_guest_runs() {
+    let ran = run_json(kvm(&every_state()).args(["--sys", "a", "-y", "stop", "elsewhere"]));
+    assert_eq!(
+        ran.code, 0,
+        "stopping a stopped guest is success: {}",
+        ran.stderr
+    );
+    let report = &ran.doc["results"][0];
+    assert_eq!(report["action"], "already-offline");
+    assert_eq!(
+        report["detail"],
+        "elsewhere01 is not running on a; it runs on b"
+    );
+    // A system that cannot be asked does not fail the stop.
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  z: { uri: 'test:///nonexistent/node.xml' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: shutoff01 }\n",
+    );
+    let ran = run_json(kvm(&path).args(["--sys", "a", "-y", "stop", "r"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.doc["results"][0]["detail"],
+        "shutoff01 is not running on a"
+    );
+}
+
+#[test]
 fn start_rejects_a_config_file_for_another_guest() {
     let (_dir, path) = config(
         "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n\
