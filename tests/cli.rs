@@ -602,6 +602,59 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
 }
 
 #[test]
+fn validate_connect_finds_what_breaks_a_failover_and_each_unreachable_system_once() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n  \
+         gone: { uri: 'test:///nonexistent/node.xml' }\n\
+         resources:\n  one: { type: KVMGuest, systems: [a, gone], GuestName: running01 }\n  \
+         two: { type: KVMGuest, systems: [a, gone], GuestName: shutoff01 }\n  \
+         half: { type: KVMGuest, systems: [a, b], GuestName: paused01 }\n  \
+         file: { type: KVMGuest, systems: [a, b], GuestName: fresh01, GuestConfigFilePath: FIXTURES/fresh01.xml }\n",
+    );
+    let ran = run_json(kvm(&path).args(["validate", "--connect"]));
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr, "",
+        "nothing of libvirt's or libxml2's on stderr"
+    );
+    let found: Vec<(u64, u64, String, String)> = ran.doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["resource"].as_str().unwrap_or_default().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                4,
+                16,
+                String::new(),
+                "gone: cannot reach test:///nonexistent/node.xml: cannot read \
+                 /nonexistent/node.xml: No such file or directory"
+                    .to_owned()
+            ),
+            (
+                8,
+                3,
+                "half".to_owned(),
+                "paused01 cannot start on b, so a failover there would fail: it is not defined \
+                 there, and GuestConfigFilePath is not set (define it there: kvmguestctl \
+                 vmconfigsync half --define-on b, or set GuestConfigFilePath)"
+                    .to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
 fn quickstart_status_prints_every_resource_with_state_and_confidence() {
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.yaml");
     let ran = run_json(kvm(&quickstart).args(["status", "--all"]));

@@ -549,6 +549,7 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
                 (
                     System {
                         name: name.value.clone(),
+                        uri_origin: system.uri.as_ref().map(|u| origin(&file, u)),
                         uri: system.uri.map(|u| resolve_test_uri(&base, &u.value)),
                         site: system.site.map(|s| s.value),
                         migration_uri: system.migration_uri.map(|s| s.value),

@@ -44,6 +44,9 @@ pub struct System {
     pub migration_uri: Option<String>,
     /// The host's name in the RHEV engine, when it differs from the system's name.
     pub rhev_host: Option<String>,
+    /// Where the system's `uri` is written: what a finding about the host points at.
+    #[serde(skip)]
+    pub uri_origin: Option<Origin>,
 }
 
 impl System {
