@@ -134,10 +134,28 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An I/O error in the system's words, without Rust's " (os error N)" tail, which tells an
+/// administrator nothing the words do not.
+pub fn io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match (text.rfind(" (os error "), text.ends_with(')')) {
+        (Some(tail), true) => text[..tail].to_owned(),
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Exit::*;
     use super::*;
+
+    #[test]
+    fn io_errors_lose_their_os_error_tail() {
+        let missing = std::fs::read("/nonexistent/kvmguestctl").unwrap_err();
+        assert_eq!(io(&missing), "No such file or directory");
+        let custom = std::io::Error::other("short write (os error nowhere");
+        assert_eq!(io(&custom), "short write (os error nowhere");
+    }
 
     #[test]
     fn the_exit_rule() {

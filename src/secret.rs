@@ -189,8 +189,13 @@ pub fn decrypt(key_file: &Path, value: &str) -> Result<Secret> {
 
 /// Read a password from a file (first line, trailing "\n" or "\r\n" removed; an empty password is an error).
 pub fn read_password_file(path: &Path) -> Result<Secret> {
-    let meta = fs::metadata(path)
-        .map_err(|e| Error::Config(format!("cannot read password file {}: {e}", path.display())))?;
+    let meta = fs::metadata(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot read password file {}: {}",
+            path.display(),
+            crate::error::io(&e)
+        ))
+    })?;
     check_private(path, &meta, "password")?;
     if meta.len() > MAX_PASSWORD_FILE_LEN {
         return Err(Error::Config(format!(
@@ -208,7 +213,11 @@ pub fn read_password_file(path: &Path) -> Result<Secret> {
                     path.display()
                 ))
             } else {
-                Error::Config(format!("cannot read password file {}: {e}", path.display()))
+                Error::Config(format!(
+                    "cannot read password file {}: {}",
+                    path.display(),
+                    crate::error::io(&e)
+                ))
             }
         })?
         .first_line();
@@ -234,8 +243,9 @@ fn load_key(path: &Path) -> Result<LessSafeKey> {
         }
         Err(e) => {
             return Err(Error::Config(format!(
-                "cannot read key file {}: {e}",
-                path.display()
+                "cannot read key file {}: {}",
+                path.display(),
+                crate::error::io(&e)
             )));
         }
     };
@@ -259,7 +269,11 @@ fn load_key(path: &Path) -> Result<LessSafeKey> {
         if e.kind() == ErrorKind::InvalidData {
             not_a_key(path)
         } else {
-            Error::Config(format!("cannot read key file {}: {e}", path.display()))
+            Error::Config(format!(
+                "cannot read key file {}: {}",
+                path.display(),
+                crate::error::io(&e)
+            ))
         }
     })?;
     let line = text.expose().strip_suffix('\n').unwrap_or(text.expose());

@@ -142,7 +142,7 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("no resource named 'nosuch'"));
-    kvm(&every_state()).args(["status"]).assert().code(2);
+    kvm(&every_state()).args(["stop"]).assert().code(2);
     kvm(&every_state())
         .args(["status", "--all", "running"])
         .assert()
@@ -155,6 +155,32 @@ fn unknown_resources_exit_3_and_usage_errors_exit_2() {
 }
 
 #[test]
+fn status_without_names_shows_every_resource_but_stop_requires_them() {
+    let all = run_json(kvm(&every_state()).args(["status", "--all"]));
+    let bare = run_json(kvm(&every_state()).args(["status"]));
+    assert_eq!(bare.code, all.code, "{}", bare.stderr);
+    let names = |doc: &Value| -> Vec<String> {
+        doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["resource"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&bare.doc), names(&all.doc));
+    assert_eq!(names(&bare.doc).len(), 10);
+    for acting in ["start", "stop", "clean"] {
+        kvm(&every_state())
+            .args(["--sys", "a", "-y", acting])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "required arguments were not provided",
+            ));
+    }
+}
+
+#[test]
 fn a_bad_configuration_exits_2_naming_file_line_and_column() {
     let (_dir, path) = config(
         "systems:\n  a: { uri: 'test:///default' }\nresources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: g }\n",
@@ -164,9 +190,85 @@ fn a_bad_configuration_exits_2_naming_file_line_and_column() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!(
-            "kvmguestctl: error: {}:4:37: error: system 'z' is not defined under systems (defined: a)",
+            "kvmguestctl: error: {}:4:37: system 'z' is not defined under systems (defined: a)",
             path.display()
         )));
+}
+
+#[test]
+fn unknown_names_get_the_closest_ones_and_a_guest_name_its_resource() {
+    kvm(&every_state())
+        .args(["status", "runing"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "no resource named 'runing' (did you mean running?)",
+        ));
+    kvm(&every_state())
+        .args(["status", "Running01"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "Running01 is the guest of running: name the resource",
+        ));
+    kvm(&every_state())
+        .args(["--sys", "aa", "stop", "running"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "system 'aa' is not defined (did you mean a?)",
+        ));
+    // A long list is not printed whole when nothing is close.
+    let resources: String = (0..150)
+        .map(|i| format!("  res{i:03}: {{ type: KVMGuest, systems: [a], GuestName: g{i:03} }}\n"))
+        .collect();
+    let (_dir, path) = config(&format!(
+        "systems:\n  a: {{ uri: 'test:///default' }}\nresources:\n{resources}"
+    ));
+    let out = kvm(&path).args(["status", "zzzz"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no resource named 'zzzz' (150 configured, none close)"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 200, "{stderr}");
+}
+
+#[test]
+fn every_yaml_error_of_a_file_is_reported_in_plain_words_once_each() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test:///default', zone: east }\nresources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    GuestNmae: g\n    DelayAfterGuestOnline: ten\n",
+    );
+    let out = kvm(&path).args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let file = path.display();
+    let expected = format!(
+        "kvmguestctl: error: {file}:2:32: unknown key `zone`: expected one of uri, site, migration_uri, rhev_host\n\
+         kvmguestctl: error: {file}:7:5: unknown key `GuestNmae`: did you mean `GuestName`?\n\
+         kvmguestctl: error: {file}:8:28: invalid type: string \"ten\", expected a whole number from 0 to 4294967295\n"
+    );
+    assert_eq!(stderr, expected);
+
+    let (_dir, path) = config("systems:\n  a: { uri: 'test:///default'\nresources: {}\n");
+    kvm(&path)
+        .args(["status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ":3:1: expected ',' or '}' here: a mapping opened with '{' is not closed",
+        ))
+        .stderr(predicate::str::contains("while parsing").not());
+
+    let missing = Path::new("/nonexistent/kvmguestctl.yaml");
+    kvm(missing)
+        .args(["status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::diff(
+            "kvmguestctl: error: /nonexistent/kvmguestctl.yaml: cannot read the configuration: No such file or directory\n",
+        ));
 }
 
 #[test]
@@ -253,6 +355,33 @@ fn start_defines_from_guest_config_file_path_and_waits() {
     let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(doc["results"][0]["action"], "started");
     assert_eq!(doc["results"][0]["confidence"], 100);
+}
+
+#[test]
+fn stop_on_the_wrong_system_says_where_the_guest_runs() {
+    let ran = run_json(kvm(&every_state()).args(["--sys", "a", "-y", "stop", "elsewhere"]));
+    assert_eq!(
+        ran.code, 0,
+        "stopping a stopped guest is success: {}",
+        ran.stderr
+    );
+    let report = &ran.doc["results"][0];
+    assert_eq!(report["action"], "already-offline");
+    assert_eq!(
+        report["detail"],
+        "elsewhere01 is not running on a; it runs on b"
+    );
+    // A system that cannot be asked does not fail the stop.
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  z: { uri: 'test:///nonexistent/node.xml' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, z], GuestName: shutoff01 }\n",
+    );
+    let ran = run_json(kvm(&path).args(["--sys", "a", "-y", "stop", "r"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.doc["results"][0]["detail"],
+        "shutoff01 is not running on a"
+    );
 }
 
 #[test]
@@ -470,6 +599,59 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
         .stdout(predicate::str::contains(
             "SyncDir /nonexistent/sync: does not exist or is not a directory",
         ));
+}
+
+#[test]
+fn validate_connect_finds_what_breaks_a_failover_and_each_unreachable_system_once() {
+    let (_dir, path) = config(
+        "systems:\n  a: { uri: 'test://FIXTURES/node-a.xml' }\n  b: { uri: 'test://FIXTURES/node-b.xml' }\n  \
+         gone: { uri: 'test:///nonexistent/node.xml' }\n\
+         resources:\n  one: { type: KVMGuest, systems: [a, gone], GuestName: running01 }\n  \
+         two: { type: KVMGuest, systems: [a, gone], GuestName: shutoff01 }\n  \
+         half: { type: KVMGuest, systems: [a, b], GuestName: paused01 }\n  \
+         file: { type: KVMGuest, systems: [a, b], GuestName: fresh01, GuestConfigFilePath: FIXTURES/fresh01.xml }\n",
+    );
+    let ran = run_json(kvm(&path).args(["validate", "--connect"]));
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr, "",
+        "nothing of libvirt's or libxml2's on stderr"
+    );
+    let found: Vec<(u64, u64, String, String)> = ran.doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["resource"].as_str().unwrap_or_default().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                4,
+                16,
+                String::new(),
+                "gone: cannot reach test:///nonexistent/node.xml: cannot read \
+                 /nonexistent/node.xml: No such file or directory"
+                    .to_owned()
+            ),
+            (
+                8,
+                3,
+                "half".to_owned(),
+                "paused01 cannot start on b, so a failover there would fail: it is not defined \
+                 there, and GuestConfigFilePath is not set (define it there: kvmguestctl \
+                 vmconfigsync half --define-on b, or set GuestConfigFilePath)"
+                    .to_owned()
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -223,7 +223,7 @@ fn argument_errors_name_the_resource_and_the_attribute() {
         ),
         (
             "GuestName 1 g RHEVMInfo 2 Colour red",
-            "RHEVMInfo.Colour: unknown field `Colour`, expected one of Enabled, URL, User, \
+            "RHEVMInfo.Colour: unknown key `Colour`: expected one of Enabled, URL, User, \
              Password, Cluster, UseManualRHEVMFencing, PasswordFile, PasswordEnv, CAFile",
         ),
         (

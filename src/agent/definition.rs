@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
     let xml = fs::read_to_string(path).map_err(|e| {
         Error::Config(format!(
-            "{}: cannot read GuestConfigFilePath: {e}",
-            path.display()
+            "{}: cannot read GuestConfigFilePath: {}",
+            path.display(),
+            crate::error::io(&e)
         ))
     })?;
     let located = |pos: u64, what: String| {

@@ -33,7 +33,7 @@ pub use clean::clean;
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
 pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline};
 pub use online::{OnlineOptions, online};
-pub use readiness::readiness;
+pub use readiness::{Finding, readiness};
 
 /// How often a waiting entry point looks at the guest again.
 pub const POLL: Duration = Duration::from_millis(250);

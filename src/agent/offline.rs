@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     Action, Console, Hosts, Local, Report, destroy, domain_xml, hypervisor_definition, local,
-    save_definition, seconds, verdict, wait_until,
+    monitor, save_definition, seconds, verdict, wait_until,
 };
 use crate::backend::{ShutdownAsked, ShutdownMode};
 use crate::error::{Error, Result};
@@ -71,7 +71,10 @@ pub(super) fn shut_down(
     let guest = res.guest_name.as_str();
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
-        Local::Undefined(report) => return Ok((report, None)),
+        Local::Undefined(report) => {
+            let detail = report.detail.clone() + &runs_elsewhere(hosts, res, system);
+            return Ok((Report { detail, ..report }, None));
+        }
     };
     // Taken before the shutdown: a transient guest has no definition left afterwards.
     let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
@@ -81,7 +84,10 @@ pub(super) fn shut_down(
     };
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
-        let detail = format!("{guest} is not running on {system}");
+        let detail = format!(
+            "{guest} is not running on {system}{}",
+            runs_elsewhere(hosts, res, system)
+        );
         let report = Report::new(
             res,
             system,
@@ -175,4 +181,25 @@ pub(super) fn shut_down(
     let saved = save_definition(res, xml.as_deref())?;
     let report = Report::new(res, system, action, &after, detail, confirmed).saved(saved);
     Ok((report, xml))
+}
+
+/// "; it runs on node1" when the guest that is not running on `system` runs on another of its
+/// systems: a stop aimed at the wrong system would otherwise answer only already-offline. The
+/// look is the monitor's (bounded like every call); a system that cannot be asked adds nothing,
+/// and never fails the stop: stopping a stopped guest is success, which cluster engines rely on.
+fn runs_elsewhere(hosts: &Hosts, res: &Resource, system: &str) -> String {
+    if res.systems.iter().all(|s| s == system) {
+        return String::new();
+    }
+    let status = monitor::judge(res, &hosts.survey(&[res]));
+    let elsewhere: Vec<&str> = status
+        .running_on
+        .iter()
+        .map(String::as_str)
+        .filter(|s| *s != system)
+        .collect();
+    match elsewhere.as_slice() {
+        [] => String::new(),
+        systems => format!("; it runs on {}", systems.join(" and ")),
+    }
 }

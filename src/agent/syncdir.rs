@@ -38,8 +38,9 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
     }
     let failed = |what: &str, e: std::io::Error| {
         Error::Failed(format!(
-            "saving the definition of {guest} to {}: {what}: {e}",
-            dir.display()
+            "saving the definition of {guest} to {}: {what}: {}",
+            dir.display(),
+            crate::error::io(&e)
         ))
     };
     remove_stale_temporaries(dir, guest);
@@ -142,7 +143,7 @@ pub fn writable(dir: &Path) -> std::result::Result<(), String> {
     }
     let probe = dir.join(format!(".kvmguestctl-probe-{}", std::process::id()));
     std::fs::write(&probe, b"")
-        .map_err(|e| format!("is not writable: {e}"))
+        .map_err(|e| format!("is not writable: {}", crate::error::io(&e)))
         .map(|()| {
             let _ = std::fs::remove_file(&probe);
         })

@@ -649,3 +649,111 @@ fn a_guest_that_arrived_while_the_watcher_was_away_is_reported_at_reconnection()
     );
     assert_migrated(&lines, &dir, "a", "b");
 }
+
+/// Systems a, b and c: a and b scripted hosts, c a host that cannot be reached.
+struct TwoHostsAndADeadOne {
+    a: Arc<Fake>,
+    b: Arc<Fake>,
+}
+
+impl Connector for TwoHostsAndADeadOne {
+    fn connect(&self, _: &Environment, system: &System) -> Result<Arc<dyn Host>> {
+        match system.name.as_str() {
+            "a" => Ok(self.a.clone()),
+            "b" => Ok(self.b.clone()),
+            other => Err(Error::Unreachable {
+                system: other.to_owned(),
+                uri: "fake:///c".to_owned(),
+                detail: "no route to host".to_owned(),
+            }),
+        }
+    }
+    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineControl>> {
+        unreachable!("no engine here")
+    }
+    fn watch(
+        &self,
+        _: &[System],
+        _: std::sync::mpsc::Sender<crate::backend::HostEvent>,
+        _: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<()> {
+        unreachable!("not watched")
+    }
+}
+
+#[test]
+fn offline_of_a_guest_that_runs_elsewhere_says_where_and_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.yaml");
+    std::fs::write(
+        &path,
+        "systems:\n  a: { uri: 'fake:///a' }\n  b: { uri: 'fake:///b' }\n  c: { uri: 'fake:///c' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, b, c], GuestName: g }\n",
+    )
+    .unwrap();
+    let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
+    let opts = OfflineOptions {
+        mode: ShutdownRequest::Acpi,
+        kill: true,
+        resend: RESEND,
+        graceful_until: None,
+    };
+    let stop_on_a = |a: Fake| {
+        let connector = TwoHostsAndADeadOne {
+            a: Arc::new(a),
+            b: Fake::running("g", 0),
+        };
+        let hosts = Hosts::new(&config, &connector);
+        offline(
+            &hosts,
+            &config.resources["r"],
+            "a",
+            &opts,
+            &Recorder::default(),
+        )
+    };
+
+    let shut_off = Fake::default();
+    shut_off.set("g", SHUT_OFF);
+    let report = stop_on_a(shut_off).unwrap();
+    assert_eq!(report.action, Action::AlreadyOffline);
+    assert_eq!(report.detail, "g is not running on a; it runs on b");
+
+    let report = stop_on_a(Fake::default()).unwrap();
+    assert_eq!(report.action, Action::AlreadyOffline);
+    assert_eq!(report.detail, "g is not defined on a; it runs on b");
+}
+
+#[test]
+fn offline_of_a_stopped_guest_succeeds_when_no_other_system_can_be_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.yaml");
+    std::fs::write(
+        &path,
+        "systems:\n  a: { uri: 'fake:///a' }\n  c: { uri: 'fake:///c' }\n\
+         resources:\n  r: { type: KVMGuest, systems: [a, c], GuestName: g }\n",
+    )
+    .unwrap();
+    let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
+    let connector = TwoHostsAndADeadOne {
+        a: Arc::new(Fake::default()),
+        b: Arc::new(Fake::default()),
+    };
+    let hosts = Hosts::new(&config, &connector);
+    let opts = OfflineOptions {
+        mode: ShutdownRequest::Acpi,
+        kill: true,
+        resend: RESEND,
+        graceful_until: None,
+    };
+    let report = offline(
+        &hosts,
+        &config.resources["r"],
+        "a",
+        &opts,
+        &Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(report.action, Action::AlreadyOffline);
+    assert_eq!(report.detail, "g is not defined on a");
+}

@@ -171,7 +171,7 @@ impl Context {
             Error::Config(
                 diagnostics
                     .iter()
-                    .map(ToString::to_string)
+                    .map(resource::Diagnostic::under_error)
                     .collect::<Vec<_>>()
                     .join("\n"),
             )

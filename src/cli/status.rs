@@ -3,7 +3,7 @@
 use crate::agent;
 use crate::error::{Exit, Outcome, Result};
 
-use super::{Context, Selection};
+use super::Context;
 
 /// Show where each resource's guest runs and its state and confidence on every system
 #[derive(Debug, clap::Args)]
@@ -22,18 +22,24 @@ use super::{Context, Selection};
         "  kvmguestctl -q status --all || logger -t kvmguestctl \"status: exit $?\"",
     ),
     long_about = "Show where each resource's guest runs and its state and confidence on every \
-system (the Monitor entry point). Each system is asked once, all systems at the same time.\n\n\
+system (the Monitor entry point). Each system is asked once, all systems at the same time. \
+Without resource names, every configured resource is shown, as `hares -state` does.\n\n\
 Exit code 4 when a system could not be asked (2 when a RHEV engine refused the credentials), 6 \
 when a guest runs on more than one system."
 )]
 pub struct Args {
-    #[command(flatten)]
-    selection: Selection,
+    /// Resource names [default: all]
+    #[arg(value_name = "RESOURCE")]
+    names: Vec<String>,
+    /// Every configured resource (the default)
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     context.with_hosts(|config, hosts| {
-        let resources = config.select(&args.selection.names, args.selection.all)?;
+        // Looking changes nothing: unlike the commands that act, no names means every resource.
+        let resources = config.select(&args.names, args.all || args.names.is_empty())?;
         let statuses = agent::status(hosts, &resources);
         #[derive(serde::Serialize)]
         struct Statuses<'a> {

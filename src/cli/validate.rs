@@ -1,6 +1,6 @@
 //! `validate`: the attr_changed checks, and with `--connect` the environment too.
 
-use crate::agent::{self, Hosts};
+use crate::agent::{self, Finding, Hosts};
 use crate::error::{Exit, Result};
 use crate::resource::{self, Config, Diagnostic, Resource, Severity};
 
@@ -20,8 +20,10 @@ use super::Context;
     ),
     long_about = "Check resource definitions: YAML structure and types, the attr_changed \
 rules (delays below their defaults warn; a missing GuestName, incomplete RHEVMInfo or DROpts and \
-malformed addresses are errors). With --connect, also the environment: every system's hypervisor \
-reachable, the guest defined (or definable from GuestConfigFilePath), SyncDir writable.\n\n\
+malformed addresses are errors). With --connect, also what would break a failover: every \
+system's hypervisor reachable (a system that is not is said once, at its uri), each of a \
+resource's systems able to start its guest (defined there, or GuestConfigFilePath readable and \
+defining it; the systems that could not are named), SyncDir writable.\n\n\
 Exit code 2 on configuration errors; with --connect, 4 when a system is unreachable, 3 when a \
 guest can be found nowhere, 1 when SyncDir is not usable."
 )]
@@ -109,7 +111,8 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     ))
 }
 
-/// The environment checks of `--connect`, each located at the resource's definition.
+/// The environment checks of `--connect`: a system's located at its `uri` (once, whatever
+/// resources run there), a resource's at its definition.
 fn environment(
     context: &Context,
     config: &Config,
@@ -118,14 +121,34 @@ fn environment(
     let connector = context.backends();
     agent::readiness(&Hosts::new(config, &connector), resources)
         .into_iter()
-        .map(|(res, e)| {
+        .map(|finding| {
+            let (origin, resource) = match &finding {
+                Finding::System(system, _) => {
+                    let system = config.systems.get(system);
+                    let origin = system
+                        .and_then(|s| s.uri_origin.clone())
+                        .or_else(|| resources.first().map(|r| r.origin.clone()));
+                    (origin.unwrap_or_else(|| unplaced(context)), None)
+                }
+                Finding::Resource(res, _) => (res.origin.clone(), Some(res.name.clone())),
+            };
+            let e = finding.error();
             let diagnostic = Diagnostic {
                 severity: Severity::Error,
-                origin: res.origin.clone(),
-                resource: Some(res.name.clone()),
+                origin,
+                resource,
                 message: e.to_string(),
             };
             (diagnostic, e.exit())
         })
         .collect()
+}
+
+/// The whole configuration, for a finding that no line of it holds.
+fn unplaced(context: &Context) -> resource::Origin {
+    resource::Origin {
+        file: context.source.describe().into(),
+        line: 0,
+        column: 0,
+    }
 }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::Spanned;
 
 use super::raw::{Count, Flag, RawFile, RawResource, origin, set};
-use super::validate;
 use super::{
     CeInfo, Config, DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE,
     DEFAULT_MIGRATE_TIMEOUT, DEFAULT_MIGRATE_WAIT_LIMIT, Diagnostic, DrOpts, Engine, Environment,
     Origin, PasswordSource, Resource, RhevmInfo, Severity, System, resolve,
 };
+use super::{suggest, validate};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
     for file in files {
         match parse_file(&file) {
             Ok(raw) => parsed.push((file, raw)),
-            Err(d) => diagnostics.push(d),
+            Err(found) => diagnostics.extend(found),
         }
     }
     if !diagnostics.is_empty() {
@@ -67,7 +67,7 @@ pub fn load(source: &ConfigSource) -> Result<Config, Vec<Diagnostic>> {
 /// cluster engine's front end builds it from the engine's parameters): the same rules as files,
 /// its diagnostics located in `name`.
 pub fn load_text(text: &str, name: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let raw = parse_text(text, name).map_err(|d| vec![d])?;
+    let raw = parse_text(text, name)?;
     checked(vec![(name.to_owned(), raw)])
 }
 
@@ -75,6 +75,11 @@ pub fn load_text(text: &str, name: &Path) -> Result<Config, Vec<Diagnostic>> {
 fn checked(parsed: Vec<(PathBuf, RawFile)>) -> Result<Config, Vec<Diagnostic>> {
     let loaded: Vec<PathBuf> = parsed.iter().map(|(file, _)| file.clone()).collect();
     let (config, mut diagnostics) = merge(parsed);
+    // In the order of the files, as a compiler lists them: rules are checked in their own order.
+    diagnostics.sort_by(|a, b| {
+        let at = |d: &Diagnostic| (d.origin.file.clone(), d.origin.line, d.origin.column);
+        at(a).cmp(&at(b))
+    });
     if config.resources.is_empty() && diagnostics.is_empty() {
         let names: Vec<String> = loaded.iter().map(|f| f.display().to_string()).collect();
         let first = loaded.first().cloned().unwrap_or_default();
@@ -109,8 +114,12 @@ fn whole_file(file: &Path, message: String) -> Diagnostic {
 fn files(source: &ConfigSource) -> Result<Vec<PathBuf>, Diagnostic> {
     match source {
         ConfigSource::Path(path) => {
-            let meta = std::fs::metadata(path)
-                .map_err(|e| whole_file(path, format!("cannot read the configuration: {e}")))?;
+            let meta = std::fs::metadata(path).map_err(|e| {
+                whole_file(
+                    path,
+                    format!("cannot read the configuration: {}", crate::error::io(&e)),
+                )
+            })?;
             if meta.is_dir() {
                 let found = yaml_files(path)?;
                 if found.is_empty() {
@@ -147,8 +156,12 @@ fn files(source: &ConfigSource) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let read = std::fs::read_dir(dir)
-        .map_err(|e| whole_file(dir, format!("cannot read the directory: {e}")))?;
+    let read = std::fs::read_dir(dir).map_err(|e| {
+        whole_file(
+            dir,
+            format!("cannot read the directory: {}", crate::error::io(&e)),
+        )
+    })?;
     let mut found: Vec<PathBuf> = read
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
@@ -158,45 +171,343 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(found)
 }
 
-fn parse_file(file: &Path) -> Result<RawFile, Diagnostic> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| whole_file(file, format!("cannot read the file: {e}")))?;
+fn parse_file(file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        vec![whole_file(
+            file,
+            format!("cannot read the file: {}", crate::error::io(&e)),
+        )]
+    })?;
     parse_text(&text, file)
 }
 
-fn parse_text(text: &str, file: &Path) -> Result<RawFile, Diagnostic> {
+/// At most this many errors are reported of one file: beyond that, the first ones are what to fix.
+const MAX_ERRORS: usize = 20;
+
+/// Parse one document. The YAML library stops at its first error; so that one run reports every
+/// wrong key and value of a file, the lines of each error found are blanked (a key with its
+/// nested lines) and the text parsed again, until it parses or the next error is a syntax error
+/// (after which nothing can be trusted). Blanking keeps every line and byte where it was, so each
+/// error is located in the file as written.
+fn parse_text(text: &str, file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
         return Ok(RawFile::default());
     }
+    let mut attempt = text.to_owned();
+    let mut found: Vec<Diagnostic> = Vec::new();
+    let mut blanked = Vec::new();
+    // Each round blanks one more line: the number of lines bounds the rounds.
+    while found.len() < MAX_ERRORS {
+        let e = match deserialize(&attempt) {
+            Ok(raw) if found.is_empty() => return Ok(raw),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let e = e.without_snippet();
+        let line = e.location().map_or(0, |l| l.line());
+        let retry = !found.is_empty();
+        // After a blanking, a syntax error may be of our own making: stop there.
+        if (retry && !is_data_error(e)) || blanked.contains(&line) {
+            break;
+        }
+        // So may a missing key (its line was blanked): not said, and its whole mapping is
+        // blanked (the library locates it at the mapping's first key).
+        let missing = matches!(e, serde_saphyr::Error::SerdeMissingField { .. });
+        let line = if retry && missing {
+            let column = e.location().map_or(0, |l| l.column());
+            parent(&attempt, line, column)
+        } else {
+            found.push(located(text, file, e));
+            line
+        };
+        if !is_data_error(e) || line == 0 || blanked.contains(&line) {
+            break;
+        }
+        blanked.push(line);
+        attempt = blank(&attempt, line);
+    }
+    if found.len() >= MAX_ERRORS {
+        found.push(whole_file(
+            file,
+            format!("stopped after {MAX_ERRORS} errors: fix these, then validate again"),
+        ));
+    }
+    Err(found)
+}
+
+fn deserialize(text: &str) -> Result<RawFile, serde_saphyr::Error> {
     // Strict booleans: YAML 1.1's yes/no/on/off are not VCS's 0/1, and a typo must not flip a flag.
     let options = serde_saphyr::options! { strict_booleans: true };
     serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
         .map(Option::unwrap_or_default)
-        .map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            let message = e.without_snippet().to_string();
+}
+
+/// Errors in what the YAML says (a key, a type, a value), as opposed to how it is written: after
+/// one of these the rest of the document is still read as the author meant it.
+fn is_data_error(e: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::Error as E;
+    matches!(
+        e,
+        E::SerdeInvalidType { .. }
+            | E::SerdeInvalidValue { .. }
+            | E::SerdeInvalidLength { .. }
+            | E::SerdeUnknownVariant { .. }
+            | E::SerdeUnknownField { .. }
+            | E::SerdeMissingField { .. }
+            | E::DuplicateMappingKey { .. }
+    )
+}
+
+/// `text` with line `line` (1-based) blanked, and the lines nested under it: those after it that
+/// are indented deeper, or empty. Every byte but line ends becomes a space, so that offsets,
+/// lines and columns stay those of the file.
+fn blank(text: &str, line: u64) -> String {
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let mut out = String::with_capacity(text.len());
+    let mut nested_deeper_than: Option<usize> = None;
+    for (number, l) in (1u64..).zip(text.split_inclusive('\n')) {
+        let content = l.trim_end_matches(['\n', '\r']);
+        let blanked = match nested_deeper_than {
+            _ if number == line => {
+                nested_deeper_than = Some(indent(content));
+                true
+            }
+            Some(depth) if content.trim().is_empty() || indent(content) > depth => true,
+            _ => {
+                nested_deeper_than = None;
+                false
+            }
+        };
+        if blanked {
+            out.extend(std::iter::repeat_n(' ', content.len()));
+            out.push_str(&l[content.len()..]);
+        } else {
+            out.push_str(l);
+        }
+    }
+    out
+}
+
+/// The line of the key whose mapping begins at `line`, `column`: the line before it indented
+/// less, or `line` itself when the mapping is written on it after its key (`{ ... }`).
+fn parent(text: &str, line: u64, column: u64) -> u64 {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(here) = usize::try_from(line)
+        .ok()
+        .and_then(|l| lines.get(l.checked_sub(1)?))
+    else {
+        return 0;
+    };
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let depth = indent(here);
+    if column > depth as u64 + 1 {
+        return line;
+    }
+    (1u64..)
+        .zip(&lines)
+        .take(usize::try_from(line).unwrap_or(0).saturating_sub(1))
+        .filter(|(_, l)| {
+            !l.trim().is_empty() && !l.trim_start().starts_with('#') && indent(l) < depth
+        })
+        .map(|(n, _)| n)
+        .last()
+        .unwrap_or(0)
+}
+
+/// One error of the YAML library as a diagnostic: in an administrator's words, and located where
+/// the fault is (a wrong value at the value, not at its key).
+fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
+    use serde_saphyr::Error as E;
+    let location = e.location();
+    let (mut line, mut column) = location.map_or((0, 0), |l| (l.line(), l.column()));
+    let message = match e {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => unknown("key", field, expected),
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => unknown("value", variant, expected),
+        E::SerdeMissingField { field, .. } => format!("the key `{field}` is missing"),
+        E::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("`{key}` is given twice in the same mapping: keep one")
+        }
+        _ => {
+            let message = e.to_string();
             // The library appends its own "at line L, column C": the location is in our prefix.
             let suffix = format!(" at line {line}, column {column}");
-            let message = plain(message.strip_suffix(&suffix).unwrap_or(&message));
-            Diagnostic {
-                severity: Severity::Error,
-                origin: Origin {
-                    file: file.to_owned(),
-                    line,
-                    column,
-                },
-                resource: None,
-                message,
+            plain(message.strip_suffix(&suffix).unwrap_or(&message))
+        }
+    };
+    if matches!(
+        e,
+        E::SerdeInvalidType { .. } | E::SerdeInvalidValue { .. } | E::SerdeInvalidLength { .. }
+    ) && let Some((l, c)) = location.and_then(|l| value_of_key(text, l.span()))
+    {
+        (line, column) = (l, c);
+    }
+    Diagnostic {
+        severity: Severity::Error,
+        origin: Origin {
+            file: file.to_owned(),
+            line,
+            column,
+        },
+        resource: None,
+        message,
+    }
+}
+
+/// An unknown key or value: the closest valid ones, else all of them (a handful).
+fn unknown(what: &str, given: &str, expected: &[&str]) -> String {
+    let close = suggest::closest(given, expected.iter().copied());
+    let quoted =
+        |names: &[&str]| -> Vec<String> { names.iter().map(|n| format!("`{n}`")).collect() };
+    if close.is_empty() {
+        format!(
+            "unknown {what} `{given}`: expected one of {}",
+            expected.join(", ")
+        )
+    } else {
+        let close = quoted(&close);
+        let close: Vec<&str> = close.iter().map(String::as_str).collect();
+        format!(
+            "unknown {what} `{given}`: did you mean {}?",
+            suggest::either(&close)
+        )
+    }
+}
+
+/// Where the value of a key starts, when `span` is a key followed by `:` (the library locates a
+/// wrong scalar at its key): line and column (1-based, in characters).
+fn value_of_key(text: &str, span: serde_saphyr::Span) -> Option<(u64, u64)> {
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let end = start.checked_add(usize::try_from(span.byte_len()?).ok()?)?;
+    // A key is written on one line; a span over several is a whole node, not a key.
+    if text.get(start..end)?.contains('\n') {
+        return None;
+    }
+    let rest = text.get(end..)?;
+    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
+    let value = rest.trim_start_matches([' ', '\t']);
+    // Suffixes of `text` all along, so that the value's offset is what they leave out.
+    let value = if value.starts_with(['\n', '\r', '#']) {
+        // A value on the lines below its key: the first that is not blank or a comment.
+        let mut below = value;
+        loop {
+            below = &below[below.find('\n')? + 1..];
+            let content = below.trim_start_matches([' ', '\t']);
+            if !content.starts_with(['\n', '\r', '#']) && !content.is_empty() {
+                break content;
             }
-        })
+        }
+    } else {
+        value
+    };
+    let offset = text.len() - value.len();
+    let before = &text[..offset];
+    let line = before.matches('\n').count() as u64 + 1;
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    let column = before[line_start..].chars().count() as u64 + 1;
+    Some((line, column))
 }
 
 /// The YAML library's messages, in an administrator's words where its own are parser jargon or
-/// advice meant for programmers.
+/// advice meant for programmers: what is wrong, and how to fix it.
 fn plain(message: &str) -> String {
+    const PHRASES: &[(&str, &str)] = &[
+        (
+            "while parsing a block mapping, did not find expected key",
+            "this line is not indented like the keys around it: indent it exactly as far as the \
+             other keys of its mapping (with spaces)",
+        ),
+        (
+            "invalid indentation",
+            "this line is not indented like the keys around it: indent it exactly as far as the \
+             other keys of its mapping (with spaces)",
+        ),
+        (
+            "while parsing a block collection, did not find expected '-' indicator",
+            "this line is not indented like the list around it: indent every '- item' of a list \
+             equally",
+        ),
+        (
+            "illegal placement of ':' indicator",
+            "unexpected ':': a '[' or '{' opened on an earlier line is probably not closed (add \
+             the missing ']' or '}'), or a value holding ':' needs quotes",
+        ),
+        (
+            "mapping values are not allowed in this context",
+            "unexpected ':': quote the value if the ':' belongs to it, or put the key on a line \
+             of its own",
+        ),
+        (
+            "while parsing a flow mapping, did not find expected ',' or '}'",
+            "expected ',' or '}' here: a mapping opened with '{' is not closed (add the missing \
+             '}'), two of its entries lack the ',' between them, or a value holding ': ' needs \
+             quotes",
+        ),
+        (
+            "unexpected EOF while parsing a flow mapping",
+            "the file ends inside a mapping opened with '{': add the missing '}'",
+        ),
+        (
+            "while parsing a flow sequence, expected ',' or ']'",
+            "expected ',' or ']' here: a list opened with '[' is not closed (add the missing \
+             ']'), or two of its items lack the ',' between them",
+        ),
+        (
+            "unexpected EOF while parsing a flow sequence",
+            "the file ends inside a list opened with '[': add the missing ']'",
+        ),
+        (
+            "unclosed bracket '['",
+            "a list opened with '[' is not closed: add the missing ']'",
+        ),
+        (
+            "unclosed bracket '{'",
+            "a mapping opened with '{' is not closed: add the missing '}'",
+        ),
+        (
+            "tabs disallowed within this context (block indentation)",
+            "a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)",
+        ),
+        (
+            "tabs disallowed in this context",
+            "a tab where YAML allows none: use spaces",
+        ),
+        (
+            "while scanning a plain scalar, found a tab",
+            "a tab inside a value: use spaces, or quote the value",
+        ),
+        (
+            "invalid indentation in multiline quoted scalar",
+            "a quoted string is not closed: add its closing quote (without it, the string runs on \
+             into the lines below)",
+        ),
+        (
+            "unclosed quote",
+            "a quoted string is not closed: add its closing quote",
+        ),
+        (
+            "while parsing a node, did not find expected node content",
+            "a value is missing here, or it starts with a character that needs quotes ('@', '`', \
+             '%')",
+        ),
+        (
+            "block sequence entries are not allowed in this context",
+            "unexpected '- item': a list under a key goes on the lines below 'key:', indented, or \
+             as [a, b] after it",
+        ),
+        ("simple key expected ':'", "a key must be followed by ':'"),
+        (
+            "while parsing node, found unknown anchor",
+            "an alias (*name) refers to no anchor (&name) defined before it",
+        ),
+    ];
     const WORDS: &[(&str, &str)] = &[
         (", set DuplicateKeyPolicy in Options if acceptable", ""),
         ("expected string scalar", "expected a string"),
@@ -206,6 +517,9 @@ fn plain(message: &str) -> String {
         ),
         ("unknown variant", "unknown value"),
     ];
+    if let Some((_, words)) = PHRASES.iter().find(|(jargon, _)| *jargon == message) {
+        return (*words).to_owned();
+    }
     WORDS.iter().fold(message.to_owned(), |m, (jargon, words)| {
         m.replace(jargon, words)
     })
@@ -235,6 +549,7 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
                 (
                     System {
                         name: name.value.clone(),
+                        uri_origin: system.uri.as_ref().map(|u| origin(&file, u)),
                         uri: system.uri.map(|u| resolve_test_uri(&base, &u.value)),
                         site: system.site.map(|s| s.value),
                         migration_uri: system.migration_uri.map(|s| s.value),

@@ -6,6 +6,7 @@
 
 mod load;
 mod raw;
+pub mod suggest;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,9 @@ pub struct System {
     pub migration_uri: Option<String>,
     /// The host's name in the RHEV engine, when it differs from the system's name.
     pub rhev_host: Option<String>,
+    /// Where the system's `uri` is written: what a finding about the host points at.
+    #[serde(skip)]
+    pub uri_origin: Option<Origin>,
 }
 
 impl System {
@@ -131,6 +135,17 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let severity = self.severity.as_str();
         write!(f, "{}: {severity}: {}", self.origin, self.message)
+    }
+}
+
+impl Diagnostic {
+    /// The diagnostic where the caller already says "error:" (a failed command's message): the
+    /// severity is said only of a warning, so that no line reads "error: FILE:L:C: error: ...".
+    pub fn under_error(&self) -> String {
+        match self.severity {
+            Severity::Error => format!("{}: {}", self.origin, self.message),
+            Severity::Warning => self.to_string(),
+        }
     }
 }
 
@@ -313,25 +328,43 @@ impl Config {
         names
             .iter()
             .map(|name| {
-                self.resources.get(name).ok_or_else(|| {
-                    let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
-                    Error::Unknown(format!(
-                        "no resource named '{name}' (configured: {})",
-                        if known.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    ))
-                })
+                self.resources
+                    .get(name)
+                    .ok_or_else(|| Error::Unknown(self.no_resource(name)))
             })
             .collect()
     }
 
+    /// Why `name` names no resource: a guest's name given for its resource is said so; else the
+    /// closest resource names.
+    fn no_resource(&self, name: &str) -> String {
+        let guests: Vec<&str> = self
+            .resources
+            .values()
+            .filter(|r| r.guest_name.eq_ignore_ascii_case(name))
+            .map(|r| r.name.as_str())
+            .collect();
+        if !guests.is_empty() {
+            return format!(
+                "no resource named '{name}': {name} is the guest of {}: name the resource",
+                suggest::either(&guests)
+            );
+        }
+        let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
+        format!(
+            "no resource named '{name}' ({})",
+            suggest::hint(name, &known, "configured")
+        )
+    }
+
     pub fn system(&self, name: &str) -> crate::error::Result<&System> {
-        self.systems
-            .get(name)
-            .ok_or_else(|| crate::error::Error::Config(format!("system '{name}' is not defined")))
+        self.systems.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.systems.keys().map(String::as_str).collect();
+            crate::error::Error::Config(format!(
+                "system '{name}' is not defined ({})",
+                suggest::hint(name, &known, "defined")
+            ))
+        })
     }
 }
 

@@ -115,13 +115,9 @@ pub(super) fn resource(
             err(
                 at(sys),
                 format!(
-                    "system '{}' is not defined under systems (defined: {})",
+                    "system '{}' is not defined under systems ({})",
                     sys.value,
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
+                    super::suggest::hint(&sys.value, &known, "defined")
                 ),
             );
         }

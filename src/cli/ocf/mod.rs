@@ -256,7 +256,10 @@ fn prepare(params: &Params) -> std::result::Result<(Config, String, String), Unr
     }
     // The configuration is this node's file: what is wrong with it is wrong on this node.
     let config = resource::load(&params.config).map_err(|diagnostics| {
-        let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        let lines: Vec<String> = diagnostics
+            .iter()
+            .map(resource::Diagnostic::under_error)
+            .collect();
         unready(Rc::Args, lines.join("\n"), false)
     })?;
     let res = config.resources.get(&name).ok_or_else(|| {

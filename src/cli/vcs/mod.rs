@@ -505,8 +505,8 @@ impl Call<'_> {
         };
         let backends = self.backends(&settings);
         let found = agent::readiness(&Hosts::new(&loaded.config, &backends), &[res]);
-        for (_, e) in &found {
-            self.log.error(&e.to_string());
+        for finding in &found {
+            self.log.error(&finding.error().to_string());
         }
         if found.is_empty() && loaded.warnings.is_empty() {
             self.log.info(&format!(
