@@ -2,7 +2,7 @@
 //! TSV and JSON for scripts, colours on request, and the small words of `start` and `display`.
 //! tests/pty.rs has the same binary in a real terminal.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -70,7 +70,7 @@ fn quiet_never_suppresses_the_json_document() {
 #[test]
 fn usage_errors_give_a_json_document_with_o_json() {
     for args in [
-        &["-q", "status"][..],
+        &["-q", "stop"][..],
         &["status", "--bogus", "running"],
         &["--timeout", "0", "status", "running"],
     ] {
@@ -113,7 +113,8 @@ fn quiet_says_a_refusal_and_a_divergence_on_stderr() {
          no terminal to ask on: pass --yes\n"
     );
 
-    let out = kvm(&quickstart())
+    let drifted = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drifted.yaml");
+    let out = kvm(&drifted)
         .args(["-q", "vmconfigsync", "--check", "web_vm"])
         .output()
         .unwrap();

@@ -47,7 +47,7 @@ fn snapshot_in(dir: &Path, name: &str, config: &str, args: &[&str]) {
     settings.add_filter(r"\b\d+\.\ds\b", "#.#s");
     settings.add_filter(r#""seconds": \d+(\.\d+)?"#, r#""seconds": [seconds]"#);
     // The test driver makes up a UUID, anew in every process, for each guest whose node file
-    // gives none (the quickstart's give none).
+    // gives none (tests/fixtures/node-b.xml gives none).
     settings.add_filter(
         r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         "[uuid]",
@@ -195,6 +195,11 @@ fn vmconfigsync_check() {
     both(
         "vmconfigsync_check_all",
         QUICKSTART,
+        &["vmconfigsync", "--check", "--all"],
+    );
+    both(
+        "vmconfigsync_check_drifted",
+        "tests/fixtures/drifted.yaml",
         &["vmconfigsync", "--check", "--all"],
     );
 }

@@ -143,7 +143,10 @@ fn check_agrees_after_a_sync_and_shows_a_diff_when_a_copy_was_edited() {
         text.contains("SyncDir  differs    differs from a"),
         "{text}"
     );
-    assert!(text.contains("--- a\n+++ SyncDir\n"), "{text}");
+    assert!(
+        text.contains("--- paused on a\n+++ paused on SyncDir\n"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "-  <memory unit=\"KiB\">131072</memory>\n+  <memory unit=\"KiB\">262144</memory>"

@@ -375,7 +375,11 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
                     )
                     .unified_diff()
                     .context_radius(3)
-                    .header(&reference_place, place)
+                    // Named by resource too: --check --all prints every diff one after another.
+                    .header(
+                        &format!("{} on {reference_place}", res.name),
+                        &format!("{} on {place}", res.name),
+                    )
                     .to_string();
                     (
                         CopyState::Differs,

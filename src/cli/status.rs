@@ -9,7 +9,7 @@ use super::Context;
 #[derive(Debug, clap::Args)]
 #[command(
     override_usage = concat!(
-        "kvmguestctl status [OPTIONS] RESOURCE...\n",
+        "kvmguestctl status [OPTIONS] [RESOURCE...]\n",
         "       kvmguestctl status [OPTIONS] --all"
     ),
     after_help = concat!(
@@ -29,7 +29,7 @@ when a guest runs on more than one system."
 )]
 pub struct Args {
     /// Resource names [default: all]
-    #[arg(value_name = "RESOURCE")]
+    #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
     /// Every configured resource (the default)
     #[arg(long, conflicts_with = "names")]
