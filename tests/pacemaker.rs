@@ -675,7 +675,15 @@ fn crm_resource_runs_the_agent_directly() {
 
     // The guest runs on B, behind the agent's back: a start on A is refused.
     guest.create_on("b");
-    expect("--force-start", 1, "returned 1 (error)");
+    // crm_resource shows the agent's exit reason with the code.
+    expect(
+        "--force-start",
+        1,
+        &format!(
+            "returned 1 (error: {} already runs on b; refusing to start a second copy on a)",
+            guest.name
+        ),
+    );
     assert!(!guest.runs_on("a"), "no second copy on A");
     assert!(guest.runs_on("b"), "B's copy untouched");
     // On A it is not running: a stop there has nothing to do and leaves B's copy alone.
