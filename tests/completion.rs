@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use wait_timeout::ChildExt;
 
 fn root() -> &'static Path {
@@ -62,13 +64,7 @@ impl Configs {
 /// The candidates `shell` offers on a TAB at the end of `line`, with KVMGUESTCTL_CONFIG set to
 /// `env_config` (or unset).
 fn complete(shell: Shell, line: &str, env_config: Option<&str>) -> Vec<String> {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kvmguestctl"))
-        .parent()
-        .unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_owned()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
+    let path = common::path_with_the_binary();
     let scripts = root().join("completions");
     let harness = root().join("tests/completion");
     let mut command = match shell {

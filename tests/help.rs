@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -123,13 +125,7 @@ fn every_example_parses() {
 /// checkout's root.
 #[test]
 fn quickstart_examples_succeed() {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kvmguestctl"))
-        .parent()
-        .unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_owned()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
+    let path = common::path_with_the_binary();
     let mut ran = 0;
     for command in commands() {
         for example in examples(&help(&command)) {

@@ -8,7 +8,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -16,28 +15,6 @@ use serde_json::Value;
 
 const PASSWORD_ENV: &str = "KVMGUESTCTL_TEST_RHEV_PASSWORD";
 const PASSWORD: &str = "s3cret & +more";
-
-/// The simulator's binary, built once if `cargo test` did not build the workspace.
-fn sim_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // tests run from target/<profile>/deps; the workspace's binaries are one level up.
-            let exe = std::env::current_exe().unwrap();
-            let dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-            let bin = dir.join("ovirt-sim");
-            if !bin.exists() {
-                let status = Process::new(env!("CARGO"))
-                    .args(["build", "-p", "ovirt-sim"])
-                    .current_dir(env!("CARGO_MANIFEST_DIR"))
-                    .status()
-                    .unwrap();
-                assert!(status.success(), "cargo build -p ovirt-sim failed");
-            }
-            bin
-        })
-        .clone()
-}
 
 /// A running simulator; stops when dropped (its stdin closes, so it removes its CA directory).
 struct Sim {
@@ -57,7 +34,7 @@ impl Sim {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("scenario.yaml");
         std::fs::write(&file, scenario).unwrap();
-        let mut child = Process::new(sim_binary())
+        let mut child = Process::new(common::sim_binary())
             .arg("--scenario")
             .arg(&file)
             .stdin(Stdio::piped())

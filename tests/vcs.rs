@@ -795,21 +795,7 @@ struct Sim {
 
 impl Sim {
     fn start(scenario: &str) -> Sim {
-        // The workspace's binaries are beside this test's directory (target/<profile>/deps/..).
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("ovirt-sim");
-        if !bin.exists() {
-            let built = Process::new(env!("CARGO"))
-                .args(["build", "-p", "ovirt-sim"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .unwrap();
-            assert!(built.success(), "cargo build -p ovirt-sim failed");
-        }
+        let bin = common::sim_binary();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("scenario.yaml");
         std::fs::write(&file, scenario).unwrap();

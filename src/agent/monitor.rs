@@ -179,6 +179,15 @@ impl crate::error::Outcome for ResourceStatus {
 }
 
 impl ResourceStatus {
+    /// Where the guest runs other than on `system`.
+    pub fn running_elsewhere(&self, system: &str) -> Vec<&str> {
+        self.running_on
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != system)
+            .collect()
+    }
+
     pub fn on(&self, system: &str) -> Option<&SystemStatus> {
         self.systems.iter().find(|s| s.system == system)
     }

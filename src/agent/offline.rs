@@ -192,12 +192,7 @@ fn runs_elsewhere(hosts: &Hosts, res: &Resource, system: &str) -> String {
         return String::new();
     }
     let status = monitor::judge(res, &hosts.survey(&[res]));
-    let elsewhere: Vec<&str> = status
-        .running_on
-        .iter()
-        .map(String::as_str)
-        .filter(|s| *s != system)
-        .collect();
+    let elsewhere = status.running_elsewhere(system);
     match elsewhere.as_slice() {
         [] => String::new(),
         systems => format!("; it runs on {}", systems.join(" and ")),

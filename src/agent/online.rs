@@ -146,12 +146,7 @@ fn refuse_a_second_copy(
     opts: &OnlineOptions,
 ) -> Result<()> {
     let guest = res.guest_name.as_str();
-    let elsewhere: Vec<&str> = status
-        .running_on
-        .iter()
-        .map(String::as_str)
-        .filter(|s| *s != system)
-        .collect();
+    let elsewhere = status.running_elsewhere(system);
     if !elsewhere.is_empty() {
         return Err(Error::Refused(format!(
             "{guest} already runs on {}; refusing to start a second copy on {system}",

@@ -153,11 +153,26 @@ impl Definitions for Fake {
     }
 }
 
-struct FakeConnector(Arc<Fake>);
+/// Scripted hosts by system name; any other system cannot be reached.
+struct FakeConnector(Vec<(&'static str, Arc<Fake>)>);
+
+impl FakeConnector {
+    /// The one host of system a.
+    fn one(fake: Arc<Fake>) -> FakeConnector {
+        FakeConnector(vec![("a", fake)])
+    }
+}
 
 impl Connector for FakeConnector {
-    fn connect(&self, _: &Environment, _: &System) -> Result<Arc<dyn Host>> {
-        Ok(self.0.clone())
+    fn connect(&self, _: &Environment, system: &System) -> Result<Arc<dyn Host>> {
+        match self.0.iter().find(|(name, _)| *name == system.name) {
+            Some((_, fake)) => Ok(fake.clone()),
+            None => Err(Error::Unreachable {
+                system: system.name.clone(),
+                uri: format!("fake:///{}", system.name),
+                detail: "no route to host".to_owned(),
+            }),
+        }
     }
     fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineControl>> {
         unreachable!("DevScan is tested against the oVirt simulator")
@@ -223,7 +238,7 @@ fn offline_within(
     graceful_until: Option<Duration>,
 ) -> (Result<Report>, Vec<String>) {
     let (_dir, config) = config(attributes);
-    let connector = FakeConnector(fake.clone());
+    let connector = FakeConnector::one(fake.clone());
     let hosts = Hosts::new(&config, &connector);
     let console = Recorder::default();
     let opts = OfflineOptions {
@@ -370,7 +385,7 @@ fn auto_mode_uses_the_guest_agent_and_falls_back_to_acpi() {
 fn a_declined_confirmation_touches_nothing() {
     let fake = Fake::running("g", 0);
     let (_dir, config) = config("DelayAfterGuestOffline: 1");
-    let connector = FakeConnector(fake.clone());
+    let connector = FakeConnector::one(fake.clone());
     let hosts = Hosts::new(&config, &connector);
     let console = Recorder {
         decline: true,
@@ -397,7 +412,7 @@ fn online_fails_at_once_when_the_guest_dies_during_the_delay() {
     });
     fake.set("g", SHUT_OFF);
     let (_dir, config) = config("DelayAfterGuestOnline: 30");
-    let connector = FakeConnector(fake);
+    let connector = FakeConnector::one(fake);
     let hosts = Hosts::new(&config, &connector);
     let started = std::time::Instant::now();
     let err = online(
@@ -650,37 +665,6 @@ fn a_guest_that_arrived_while_the_watcher_was_away_is_reported_at_reconnection()
     assert_migrated(&lines, &dir, "a", "b");
 }
 
-/// Systems a, b and c: a and b scripted hosts, c a host that cannot be reached.
-struct TwoHostsAndADeadOne {
-    a: Arc<Fake>,
-    b: Arc<Fake>,
-}
-
-impl Connector for TwoHostsAndADeadOne {
-    fn connect(&self, _: &Environment, system: &System) -> Result<Arc<dyn Host>> {
-        match system.name.as_str() {
-            "a" => Ok(self.a.clone()),
-            "b" => Ok(self.b.clone()),
-            other => Err(Error::Unreachable {
-                system: other.to_owned(),
-                uri: "fake:///c".to_owned(),
-                detail: "no route to host".to_owned(),
-            }),
-        }
-    }
-    fn engine(&self, _: &Environment) -> Result<Arc<dyn crate::backend::EngineControl>> {
-        unreachable!("no engine here")
-    }
-    fn watch(
-        &self,
-        _: &[System],
-        _: std::sync::mpsc::Sender<crate::backend::HostEvent>,
-        _: Arc<std::sync::atomic::AtomicBool>,
-    ) -> Result<()> {
-        unreachable!("not watched")
-    }
-}
-
 #[test]
 fn offline_of_a_guest_that_runs_elsewhere_says_where_and_succeeds() {
     let dir = tempfile::tempdir().unwrap();
@@ -699,10 +683,7 @@ fn offline_of_a_guest_that_runs_elsewhere_says_where_and_succeeds() {
         graceful_until: None,
     };
     let stop_on_a = |a: Fake| {
-        let connector = TwoHostsAndADeadOne {
-            a: Arc::new(a),
-            b: Fake::running("g", 0),
-        };
+        let connector = FakeConnector(vec![("a", Arc::new(a)), ("b", Fake::running("g", 0))]);
         let hosts = Hosts::new(&config, &connector);
         offline(
             &hosts,
@@ -735,10 +716,10 @@ fn offline_of_a_stopped_guest_succeeds_when_no_other_system_can_be_asked() {
     )
     .unwrap();
     let config = crate::resource::load(&ConfigSource::Path(path)).unwrap();
-    let connector = TwoHostsAndADeadOne {
-        a: Arc::new(Fake::default()),
-        b: Arc::new(Fake::default()),
-    };
+    let connector = FakeConnector(vec![
+        ("a", Arc::new(Fake::default())),
+        ("b", Arc::new(Fake::default())),
+    ]);
     let hosts = Hosts::new(&config, &connector);
     let opts = OfflineOptions {
         mode: ShutdownRequest::Acpi,

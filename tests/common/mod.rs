@@ -3,6 +3,8 @@
 
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -63,4 +65,39 @@ pub fn hung_libvirtd(dir: &Path, name: &str) -> PathBuf {
         }
     });
     socket
+}
+
+/// The simulator's binary, built once if `cargo test` did not build the workspace.
+pub fn sim_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // tests run from target/<profile>/deps; the workspace's binaries are one level up.
+            let exe = std::env::current_exe().unwrap();
+            let dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+            let bin = dir.join("ovirt-sim");
+            if !bin.exists() {
+                let status = Process::new(env!("CARGO"))
+                    .args(["build", "-p", "ovirt-sim"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "cargo build -p ovirt-sim failed");
+            }
+            bin
+        })
+        .clone()
+}
+
+/// PATH with the built kvmguestctl first: what a user who installed it has.
+pub fn path_with_the_binary() -> std::ffi::OsString {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kvmguestctl"))
+        .parent()
+        .unwrap();
+    std::env::join_paths(
+        std::iter::once(bin_dir.to_owned()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
+    .unwrap()
 }
