@@ -3,6 +3,7 @@
 //! online, offline, monitor and clean talk to [`backend::Host`]s through [`Hosts`], and to the
 //! person or engine that called them through a [`Console`]; they never print.
 
+pub mod batch;
 mod clean;
 pub mod definition;
 pub mod devscan;
