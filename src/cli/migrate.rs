@@ -1,9 +1,12 @@
 //! `migrate`: the Migrate entry point.
 
+use crate::agent::Hosts;
 use crate::agent::migrate::{self, MigrateMode};
 use crate::error::{Exit, Result};
+use crate::render::Format;
+use crate::resource::Resource;
 
-use super::{Context, Selection};
+use super::{Context, Outcomes, Selection};
 
 /// Move running guests from this system to another of their systems
 #[derive(Debug, clap::Args)]
@@ -46,7 +49,21 @@ pub struct Args {
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let mode = args.mode;
     let console = context.output.console();
-    super::act(context, &args.selection, |hosts, res, system| {
-        migrate::migrate(hosts, res, system, &args.to, mode, &console)
+    let run = |hosts: &Hosts, res: &Resource, from: &str| {
+        migrate::migrate(hosts, res, from, &args.to, mode, &console)
+    };
+    if context.sys.is_some() {
+        return super::act(context, &args.selection, run);
+    }
+    // No --sys: each guest leaves the system where it runs, not this machine.
+    context.with_hosts(|config, hosts| {
+        let resources = config.select(&args.selection.names, args.selection.all)?;
+        let outcomes = Outcomes::each(context, resources, |res| {
+            run(hosts, res, &migrate::source(hosts, res)?)
+        });
+        if !outcomes.results.is_empty() || context.output.format == Format::Json {
+            context.output.outcomes(&outcomes, &outcomes.results);
+        }
+        Ok(outcomes.exit())
     })
 }
