@@ -26,13 +26,14 @@ fn config(resources: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-/// Every reason a guest cannot move, and one that can (running01 on a, to b).
+/// Every reason a guest cannot move, and one that can (running01 on a, to b). far's next system
+/// after a is its first, gone (the list wraps).
 const EVERY_REASON: &str = "  \
     web: { type: KVMGuest, systems: [a, b], GuestName: running01 }\n  \
     solo: { type: KVMGuest, systems: [a], GuestName: blocked01 }\n  \
     dr: { type: KVMGuest, systems: [a, c], GuestName: paused01, \
           DROpts: { ConfigureNetwork: 1, IPAddress: 10.1.0.5, Netmask: 24 } }\n  \
-    far: { type: KVMGuest, systems: [a, gone], GuestName: shuttingdown01 }\n  \
+    far: { type: KVMGuest, systems: [gone, a], GuestName: shuttingdown01 }\n  \
     crashed: { type: KVMGuest, systems: [a, b], GuestName: crashed01 }\n  \
     off: { type: KVMGuest, systems: [b, a], GuestName: shutoff01 }\n";
 
@@ -126,23 +127,29 @@ fn a_guest_running_twice_is_left_with_exit_6_and_to_pins_the_target() {
     let (_dir, path) = config(
         "  twice: { type: KVMGuest, systems: [a, b], GuestName: twice01 }\n  \
          web: { type: KVMGuest, systems: [a, c, b], GuestName: running01 }\n  \
-         solo: { type: KVMGuest, systems: [a], GuestName: blocked01 }\n",
+         solo: { type: KVMGuest, systems: [a], GuestName: blocked01 }\n  \
+         drnext: { type: KVMGuest, systems: [a, c, b], GuestName: paused01, \
+                   DROpts: { ConfigureNetwork: 1, IPAddress: 10.1.0.5, Netmask: 24 } }\n",
     );
     let ran = run_json(kvm(&path).args(["evacuate", "--sys", "a", "--dry-run", "--to", "b"]));
     assert_eq!(ran.code, 6, "{}", ran.stderr);
     let rows = rows(&ran.doc);
-    assert_eq!(rows[0].0, "solo");
-    assert_eq!((rows[1].0.as_str(), rows[1].4), ("twice", 6));
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["drnext", "solo", "twice", "web"]);
+    assert_eq!(rows[2].4, 6);
     assert!(
-        rows[1]
+        rows[2]
             .3
             .contains("twice01 runs on a and b at once (concurrency violation)"),
         "{rows:?}"
     );
     // --to b over web's next system, c.
-    assert_eq!((rows[2].0.as_str(), &rows[2].1), ("web", &Value::from("b")));
+    assert_eq!(rows[3].1, "b");
+    // Without --to: web goes to c; the DR resource passes over c (west) for b.
     let ran = run_json(kvm(&path).args(["evacuate", "--sys", "a", "--dry-run"]));
-    assert_eq!(ran.doc["results"][2]["to"], "c");
+    assert_eq!(ran.doc["results"][3]["to"], "c");
+    assert_eq!(ran.doc["results"][0]["to"], "b");
+    assert_eq!(ran.doc["results"][0]["action"], "move");
 
     for (args, code, message) in [
         (
@@ -156,6 +163,11 @@ fn a_guest_running_twice_is_left_with_exit_6_and_to_pins_the_target() {
             "--to a is the system being evacuated",
         ),
         (&["evacuate", "--sys", "nowhere"], 2, "nowhere"),
+        (
+            &["evacuate", "--sys", "a", "--parallel", "0"],
+            2,
+            "--parallel",
+        ),
     ] {
         let ran = run_json(kvm(&path).args(args));
         assert_eq!(ran.code, code, "{args:?}: {}", ran.stderr);
@@ -206,6 +218,19 @@ fn one_confirmation_for_all_and_stop_unmovable_shuts_down_what_cannot_move() {
     );
     // Stopped under the one confirmation: the guests' own questions are not asked.
     assert!(!ran.stderr.contains("refused"), "{}", ran.stderr);
+
+    // Only guests to leave: nothing to confirm.
+    let (_solo, solo) = config("  solo: { type: KVMGuest, systems: [a], GuestName: blocked01 }\n");
+    let ran = run_json(kvm(&solo).args(["evacuate", "--sys", "a"]));
+    assert_eq!(ran.code, 5, "{}", ran.stderr);
+    assert_eq!(ran.doc["results"][0]["action"], "left");
+    assert!(!ran.stderr.contains("confirmation"), "{}", ran.stderr);
+
+    // A system that cannot be asked: whether its guests run there is unknown (exit 4).
+    let ran = run_json(kvm(&path).args(["evacuate", "--sys", "gone", "--dry-run"]));
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    assert_eq!(ran.doc["errors"][0]["resource"], "far");
+    assert_eq!(ran.doc["errors"][0]["exit_code"], 4);
 
     // c (b's node) runs none of the guests of the resources that list it: nothing to do.
     let ran = run_json(kvm(&path).args(["evacuate", "--sys", "c"]));

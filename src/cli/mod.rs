@@ -49,8 +49,8 @@ const EXAMPLES: &str = concat!(
     "Examples:\n",
     "  # The quickstart, on libvirt's test driver: no daemon, no guest needed\n",
     "  kvmguestctl --config examples/quickstart.yaml status --all\n",
-    "  # Move a guest off node1 before maintenance\n",
-    "  kvmguestctl --sys node1 migrate web_vm --to node2",
+    "  # Move every guest off node1 before maintenance\n",
+    "  kvmguestctl evacuate --sys node1",
 );
 
 /// The heading of the options every subcommand takes, so that a subcommand's help lists its own
