@@ -293,3 +293,25 @@ fn at_60_columns_the_table_fits_without_breaking_words_and_states_are_coloured()
     let row = screen.lines().find(|l| l.contains("FAULTED")).unwrap();
     assert!(!row.contains('\x1b'), "NO_COLOR: {row:?}");
 }
+
+#[test]
+fn an_evacuation_asks_once_listing_each_guests_fate() {
+    let term = Term::new(200);
+    term.kvm(&every_state(), "--sys a evacuate --stop-unmovable");
+    let screen = term.wait_for("[y/n]");
+    for line in [
+        "Evacuate a?",
+        "  running01 (running) migrates live to b",
+        "  blocked01 (blocked) is shut down, destroyed if still running after \
+         DelayAfterGuestOffline (30s): no other system: blocked may run only on a",
+    ] {
+        assert!(screen.contains(line), "{line}:\n{screen}");
+    }
+    assert_eq!(screen.matches("[y/n]").count(), 1, "{screen}");
+    term.line("no");
+    let screen = term.wait_exit(5);
+    assert!(
+        screen.contains("kvmguestctl: refused: Evacuate a: not done, the answer was no"),
+        "{screen}"
+    );
+}

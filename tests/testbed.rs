@@ -52,6 +52,8 @@ static HOSTS: RwLock<()> = RwLock::new(());
 /// migration port, and a clean slate on both hosts before and after.
 struct Bed {
     guest: String,
+    /// Guests of the resources added with [`Bed::also`], removed with the bed's own.
+    others: Vec<String>,
     dir: tempfile::TempDir,
     config: PathBuf,
     env: HashMap<String, String>,
@@ -127,6 +129,7 @@ impl Bed {
         std::fs::write(&config, yaml).unwrap();
         let bed = Bed {
             guest,
+            others: Vec::new(),
             dir,
             config,
             env,
@@ -135,6 +138,24 @@ impl Bed {
         };
         bed.remove_everywhere();
         bed
+    }
+
+    /// One more resource `name` on `systems` (YAML list), its guest `<bed's guest>-<name>` defined
+    /// from its own GuestConfigFilePath: for tests that need several guests at once.
+    fn also(mut self, name: &str, systems: &str) -> Bed {
+        let guest = format!("{}-{name}", self.guest);
+        let xml = self.dir.path().join(format!("{guest}.xml"));
+        std::fs::write(&xml, testbed(&["guest-xml", &guest])).unwrap();
+        let mut yaml = std::fs::read_to_string(&self.config).unwrap();
+        yaml.push_str(&format!(
+            "  {name}:\n    type: KVMGuest\n    systems: {systems}\n    GuestName: {guest}\n    \
+             GuestConfigFilePath: {}\n    DelayAfterGuestOnline: 1\n",
+            xml.display()
+        ));
+        std::fs::write(&self.config, yaml).unwrap();
+        self.others.push(guest);
+        self.remove_everywhere();
+        self
     }
 
     fn uri(&self, system: &str) -> &str {
@@ -155,9 +176,11 @@ impl Bed {
     }
 
     fn remove_everywhere(&self) {
-        for system in ["a", "b"] {
-            let _ = self.virsh(system, &["destroy", &self.guest]);
-            let _ = self.virsh(system, &["undefine", &self.guest]);
+        for guest in std::iter::once(&self.guest).chain(&self.others) {
+            for system in ["a", "b"] {
+                let _ = self.virsh(system, &["destroy", guest]);
+                let _ = self.virsh(system, &["undefine", guest]);
+            }
         }
     }
 
@@ -439,6 +462,116 @@ fn a_dr_configured_guest_does_not_migrate_across_sites() {
         err.contains("cannot migrate across sites (a is at east, b at west)"),
         "{err}"
     );
+}
+
+/// Where each resource's guest runs, from one `status --all`.
+fn running_on(bed: &Bed) -> HashMap<String, Value> {
+    let (_, doc, err) = bed.run("a", &["status", "--all"]);
+    doc["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no status: {doc}\n{err}"))
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap().to_owned(),
+                r["running_on"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn evacuate_a_moves_two_guests_live_to_b_and_leaves_the_one_that_may_run_only_on_a() {
+    let bed = Bed::new("evac-r", 49180, "", &[])
+        .also("s", "[a, b]")
+        .also("pinned", "[a]");
+    for res in ["r", "s", "pinned"] {
+        let (code, _, err) = bed.run("a", &["start", res]);
+        assert_eq!(code, 0, "{res}: {err}");
+    }
+    let (code, doc, err) = bed.run("a", &["evacuate", "--dry-run"]);
+    assert_eq!(code, 5, "{err}");
+    let actions: Vec<(&str, &str)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("pinned", "leave"), ("r", "move"), ("s", "move")]);
+    assert_eq!(
+        running_on(&bed)["r"],
+        serde_json::json!(["a"]),
+        "the dry run moved nothing"
+    );
+
+    let started = Instant::now();
+    let (code, doc, err) = bed.run("a", &["evacuate"]);
+    let took = started.elapsed();
+    eprintln!("evacuation of 2 guests took {took:?}");
+    assert_eq!(code, 5, "the guest left running is a refusal: {err}");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results[0]["action"], "left", "{doc}");
+    assert_eq!(
+        results[0]["detail"], "no other system: pinned may run only on a",
+        "{doc}"
+    );
+    for moved in &results[1..] {
+        assert_eq!(
+            (moved["action"].as_str(), moved["to"].as_str()),
+            (Some("moved"), Some("b")),
+            "{doc}\n{err}"
+        );
+        assert!(
+            moved["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("live migration a -> b in"),
+            "{moved}"
+        );
+    }
+    assert!(
+        err.contains("kvmgt-evac-r-pinned (pinned) is left running on a"),
+        "{err}"
+    );
+    let now = running_on(&bed);
+    assert_eq!(now["r"], serde_json::json!(["b"]));
+    assert_eq!(now["s"], serde_json::json!(["b"]));
+    assert_eq!(now["pinned"], serde_json::json!(["a"]));
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn migrate_to_b_without_sys_finds_the_guest_on_a_as_evacuate_does() {
+    let bed = Bed::new("evac-find", 49181, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    cmd.env_remove("KVMGUESTCTL_CONFIG")
+        .env_remove("KVMGUESTCTL_SYS")
+        .arg("--config")
+        .arg(&bed.config)
+        .args(["migrate", "r", "--to", "b"])
+        .timeout(Duration::from_secs(120));
+    let ran = common::run_json(&mut cmd);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let result = &ran.doc["results"][0];
+    assert_eq!(result["system"], "b");
+    assert!(
+        result["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("live migration a -> b in"),
+        "{result}"
+    );
+    assert_eq!(bed.state_on("b"), "ONLINE");
+    assert!(!bed.defined_on("a"), "the definition left the source");
 }
 
 /// The watcher as a child process, its JSON lines arriving on a channel.

@@ -44,16 +44,7 @@ pub fn migrate(
             "{guest} is to migrate from {from} to {to}: pick another target"
         )));
     }
-    let (site_from, site_to) = (hosts.site(from)?, hosts.site(to)?);
-    if res.dr_opts.configure_network && site_from != site_to {
-        return Err(Error::Refused(format!(
-            "{} is configured for disaster recovery (DROpts.ConfigureNetwork = 1): it cannot migrate \
-             across sites ({from} is at {}, {to} at {})",
-            res.name,
-            site_from.unwrap_or("no site"),
-            site_to.unwrap_or("no site")
-        )));
-    }
+    within_site(hosts, res, from, to)?;
     let status = monitor::judge(res, &hosts.survey(&[res]));
     let here = status.usable(from)?;
     let there = status.usable(to)?;
@@ -151,6 +142,57 @@ pub fn migrate(
         detail,
         started,
     ))
+}
+
+/// The disaster-recovery rule: a resource that configures the guest's network for its site
+/// (DROpts.ConfigureNetwork = 1) moves only within a site; across sites it fails over instead.
+pub fn within_site(hosts: &Hosts, res: &Resource, from: &str, to: &str) -> Result<()> {
+    let (site_from, site_to) = (hosts.site(from)?, hosts.site(to)?);
+    if res.dr_opts.configure_network && site_from != site_to {
+        return Err(Error::Refused(format!(
+            "{} is configured for disaster recovery (DROpts.ConfigureNetwork = 1): it cannot migrate \
+             across sites ({from} is at {}, {to} at {})",
+            res.name,
+            site_from.unwrap_or("no site"),
+            site_to.unwrap_or("no site")
+        )));
+    }
+    Ok(())
+}
+
+/// Where a migration starts when no system is named: the one system of the resource where the
+/// guest is live (`hares -migrate` and `pcs resource move` find it the same way). Live nowhere is
+/// exit 3, unless a system could not be asked (its error: the guest may run there); live on two
+/// is a concurrency violation, which no migration should pick a side of.
+pub fn source(hosts: &Hosts, res: &Resource) -> Result<String> {
+    let status = monitor::judge(res, &hosts.survey(&[res]));
+    let live: Vec<&str> = status
+        .systems
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.system.as_str())
+        .collect();
+    let guest = &res.guest_name;
+    match live.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            if let Some(e) = status.systems.iter().find_map(|s| s.error_class.clone()) {
+                return Err(e);
+            }
+            // Live on none of its systems, running_on holds only hosts outside them (an engine's).
+            Err(Error::Unknown(match status.running_on.as_slice() {
+                [] => format!("{guest} is not running on any of its systems"),
+                outside => format!(
+                    "{guest} is not running on any of its systems; it runs on {}, which is not one of them",
+                    outside.join(", ")
+                ),
+            }))
+        }
+        many => Err(Error::Concurrency(format!(
+            "{guest} runs on {} at once (concurrency violation): name the system to migrate from with --sys",
+            many.join(" and ")
+        ))),
+    }
 }
 
 /// Stop here, move the definition, start there: for guests that cannot migrate while running.

@@ -8,6 +8,7 @@ mod clean;
 pub mod definition;
 pub mod devscan;
 mod domain_xml;
+pub mod evacuate;
 pub mod migrate;
 pub mod monitor;
 mod offline;

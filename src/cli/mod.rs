@@ -5,6 +5,7 @@ mod completions;
 mod devscan;
 mod display;
 mod encrypt;
+mod evacuate;
 mod install;
 mod migrate;
 pub mod names;
@@ -48,8 +49,8 @@ const EXAMPLES: &str = concat!(
     "Examples:\n",
     "  # The quickstart, on libvirt's test driver: no daemon, no guest needed\n",
     "  kvmguestctl --config examples/quickstart.yaml status --all\n",
-    "  # Move a guest off node1 before maintenance\n",
-    "  kvmguestctl --sys node1 migrate web_vm --to node2",
+    "  # Move every guest off node1 before maintenance\n",
+    "  kvmguestctl evacuate --sys node1",
 );
 
 /// The heading of the options every subcommand takes, so that a subcommand's help lists its own
@@ -133,6 +134,7 @@ enum Command {
     Stop(stop::Args),
     Clean(clean::Args),
     Migrate(migrate::Args),
+    Evacuate(evacuate::Args),
     Display(display::Args),
     Vmconfigsync(vmconfigsync::Args),
     Devscan(devscan::Args),
@@ -229,6 +231,7 @@ pub fn main() -> ExitCode {
         Command::Stop(args) => stop::run(&context, args),
         Command::Clean(args) => clean::run(&context, args),
         Command::Migrate(args) => migrate::run(&context, args),
+        Command::Evacuate(args) => evacuate::run(&context, args),
         Command::Display(args) => display::run(&context, args),
         Command::Vmconfigsync(args) => vmconfigsync::run(&context, args),
         Command::Devscan(args) => devscan::run(&context, args),
