@@ -571,7 +571,7 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
          resources:\n  ok: { type: KVMGuest, systems: [a], GuestName: running01 }\n  \
          missing: { type: KVMGuest, systems: [a], GuestName: nowhere01 }\n  \
          far: { type: KVMGuest, systems: [gone], GuestName: g, GuestConfigFilePath: FIXTURES/fresh01.xml }\n  \
-         nosync: { type: KVMGuest, systems: [a], GuestName: running01, SyncDir: /nonexistent/sync }\n",
+         nosync: { type: KVMGuest, systems: [a], GuestName: shutoff01, SyncDir: /nonexistent/sync }\n",
     );
     kvm(&path)
         .args(["validate", "--connect", "ok"])
