@@ -17,6 +17,15 @@ use crate::resource::Resource;
 /// counts these).
 pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
 
+/// How an offline migration stops the guest on its source: as `stop` does by default (its
+/// confirmation asks the same question).
+pub const OFFLINE_STOP: OfflineOptions = OfflineOptions {
+    mode: ShutdownRequest::Auto,
+    kill: true,
+    resend: RESEND,
+    graceful_until: None,
+};
+
 /// How a guest moves (also the CLI's `--mode` values and their help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MigrateMode {
@@ -164,13 +173,7 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    let stop = OfflineOptions {
-        mode: ShutdownRequest::Auto,
-        kill: true,
-        resend: RESEND,
-        graceful_until: None,
-    };
-    let (_, xml) = shut_down(hosts, res, from, &stop, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &OFFLINE_STOP, console)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.
     let xml = xml.filter(|_| !res.transient);
     let moves = xml.is_some();

@@ -30,9 +30,9 @@ use crate::error::{Error, Result};
 use crate::resource::{Config, Environment, Resource};
 use crate::vocabulary::vocabulary;
 
-pub use clean::clean;
+pub use clean::{clean, clean_question};
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
-pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline};
+pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline, shutdown_question};
 pub use online::{OnlineOptions, online};
 pub use readiness::{Finding, readiness};
 

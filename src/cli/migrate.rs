@@ -1,7 +1,11 @@
 //! `migrate`: the Migrate entry point.
 
+use crate::agent;
 use crate::agent::migrate::{self, MigrateMode};
 use crate::error::{Exit, Result};
+use crate::render::Confirmation;
+use crate::resource::Resource;
+use std::time::Duration;
 
 use super::{Context, Selection};
 
@@ -41,12 +45,35 @@ pub struct Args {
     /// How to move the guest
     #[arg(long, value_enum, default_value_t = MigrateMode::Live)]
     mode: MigrateMode,
+    /// How many resources migrate at once: migrations share the network between the systems,
+    /// so few at a time finish sooner each; 1 moves them one after the other
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let mode = args.mode;
-    let console = context.output.console();
-    super::act(context, &args.selection, |hosts, res, system| {
-        migrate::migrate(hosts, res, system, &args.to, mode, &console)
-    })
+    let to = args.to.as_str();
+    let title = |n| format!("Shut down {n} guests and start them on {to}");
+    let each = |res: &Resource, system: &str, here: &agent::SystemStatus| Confirmation {
+        question: agent::shutdown_question(res, system, &migrate::OFFLINE_STOP, Duration::ZERO),
+        line: super::listed(
+            res,
+            system,
+            here,
+            &format!("shut down, then started on {to}"),
+        ),
+    };
+    // Only an offline migration interrupts the guest; it asks what stop asks.
+    let ask = (mode == MigrateMode::Offline).then_some(super::Ask {
+        title: &title,
+        each: &each,
+    });
+    super::act(
+        context,
+        &args.selection,
+        usize::from(args.parallel),
+        ask,
+        |hosts, res, system, console| migrate::migrate(hosts, res, system, to, mode, console),
+    )
 }
