@@ -1039,6 +1039,22 @@ fn a_bulk_start_refuses_per_resource() {
             .contains("kvmguestctl: error: nowhere01 is not defined on a"),
         "{}",
         ran.stderr
+    ); // -q: the failures' lines only, not the started one's.
+    let ran = run_json(kvm(&every_state()).args([
+        "-q",
+        "--sys",
+        "a",
+        "start",
+        "elsewhere",
+        "shutoff",
+        "undefined",
+    ]));
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    assert!(
+        lines.iter().all(|l| l.starts_with("kvmguestctl: ")),
+        "{}",
+        ran.stderr
     );
 }
 
@@ -1121,4 +1137,50 @@ fn a_bulk_stop_or_clean_without_yes_refuses_each_running_guest_and_does_the_rest
             "{command}"
         );
     }
+}
+
+/// migrate takes several resources too: each is tried and reported in the order named (the
+/// test driver cannot migrate; a guest live on the target is refused), and an offline
+/// migration, which shuts guests down, needs --yes without a terminal, for each guest.
+#[test]
+fn a_bulk_migrate_reports_each_resource_and_an_offline_one_needs_yes() {
+    let ran = run_json(kvm(&every_state()).args([
+        "--sys",
+        "a",
+        "migrate",
+        "--to",
+        "b",
+        "elsewhere",
+        "running",
+    ]));
+    assert_eq!(ran.code, 5, "the first failure's: {}", ran.stderr);
+    let errors: Vec<(&str, u64)> = ran.doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap(),
+                e["exit_code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors, [("elsewhere", 5), ("running", 1)]);
+
+    let ran = run_json(
+        kvm(&every_state())
+            .args([
+                "--sys", "a", "migrate", "--to", "b", "--mode", "offline", "running", "twice",
+            ])
+            .write_stdin(""),
+    );
+    assert_eq!(ran.code, 5, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "kvmguestctl: refused: Shut down running01 on a: this needs confirmation and there is \
+             no terminal to ask on: pass --yes"
+        ),
+        "{}",
+        ran.stderr
+    );
 }

@@ -360,19 +360,25 @@ fn a_bulk_start_draws_one_progress_line_per_resource() {
         format!(
             "systems:\n  a: {{ uri: 'test://{}/node-a.xml' }}\nresources:\n  \
              one: {{ type: KVMGuest, systems: [a], GuestName: shutoff01, DelayAfterGuestOnline: 3 }}\n  \
-             two: {{ type: KVMGuest, systems: [a], GuestName: limbo01, DelayAfterGuestOnline: 3 }}\n",
+             two: {{ type: KVMGuest, systems: [a], GuestName: limbo01, DelayAfterGuestOnline: 3 }}\n  \
+             three: {{ type: KVMGuest, systems: [a], GuestName: elsewhere01, DelayAfterGuestOnline: 1 }}\n",
             fixtures().display()
         ),
     )
     .unwrap();
     let term = Term::new(120);
-    term.kvm(&config, "--sys a start one two");
-    let screen = term.wait_for("two  starting limbo01 on a: waiting");
+    term.kvm(&config, "--sys a start one two three --parallel 2");
+    let screen = term.wait_for("two    starting limbo01 on a: waiting");
     assert!(
-        screen.contains("one  starting shutoff01 on a: waiting"),
+        screen.contains("one    starting shutoff01 on a: waiting"),
         "both lines at once: {screen}"
+    );
+    assert!(
+        screen.contains("three  queued"),
+        "its turn comes third: {screen}"
     );
     let screen = term.wait_exit(0);
     assert!(!screen.contains(": waiting"), "{screen}");
-    assert_eq!(screen.matches("started").count(), 2, "{screen}");
+    assert!(!screen.contains("queued"), "{screen}");
+    assert_eq!(screen.matches("started").count(), 3, "{screen}");
 }
