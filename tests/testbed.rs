@@ -870,3 +870,153 @@ fn the_ocf_stop_of_a_guest_that_ignores_acpi_ends_inside_its_timeout() {
     );
     assert_eq!(bed.state_on("a"), "OFFLINE");
 }
+
+/// Three tiny guests `kvmgt-bulk-1..3` on host A, one resource each (`b1..b3`), removed from
+/// both hosts before and after.
+struct Bulk {
+    dir: tempfile::TempDir,
+    guests: Vec<String>,
+    env: HashMap<String, String>,
+    _hosts: std::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl Bulk {
+    fn new() -> Bulk {
+        let hosts = HOSTS.read().unwrap_or_else(|e| e.into_inner());
+        let env = env();
+        let dir = tempfile::tempdir().unwrap();
+        let guests: Vec<String> = (1..=3).map(|i| format!("kvmgt-bulk-{i}")).collect();
+        let mut resources = String::new();
+        for (i, guest) in guests.iter().enumerate() {
+            let xml = dir.path().join(format!("{guest}.xml"));
+            std::fs::write(&xml, testbed(&["guest-xml", guest])).unwrap();
+            resources.push_str(&format!(
+                "  b{n}: {{ type: KVMGuest, systems: [a, b], GuestName: {guest}, \
+                 GuestConfigFilePath: {xml}, DelayAfterGuestOnline: 1, DelayAfterGuestOffline: 60 }}\n",
+                n = i + 1,
+                xml = xml.display()
+            ));
+        }
+        std::fs::write(
+            dir.path().join("bulk.yaml"),
+            format!(
+                "systems:\n  a: {{ uri: '{a}', migration_uri: 'tcp://127.0.0.1:49164' }}\n  \
+                 b: {{ uri: '{b}', migration_uri: 'tcp://127.0.0.1:49164' }}\nresources:\n{resources}",
+                a = env["TESTBED_A_URI"],
+                b = env["TESTBED_B_URI"],
+            ),
+        )
+        .unwrap();
+        let bulk = Bulk {
+            dir,
+            guests,
+            env,
+            _hosts: hosts,
+        };
+        bulk.remove_everywhere();
+        bulk
+    }
+
+    fn remove_everywhere(&self) {
+        for uri in [&self.env["TESTBED_A_URI"], &self.env["TESTBED_B_URI"]] {
+            for guest in &self.guests {
+                let virsh = |what: &str| {
+                    Process::new("virsh")
+                        .args(["-c", uri, what, guest])
+                        .output()
+                };
+                let _ = virsh("destroy");
+                let _ = virsh("undefine");
+            }
+        }
+    }
+
+    /// Run on system a with --yes and -o json: (exit code, document, stderr).
+    fn run(&self, args: &[&str]) -> (i32, Value, String) {
+        let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+        cmd.env_remove("KVMGUESTCTL_CONFIG")
+            .arg("--config")
+            .arg(self.dir.path().join("bulk.yaml"))
+            .args(["--sys", "a", "--yes"])
+            .args(args)
+            .timeout(Duration::from_secs(180));
+        let ran = common::run_json(&mut cmd);
+        (ran.code, ran.doc, ran.stderr)
+    }
+
+    /// Each resource's (name, state on a), as `status` reports them.
+    fn states_on_a(&self) -> Vec<(String, String)> {
+        let (_, doc, err) = self.run(&["status", "--all"]);
+        doc["resources"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no status: {doc}\n{err}"))
+            .iter()
+            .map(|r| {
+                let a = &r["systems"][0];
+                assert_eq!(a["system"], "a", "{r}");
+                (
+                    r["resource"].as_str().unwrap().to_owned(),
+                    a["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Bulk {
+    fn drop(&mut self) {
+        self.remove_everywhere();
+    }
+}
+
+/// Three real guests started at once, then shut down at once, through the binary: all ONLINE,
+/// then all OFFLINE, every one reported in the order named.
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_bulk_start_and_stop_of_three_real_guests() {
+    let bulk = Bulk::new();
+    let named = ["b2", "b3", "b1"];
+    let (code, doc, err) = bulk.run(&[&["start"][..], &named].concat());
+    assert_eq!(code, 0, "{err}\n{doc}");
+    let results = doc["results"].as_array().unwrap();
+    let reported: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [("b2", "started"), ("b3", "started"), ("b1", "started")]
+    );
+    let online = |state: &str| {
+        ["b1", "b2", "b3"]
+            .map(|r| (r.to_owned(), state.to_owned()))
+            .to_vec()
+    };
+    assert_eq!(bulk.states_on_a(), online("ONLINE"));
+
+    // Give the guests time to reach userland, where acpid handles the power button.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, doc, err) = bulk.run(&["stop", "--all", "--mode", "acpi"]);
+    assert_eq!(code, 0, "{err}\n{doc}");
+    let reported: Vec<(&str, &str)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [("b1", "stopped"), ("b2", "stopped"), ("b3", "stopped")]
+    );
+    assert_eq!(bulk.states_on_a(), online("OFFLINE"));
+}

@@ -2,7 +2,6 @@
 //! system of its resource that can take it; a guest that cannot move is left running (or shut
 //! down, when asked), with the reason.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -288,14 +287,13 @@ pub fn execute(
         Err(why) => unmovable(hosts, m, from, why, options, &console),
     };
 
-    let lanes = lanes(hosts, plan, acting);
+    // Migrations to one fixed port wait for each other inside migrate (Hosts::incoming).
     let mut rows: Vec<Option<Row>> = plan.moves.iter().map(|_| None).collect();
-    let done = batch::bounded(&lanes, options.parallel, |lane| {
-        lane.iter()
-            .map(|&i| (i, run(&plan.moves[i])))
-            .collect::<Vec<_>>()
-    });
-    for (i, row) in done.into_iter().flatten() {
+    let acting: Vec<usize> = (0..plan.moves.len())
+        .filter(|&i| acting(&plan.moves[i]))
+        .collect();
+    let done = batch::bounded(&acting, options.parallel, |&i| run(&plan.moves[i]));
+    for (i, row) in acting.into_iter().zip(done) {
         rows[i] = Some(row);
     }
     Ok(plan
@@ -305,47 +303,10 @@ pub fn execute(
         .map(|(m, row)| {
             row.unwrap_or_else(|| match &m.target {
                 Err(why) => m.left(from, Step::Left, why),
-                Ok(_) => unreachable!("every move with a target is in a lane"),
+                Ok(_) => unreachable!("every move with a target acts"),
             })
         })
         .collect())
-}
-
-/// The guests that act, in lanes that run side by side; a lane's guests go one after another.
-/// Migrations to a system whose migration_uri names a port share a lane: the target's QEMU
-/// listens on that one port for one incoming guest at a time, so a second one would fail.
-fn lanes(hosts: &Hosts, plan: &Plan, acting: impl Fn(&Move) -> bool) -> Vec<Vec<usize>> {
-    let mut lanes: Vec<Vec<usize>> = Vec::new();
-    let mut by_target: HashMap<&str, usize> = HashMap::new();
-    for (i, m) in plan.moves.iter().enumerate().filter(|(_, m)| acting(m)) {
-        let fixed = m.target.as_deref().ok().filter(|to| {
-            hosts
-                .migration_uri(to)
-                .ok()
-                .flatten()
-                .is_some_and(names_a_port)
-        });
-        match fixed {
-            Some(to) => match by_target.get(to) {
-                Some(&lane) => lanes[lane].push(i),
-                None => {
-                    by_target.insert(to, lanes.len());
-                    lanes.push(vec![i]);
-                }
-            },
-            None => lanes.push(vec![i]),
-        }
-    }
-    lanes
-}
-
-/// Whether a migration URI (`tcp://host:port`, `tcp://[::1]:port`) names its port.
-fn names_a_port(uri: &str) -> bool {
-    let authority = uri.split_once("://").map_or(uri, |(_, rest)| rest);
-    let authority = authority.split(['/', '?']).next().unwrap_or_default();
-    authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A guest that cannot move: shut down with `--stop-unmovable`, else left running.
@@ -417,24 +378,5 @@ impl Console for Confirmed<'_> {
     }
     fn transfer(&self, message: &str, done: u64, total: u64) {
         self.0.transfer(message, done, total);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::names_a_port;
-
-    #[test]
-    fn a_migration_uri_with_a_port_is_one_guest_at_a_time() {
-        for uri in [
-            "tcp://10.0.0.2:49152",
-            "tcp://[fd00::2]:49152",
-            "tcp://h:1/",
-        ] {
-            assert!(names_a_port(uri), "{uri}");
-        }
-        for uri in ["tcp://10.0.0.2", "tcp://[fd00::2]", "tcp://h:/", "rdma://h"] {
-            assert!(!names_a_port(uri), "{uri}");
-        }
     }
 }

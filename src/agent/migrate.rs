@@ -17,6 +17,15 @@ use crate::resource::Resource;
 /// counts these).
 pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
 
+/// How an offline migration stops the guest on its source: as `stop` does by default (its
+/// confirmation asks the same question).
+pub const OFFLINE_STOP: OfflineOptions = OfflineOptions {
+    mode: ShutdownRequest::Auto,
+    kill: true,
+    resend: RESEND,
+    graceful_until: None,
+};
+
 /// How a guest moves (also the CLI's `--mode` values and their help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MigrateMode {
@@ -76,6 +85,15 @@ pub fn migrate(
         uri: hosts.migration_uri(to)?.map(str::to_owned),
         limit: super::seconds(res.migrate_timeout),
     };
+    let port = hosts.incoming(to)?;
+    let one_at_a_time = port.as_deref().map(|port| {
+        port.try_lock().unwrap_or_else(|_| {
+            console.step(&format!(
+                "{guest} waits for another migration to {to} (one port, one guest at a time)"
+            ));
+            port.lock().unwrap_or_else(|p| p.into_inner())
+        })
+    });
     console.step(&format!(
         "migrating {guest} from {from} to {to} ({})",
         mode_name(mode)
@@ -107,7 +125,10 @@ pub fn migrate(
                 }
             }
             other => other,
-        })?;
+        });
+    // The copy is over: the next migration to this port may begin.
+    drop(one_at_a_time);
+    let done = done?;
 
     // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles: a
     // first look, then one per cycle.
@@ -206,13 +227,7 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    let stop = OfflineOptions {
-        mode: ShutdownRequest::Auto,
-        kill: true,
-        resend: RESEND,
-        graceful_until: None,
-    };
-    let (_, xml) = shut_down(hosts, res, from, &stop, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &OFFLINE_STOP, console)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.
     let xml = xml.filter(|_| !res.transient);
     let moves = xml.is_some();

@@ -1,12 +1,13 @@
 //! `migrate`: the Migrate entry point.
 
-use crate::agent::Hosts;
+use crate::agent;
 use crate::agent::migrate::{self, MigrateMode};
 use crate::error::{Exit, Result};
-use crate::render::Format;
+use crate::render::Confirmation;
 use crate::resource::Resource;
+use std::time::Duration;
 
-use super::{Context, Outcomes, Selection};
+use super::{Context, Selection};
 
 /// Move running guests to another of their systems, from where each runs (or --sys)
 #[derive(Debug, clap::Args)]
@@ -46,26 +47,38 @@ pub struct Args {
     /// How to move the guest
     #[arg(long, value_enum, default_value_t = MigrateMode::Live)]
     mode: MigrateMode,
+    /// How many resources migrate at once: migrations share the network between the systems,
+    /// so few at a time finish sooner each; 1 moves them one after the other
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let mode = args.mode;
-    let console = context.output.console();
-    let run = |hosts: &Hosts, res: &Resource, from: &str| {
-        migrate::migrate(hosts, res, from, &args.to, mode, &console)
+    let to = args.to.as_str();
+    let title = |n| format!("Shut down {n} guests and start them on {to}");
+    let each = |res: &Resource, system: &str, here: &agent::SystemStatus| Confirmation {
+        question: agent::shutdown_question(res, system, &migrate::OFFLINE_STOP, Duration::ZERO),
+        line: super::listed(
+            res,
+            system,
+            here,
+            &format!("shut down, then started on {to}"),
+        ),
     };
-    if context.sys.is_some() {
-        return super::act(context, &args.selection, run);
-    }
+    // Only an offline migration interrupts the guest; it asks what stop asks.
+    let ask = (mode == MigrateMode::Offline).then_some(super::Ask {
+        title: &title,
+        each: &each,
+    });
     // No --sys: each guest leaves the system where it runs, not this machine.
-    context.with_hosts(|config, hosts| {
-        let resources = config.select(&args.selection.names, args.selection.all)?;
-        let outcomes = Outcomes::each(context, resources, |res| {
-            run(hosts, res, &migrate::source(hosts, res)?)
-        });
-        if !outcomes.results.is_empty() || context.output.format == Format::Json {
-            context.output.outcomes(&outcomes, &outcomes.results);
-        }
-        Ok(outcomes.exit())
-    })
+    let locate = context.sys.is_none().then_some(&migrate::source as &_);
+    super::act_from(
+        context,
+        &args.selection,
+        usize::from(args.parallel),
+        ask,
+        locate,
+        |hosts, res, system, console| migrate::migrate(hosts, res, system, to, mode, console),
+    )
 }
