@@ -571,7 +571,7 @@ fn validate_connect_checks_hosts_guests_and_sync_dir() {
          resources:\n  ok: { type: KVMGuest, systems: [a], GuestName: running01 }\n  \
          missing: { type: KVMGuest, systems: [a], GuestName: nowhere01 }\n  \
          far: { type: KVMGuest, systems: [gone], GuestName: g, GuestConfigFilePath: FIXTURES/fresh01.xml }\n  \
-         nosync: { type: KVMGuest, systems: [a], GuestName: running01, SyncDir: /nonexistent/sync }\n",
+         nosync: { type: KVMGuest, systems: [a], GuestName: shutoff01, SyncDir: /nonexistent/sync }\n",
     );
     kvm(&path)
         .args(["validate", "--connect", "ok"])
@@ -878,5 +878,309 @@ fn hung_systems_are_asked_at_once() {
     assert!(
         elapsed < Duration::from_secs(6),
         "one after the other would take 8 s: {elapsed:?}"
+    );
+}
+
+/// `n` shut-off guests `g1..` on system a (a node file of their own), one resource `rN` each
+/// with DelayAfterGuestOnline `delay`.
+fn shut_off_guests(n: usize, delay: u32) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let domains: String = (1..=n)
+        .map(|i| {
+            format!(
+                "  <domain type='test'><name>g{i}</name><memory>131072</memory>\
+                 <os><type>hvm</type></os><test:runstate>5</test:runstate></domain>\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("node.xml"),
+        format!(
+            "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n{domains}</node>\n"
+        ),
+    )
+    .unwrap();
+    let resources: String = (1..=n)
+        .map(|i| {
+            format!(
+                "  r{i}: {{ type: KVMGuest, systems: [a], GuestName: g{i}, DelayAfterGuestOnline: {delay} }}\n"
+            )
+        })
+        .collect();
+    let path = dir.path().join("resources.yaml");
+    std::fs::write(
+        &path,
+        format!("systems:\n  a: {{ uri: 'test:node.xml' }}\nresources:\n{resources}"),
+    )
+    .unwrap();
+    (dir, path)
+}
+
+/// Six starts that each wait DelayAfterGuestOnline 2 s overlap: the command takes well under
+/// the 12 s they would take one after the other (a behaviour bound, not a speed claim). Every
+/// resource is reported, in the order named, and without a terminal each says one line on
+/// stderr when it is done.
+#[test]
+fn a_bulk_start_overlaps_the_waits_and_keeps_the_order_named() {
+    let (_dir, path) = shut_off_guests(6, 2);
+    let named = ["r4", "r1", "r6", "r2", "r5", "r3"];
+    let started = Instant::now();
+    let ran = run_json(kvm(&path).args(["--sys", "a", "start"]).args(named));
+    let elapsed = started.elapsed();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let results = ran.doc["results"].as_array().unwrap();
+    let order: Vec<&str> = results
+        .iter()
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, named);
+    for r in results {
+        assert_eq!(
+            (&r["action"], &r["state"]),
+            (&"started".into(), &"ONLINE".into()),
+            "{r}"
+        );
+        assert!(
+            r["seconds"].as_f64().unwrap() >= 2.0,
+            "each waited its delay: {r}"
+        );
+    }
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "one after the other would take 12 s: {elapsed:?}"
+    );
+    for name in named {
+        let lines: Vec<&str> = ran
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}: ")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{name}: {}", ran.stderr);
+        assert!(
+            lines[0].starts_with(&format!("{name}: started (ONLINE on a, ")),
+            "{}",
+            lines[0]
+        );
+    }
+    // No step lines interleaved from several resources: only the result lines.
+    assert_eq!(ran.stderr.lines().count(), named.len(), "{}", ran.stderr);
+}
+
+/// --parallel bounds the batch: 1 runs one resource after the other (three 1 s waits take 3 s).
+#[test]
+fn parallel_1_runs_the_resources_one_after_the_other() {
+    let (_dir, path) = shut_off_guests(3, 1);
+    let started = Instant::now();
+    let ran = run_json(kvm(&path).args(["--sys", "a", "start", "--all", "--parallel", "1"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.doc["results"].as_array().unwrap().len(), 3);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    kvm(&path)
+        .args(["--sys", "a", "start", "--all", "--parallel", "0"])
+        .assert()
+        .code(2);
+}
+
+/// The per-resource checks hold in a batch: a guest live on another system is refused, an
+/// undefined one is unknown, the rest start; each refusal is said on its own line, the document
+/// keeps the order named and the exit code is the first failure's.
+#[test]
+fn a_bulk_start_refuses_per_resource() {
+    let ran = run_json(kvm(&every_state()).args([
+        "--sys",
+        "a",
+        "start",
+        "elsewhere",
+        "shutoff",
+        "undefined",
+        "running",
+    ]));
+    assert_eq!(ran.code, 5, "{}", ran.stderr);
+    let results: Vec<(&str, &str)> = ran.doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [("shutoff", "started"), ("running", "already-online")]
+    );
+    let errors: Vec<(&str, u64)> = ran.doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap(),
+                e["exit_code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors, [("elsewhere", 5), ("undefined", 3)]);
+    assert!(
+        ran.stderr.contains(
+            "kvmguestctl: refused: elsewhere01 already runs on b; refusing to start a second copy on a"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains("kvmguestctl: error: nowhere01 is not defined on a"),
+        "{}",
+        ran.stderr
+    ); // -q: the failures' lines only, not the started one's.
+    let ran = run_json(kvm(&every_state()).args([
+        "-q",
+        "--sys",
+        "a",
+        "start",
+        "elsewhere",
+        "shutoff",
+        "undefined",
+    ]));
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stderr);
+    assert!(
+        lines.iter().all(|l| l.starts_with("kvmguestctl: ")),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// Without a terminal and without --yes, a bulk stop or clean refuses each guest it would
+/// interrupt, naming what it would have done to it, and still does what needs no confirmation;
+/// with --yes every guest is stopped, in the order named.
+#[test]
+fn a_bulk_stop_or_clean_without_yes_refuses_each_running_guest_and_does_the_rest() {
+    for (command, running_action, paused_action) in [
+        (
+            "stop",
+            "Shut down running01 on a",
+            "Shut down paused01 on a",
+        ),
+        (
+            "clean",
+            "Destroy running01 on a at once, without a shutdown",
+            "Destroy paused01 on a at once, without a shutdown",
+        ),
+    ] {
+        let ran = run_json(
+            kvm(&every_state())
+                .args(["--sys", "a", command, "running", "shutoff", "paused"])
+                .write_stdin(""),
+        );
+        assert_eq!(ran.code, 5, "{command}: {}", ran.stderr);
+        assert_eq!(
+            ran.doc["results"].as_array().unwrap().len(),
+            1,
+            "{}",
+            ran.doc
+        );
+        assert_eq!(ran.doc["results"][0]["resource"], "shutoff");
+        assert_eq!(ran.doc["results"][0]["action"], "already-offline");
+        let refused: Vec<&str> = ran.doc["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"].as_str().unwrap())
+            .collect();
+        assert_eq!(refused, ["running", "paused"], "{command}");
+        for action in [running_action, paused_action] {
+            assert!(
+                ran.stderr.contains(&format!(
+                    "kvmguestctl: refused: {action}: this needs confirmation and there is no \
+                     terminal to ask on: pass --yes"
+                )),
+                "{command}: {}",
+                ran.stderr
+            );
+        }
+
+        let ran = run_json(kvm(&every_state()).args([
+            "--sys", "a", "--yes", command, "running", "shutoff", "paused",
+        ]));
+        assert_eq!(ran.code, 0, "{command}: {}", ran.stderr);
+        let done: Vec<(&str, &str)> = ran.doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["resource"].as_str().unwrap(),
+                    r["action"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let acted = if command == "stop" {
+            "stopped"
+        } else {
+            "cleaned"
+        };
+        assert_eq!(
+            done,
+            [
+                ("running", acted),
+                ("shutoff", "already-offline"),
+                ("paused", acted)
+            ],
+            "{command}"
+        );
+    }
+}
+
+/// migrate takes several resources too: each is tried and reported in the order named (the
+/// test driver cannot migrate; a guest live on the target is refused), and an offline
+/// migration, which shuts guests down, needs --yes without a terminal, for each guest.
+#[test]
+fn a_bulk_migrate_reports_each_resource_and_an_offline_one_needs_yes() {
+    let ran = run_json(kvm(&every_state()).args([
+        "--sys",
+        "a",
+        "migrate",
+        "--to",
+        "b",
+        "elsewhere",
+        "running",
+    ]));
+    assert_eq!(ran.code, 5, "the first failure's: {}", ran.stderr);
+    let errors: Vec<(&str, u64)> = ran.doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap(),
+                e["exit_code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors, [("elsewhere", 5), ("running", 1)]);
+
+    let ran = run_json(
+        kvm(&every_state())
+            .args([
+                "--sys", "a", "migrate", "--to", "b", "--mode", "offline", "running", "twice",
+            ])
+            .write_stdin(""),
+    );
+    assert_eq!(ran.code, 5, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "kvmguestctl: refused: Shut down running01 on a: this needs confirmation and there is \
+             no terminal to ask on: pass --yes"
+        ),
+        "{}",
+        ran.stderr
     );
 }

@@ -11,7 +11,7 @@ use kvmguestctl::agent::{
 };
 use kvmguestctl::backend::Backends;
 use kvmguestctl::error::Result;
-use kvmguestctl::resource::{ConfigSource, load};
+use kvmguestctl::resource::{ConfigSource, Resource, load};
 
 #[derive(Default)]
 struct Steps(Mutex<Vec<String>>);
@@ -114,9 +114,7 @@ fn a_transient_guest_leaves_no_definition_behind() {
         "systems:\n  a: {{ uri: 'test://{f}/node-a.xml' }}\n\
          resources:\n  \
          transient: {{ type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 0, Transient: 1,\n    \
-         GuestConfigFilePath: {f}/fresh01.xml, SyncDir: {d} }}\n  \
-         persistent: {{ type: KVMGuest, systems: [a], GuestName: fresh01, DelayAfterGuestOnline: 0,\n    \
-         GuestConfigFilePath: {f}/fresh01.xml }}\n",
+         GuestConfigFilePath: {f}/fresh01.xml, SyncDir: {d} }}\n",
         f = fixtures.display(),
         d = dir.path().display()
     );
@@ -175,15 +173,22 @@ fn a_transient_guest_leaves_no_definition_behind() {
     assert!(!defined(), "a cleaned transient guest leaves no definition");
 
     // A persistent definition of the same guest is never silently shadowed by a transient one.
+    // The resource as it was before it was made Transient (the configuration refuses two
+    // resources for one guest) leaves that definition.
+    let persistent = Resource {
+        transient: false,
+        sync_dir: None,
+        ..transient.clone()
+    };
     agent::online(
         &hosts,
-        &config.resources["persistent"],
+        &persistent,
         "a",
         &OnlineOptions::default(),
         &console,
     )
     .unwrap();
-    agent::clean(&hosts, &config.resources["persistent"], "a", &console).unwrap();
+    agent::clean(&hosts, &persistent, "a", &console).unwrap();
     let err =
         agent::online(&hosts, transient, "a", &OnlineOptions::default(), &console).unwrap_err();
     assert_eq!(err.exit(), kvmguestctl::Exit::Refused);

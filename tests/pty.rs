@@ -293,3 +293,114 @@ fn at_60_columns_the_table_fits_without_breaking_words_and_states_are_coloured()
     let row = screen.lines().find(|l| l.contains("FAULTED")).unwrap();
     assert!(!row.contains('\x1b'), "NO_COLOR: {row:?}");
 }
+
+#[test]
+fn an_evacuation_asks_once_listing_each_guests_fate() {
+    let term = Term::new(200);
+    term.kvm(&every_state(), "--sys a evacuate --stop-unmovable");
+    let screen = term.wait_for("[y/n]");
+    for line in [
+        "Evacuate a?",
+        "  running01 (running) migrates live to b",
+        "  blocked01 (blocked) is shut down, destroyed if still running after \
+         DelayAfterGuestOffline (30s): no other system: blocked may run only on a",
+    ] {
+        assert!(screen.contains(line), "{line}:\n{screen}");
+    }
+    assert_eq!(screen.matches("[y/n]").count(), 1, "{screen}");
+    term.line("no");
+    let screen = term.wait_exit(5);
+    assert!(
+        screen.contains("kvmguestctl: refused: Evacuate a: not done, the answer was no"),
+        "{screen}"
+    );
+}
+
+/// A bulk stop asks once, listing each guest it would interrupt and what follows; one yes stops
+/// them all; a no to a bulk clean refuses each of its guests. A guest with nothing to stop is
+/// not in the question, and is still done.
+#[test]
+fn a_bulk_stop_or_clean_asks_once_for_the_whole_batch() {
+    let term = Term::new(120);
+    term.kvm(&every_state(), "--sys a stop running shutoff paused");
+    let screen = term.wait_for("Go ahead? [y/n]");
+    assert!(
+        screen.contains(
+            "Shut down 2 guests:\n  \
+             running01 on a (running; destroyed if it is still running after 30s)\n  \
+             paused01 on a (paused; destroyed if it is still running after 30s)\n\
+             Go ahead? [y/n]"
+        ),
+        "{screen}"
+    );
+    assert!(!screen.contains("shutoff01"), "{screen}");
+    term.line("yes");
+    let screen = term.wait_exit(0);
+    assert_eq!(screen.matches("[y/n]").count(), 1, "asked once: {screen}");
+    for (resource, action) in [
+        ("running", "stopped"),
+        ("shutoff", "already-offline"),
+        ("paused", "stopped"),
+    ] {
+        let row = screen
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{resource} ")))
+            .unwrap_or_else(|| panic!("no row for {resource}:\n{screen}"));
+        assert!(row.contains(action), "{row}");
+    }
+
+    // No refuses each guest of the question, by name; the rest is still done.
+    let term = Term::new(120);
+    term.kvm(&every_state(), "--sys a clean running shutoff paused");
+    let screen = term.wait_for("Go ahead? [y/n]");
+    assert!(
+        screen.contains("Destroy 2 guests at once, without a shutdown:"),
+        "{screen}"
+    );
+    term.line("n");
+    let screen = term.wait_exit(5);
+    for guest in ["running01", "paused01"] {
+        assert!(
+            screen.contains(&format!(
+                "kvmguestctl: refused: Destroy {guest} on a at once, without a shutdown: not \
+                 done, the answer was no"
+            )),
+            "{screen}"
+        );
+    }
+    assert!(screen.contains("already-offline"), "{screen}");
+}
+
+/// On a terminal a batch draws one line per resource, all at once while their waits overlap,
+/// and takes them off the screen before the table is printed.
+#[test]
+fn a_bulk_start_draws_one_progress_line_per_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("resources.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "systems:\n  a: {{ uri: 'test://{}/node-a.xml' }}\nresources:\n  \
+             one: {{ type: KVMGuest, systems: [a], GuestName: shutoff01, DelayAfterGuestOnline: 3 }}\n  \
+             two: {{ type: KVMGuest, systems: [a], GuestName: limbo01, DelayAfterGuestOnline: 3 }}\n  \
+             three: {{ type: KVMGuest, systems: [a], GuestName: elsewhere01, DelayAfterGuestOnline: 1 }}\n",
+            fixtures().display()
+        ),
+    )
+    .unwrap();
+    let term = Term::new(120);
+    term.kvm(&config, "--sys a start one two three --parallel 2");
+    let screen = term.wait_for("two    starting limbo01 on a: waiting");
+    assert!(
+        screen.contains("one    starting shutoff01 on a: waiting"),
+        "both lines at once: {screen}"
+    );
+    assert!(
+        screen.contains("three  queued"),
+        "its turn comes third: {screen}"
+    );
+    let screen = term.wait_exit(0);
+    assert!(!screen.contains(": waiting"), "{screen}");
+    assert!(!screen.contains("queued"), "{screen}");
+    assert_eq!(screen.matches("started").count(), 3, "{screen}");
+}

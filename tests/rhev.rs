@@ -1332,3 +1332,76 @@ fn an_offline_migration_stops_and_starts_on_the_target() {
     );
     assert_eq!(verbs(&vm), ["shutdown", "start"]);
 }
+
+/// Evacuation through the engine: two VMs migrate (the engine's migrate action, two at a time),
+/// a pinned one is left with the engine's reason before anything is asked of it, and a dry run
+/// sends no action at all.
+#[test]
+fn evacuate_migrates_through_the_engine_and_leaves_a_pinned_vm() {
+    let sim = Sim::start(&scenario(
+        "  - { name: one, cluster: site-a, status: up, host: a1 }\n  \
+         - { name: two, cluster: site-a, status: up, host: a1 }\n  \
+         - { name: pin, cluster: site-a, status: up, host: a1, placement_policy: { affinity: pinned, hosts: [a1] } }\n  \
+         - { name: idle, cluster: site-a, status: down }\n",
+    ));
+    let config = sim.config(
+        SITES,
+        &[
+            ("one", "systems: [a1, a2]\n    GuestName: one"),
+            ("two", "systems: [b1, a1, a2]\n    GuestName: two"),
+            ("pin", "systems: [a1, a2]\n    GuestName: pin"),
+            ("idle", "systems: [a1, a2]\n    GuestName: idle"),
+        ],
+    );
+    let migrations = |sim: &Sim| {
+        let requests = sim.get("/requests");
+        sim.count(&requests, "POST /ovirt-engine/api/vms/{id}/migrate")
+    };
+    let plan = |report: &Value| -> Vec<(String, String, Value)> {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["resource"].as_str().unwrap().to_owned(),
+                    r["action"].as_str().unwrap().to_owned(),
+                    r["to"].clone(),
+                )
+            })
+            .collect()
+    };
+    sim.clear_requests();
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["evacuate", "--dry-run"]));
+    assert_eq!(code, 5, "{stderr}");
+    assert_eq!(
+        plan(&report),
+        [
+            ("one".into(), "move".into(), "a2".into()),
+            ("pin".into(), "leave".into(), Value::Null),
+            // After a1 in [b1, a1, a2] comes a2, before wrapping to b1.
+            ("two".into(), "move".into(), "a2".into()),
+        ]
+    );
+    assert_eq!(
+        report["results"][1]["detail"],
+        "cannot migrate pin: VM is pinned to Host"
+    );
+    assert_eq!(migrations(&sim), 0, "a dry run asks the engine nothing");
+
+    let (report, code, stderr) = json_of(sim.kvm(&config, "a1").args(["evacuate"]));
+    assert_eq!(code, 5, "{stderr}");
+    assert_eq!(
+        plan(&report),
+        [
+            ("one".into(), "moved".into(), "a2".into()),
+            ("pin".into(), "left".into(), Value::Null),
+            ("two".into(), "moved".into(), "a2".into()),
+        ],
+        "{stderr}"
+    );
+    assert_eq!(migrations(&sim), 2);
+    for (vm, host) in [("one", "a2"), ("two", "a2"), ("pin", "a1")] {
+        assert_eq!(sim.get(&format!("/vms/{vm}"))["host"], host, "{vm}");
+    }
+}

@@ -52,6 +52,8 @@ static HOSTS: RwLock<()> = RwLock::new(());
 /// migration port, and a clean slate on both hosts before and after.
 struct Bed {
     guest: String,
+    /// Guests of the resources added with [`Bed::also`], removed with the bed's own.
+    others: Vec<String>,
     dir: tempfile::TempDir,
     config: PathBuf,
     env: HashMap<String, String>,
@@ -127,6 +129,7 @@ impl Bed {
         std::fs::write(&config, yaml).unwrap();
         let bed = Bed {
             guest,
+            others: Vec::new(),
             dir,
             config,
             env,
@@ -135,6 +138,24 @@ impl Bed {
         };
         bed.remove_everywhere();
         bed
+    }
+
+    /// One more resource `name` on `systems` (YAML list), its guest `<bed's guest>-<name>` defined
+    /// from its own GuestConfigFilePath: for tests that need several guests at once.
+    fn also(mut self, name: &str, systems: &str) -> Bed {
+        let guest = format!("{}-{name}", self.guest);
+        let xml = self.dir.path().join(format!("{guest}.xml"));
+        std::fs::write(&xml, testbed(&["guest-xml", &guest])).unwrap();
+        let mut yaml = std::fs::read_to_string(&self.config).unwrap();
+        yaml.push_str(&format!(
+            "  {name}:\n    type: KVMGuest\n    systems: {systems}\n    GuestName: {guest}\n    \
+             GuestConfigFilePath: {}\n    DelayAfterGuestOnline: 1\n",
+            xml.display()
+        ));
+        std::fs::write(&self.config, yaml).unwrap();
+        self.others.push(guest);
+        self.remove_everywhere();
+        self
     }
 
     fn uri(&self, system: &str) -> &str {
@@ -155,9 +176,11 @@ impl Bed {
     }
 
     fn remove_everywhere(&self) {
-        for system in ["a", "b"] {
-            let _ = self.virsh(system, &["destroy", &self.guest]);
-            let _ = self.virsh(system, &["undefine", &self.guest]);
+        for guest in std::iter::once(&self.guest).chain(&self.others) {
+            for system in ["a", "b"] {
+                let _ = self.virsh(system, &["destroy", guest]);
+                let _ = self.virsh(system, &["undefine", guest]);
+            }
         }
     }
 
@@ -439,6 +462,116 @@ fn a_dr_configured_guest_does_not_migrate_across_sites() {
         err.contains("cannot migrate across sites (a is at east, b at west)"),
         "{err}"
     );
+}
+
+/// Where each resource's guest runs, from one `status --all`.
+fn running_on(bed: &Bed) -> HashMap<String, Value> {
+    let (_, doc, err) = bed.run("a", &["status", "--all"]);
+    doc["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no status: {doc}\n{err}"))
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap().to_owned(),
+                r["running_on"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn evacuate_a_moves_two_guests_live_to_b_and_leaves_the_one_that_may_run_only_on_a() {
+    let bed = Bed::new("evac-r", 49180, "", &[])
+        .also("s", "[a, b]")
+        .also("pinned", "[a]");
+    for res in ["r", "s", "pinned"] {
+        let (code, _, err) = bed.run("a", &["start", res]);
+        assert_eq!(code, 0, "{res}: {err}");
+    }
+    let (code, doc, err) = bed.run("a", &["evacuate", "--dry-run"]);
+    assert_eq!(code, 5, "{err}");
+    let actions: Vec<(&str, &str)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("pinned", "leave"), ("r", "move"), ("s", "move")]);
+    assert_eq!(
+        running_on(&bed)["r"],
+        serde_json::json!(["a"]),
+        "the dry run moved nothing"
+    );
+
+    let started = Instant::now();
+    let (code, doc, err) = bed.run("a", &["evacuate"]);
+    let took = started.elapsed();
+    eprintln!("evacuation of 2 guests took {took:?}");
+    assert_eq!(code, 5, "the guest left running is a refusal: {err}");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results[0]["action"], "left", "{doc}");
+    assert_eq!(
+        results[0]["detail"], "no other system: pinned may run only on a",
+        "{doc}"
+    );
+    for moved in &results[1..] {
+        assert_eq!(
+            (moved["action"].as_str(), moved["to"].as_str()),
+            (Some("moved"), Some("b")),
+            "{doc}\n{err}"
+        );
+        assert!(
+            moved["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("live migration a -> b in"),
+            "{moved}"
+        );
+    }
+    assert!(
+        err.contains("kvmgt-evac-r-pinned (pinned) is left running on a"),
+        "{err}"
+    );
+    let now = running_on(&bed);
+    assert_eq!(now["r"], serde_json::json!(["b"]));
+    assert_eq!(now["s"], serde_json::json!(["b"]));
+    assert_eq!(now["pinned"], serde_json::json!(["a"]));
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn migrate_to_b_without_sys_finds_the_guest_on_a_as_evacuate_does() {
+    let bed = Bed::new("evac-find", 49181, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+    cmd.env_remove("KVMGUESTCTL_CONFIG")
+        .env_remove("KVMGUESTCTL_SYS")
+        .arg("--config")
+        .arg(&bed.config)
+        .args(["migrate", "r", "--to", "b"])
+        .timeout(Duration::from_secs(120));
+    let ran = common::run_json(&mut cmd);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let result = &ran.doc["results"][0];
+    assert_eq!(result["system"], "b");
+    assert!(
+        result["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("live migration a -> b in"),
+        "{result}"
+    );
+    assert_eq!(bed.state_on("b"), "ONLINE");
+    assert!(!bed.defined_on("a"), "the definition left the source");
 }
 
 /// The watcher as a child process, its JSON lines arriving on a channel.
@@ -736,4 +869,154 @@ fn the_ocf_stop_of_a_guest_that_ignores_acpi_ends_inside_its_timeout() {
         "{stderr}"
     );
     assert_eq!(bed.state_on("a"), "OFFLINE");
+}
+
+/// Three tiny guests `kvmgt-bulk-1..3` on host A, one resource each (`b1..b3`), removed from
+/// both hosts before and after.
+struct Bulk {
+    dir: tempfile::TempDir,
+    guests: Vec<String>,
+    env: HashMap<String, String>,
+    _hosts: std::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl Bulk {
+    fn new() -> Bulk {
+        let hosts = HOSTS.read().unwrap_or_else(|e| e.into_inner());
+        let env = env();
+        let dir = tempfile::tempdir().unwrap();
+        let guests: Vec<String> = (1..=3).map(|i| format!("kvmgt-bulk-{i}")).collect();
+        let mut resources = String::new();
+        for (i, guest) in guests.iter().enumerate() {
+            let xml = dir.path().join(format!("{guest}.xml"));
+            std::fs::write(&xml, testbed(&["guest-xml", guest])).unwrap();
+            resources.push_str(&format!(
+                "  b{n}: {{ type: KVMGuest, systems: [a, b], GuestName: {guest}, \
+                 GuestConfigFilePath: {xml}, DelayAfterGuestOnline: 1, DelayAfterGuestOffline: 60 }}\n",
+                n = i + 1,
+                xml = xml.display()
+            ));
+        }
+        std::fs::write(
+            dir.path().join("bulk.yaml"),
+            format!(
+                "systems:\n  a: {{ uri: '{a}', migration_uri: 'tcp://127.0.0.1:49164' }}\n  \
+                 b: {{ uri: '{b}', migration_uri: 'tcp://127.0.0.1:49164' }}\nresources:\n{resources}",
+                a = env["TESTBED_A_URI"],
+                b = env["TESTBED_B_URI"],
+            ),
+        )
+        .unwrap();
+        let bulk = Bulk {
+            dir,
+            guests,
+            env,
+            _hosts: hosts,
+        };
+        bulk.remove_everywhere();
+        bulk
+    }
+
+    fn remove_everywhere(&self) {
+        for uri in [&self.env["TESTBED_A_URI"], &self.env["TESTBED_B_URI"]] {
+            for guest in &self.guests {
+                let virsh = |what: &str| {
+                    Process::new("virsh")
+                        .args(["-c", uri, what, guest])
+                        .output()
+                };
+                let _ = virsh("destroy");
+                let _ = virsh("undefine");
+            }
+        }
+    }
+
+    /// Run on system a with --yes and -o json: (exit code, document, stderr).
+    fn run(&self, args: &[&str]) -> (i32, Value, String) {
+        let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
+        cmd.env_remove("KVMGUESTCTL_CONFIG")
+            .arg("--config")
+            .arg(self.dir.path().join("bulk.yaml"))
+            .args(["--sys", "a", "--yes"])
+            .args(args)
+            .timeout(Duration::from_secs(180));
+        let ran = common::run_json(&mut cmd);
+        (ran.code, ran.doc, ran.stderr)
+    }
+
+    /// Each resource's (name, state on a), as `status` reports them.
+    fn states_on_a(&self) -> Vec<(String, String)> {
+        let (_, doc, err) = self.run(&["status", "--all"]);
+        doc["resources"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no status: {doc}\n{err}"))
+            .iter()
+            .map(|r| {
+                let a = &r["systems"][0];
+                assert_eq!(a["system"], "a", "{r}");
+                (
+                    r["resource"].as_str().unwrap().to_owned(),
+                    a["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Bulk {
+    fn drop(&mut self) {
+        self.remove_everywhere();
+    }
+}
+
+/// Three real guests started at once, then shut down at once, through the binary: all ONLINE,
+/// then all OFFLINE, every one reported in the order named.
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn a_bulk_start_and_stop_of_three_real_guests() {
+    let bulk = Bulk::new();
+    let named = ["b2", "b3", "b1"];
+    let (code, doc, err) = bulk.run(&[&["start"][..], &named].concat());
+    assert_eq!(code, 0, "{err}\n{doc}");
+    let results = doc["results"].as_array().unwrap();
+    let reported: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [("b2", "started"), ("b3", "started"), ("b1", "started")]
+    );
+    let online = |state: &str| {
+        ["b1", "b2", "b3"]
+            .map(|r| (r.to_owned(), state.to_owned()))
+            .to_vec()
+    };
+    assert_eq!(bulk.states_on_a(), online("ONLINE"));
+
+    // Give the guests time to reach userland, where acpid handles the power button.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, doc, err) = bulk.run(&["stop", "--all", "--mode", "acpi"]);
+    assert_eq!(code, 0, "{err}\n{doc}");
+    let reported: Vec<(&str, &str)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [("b1", "stopped"), ("b2", "stopped"), ("b3", "stopped")]
+    );
+    assert_eq!(bulk.states_on_a(), online("OFFLINE"));
 }

@@ -21,7 +21,7 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
          resources:\n  running: {{ type: KVMGuest, systems: [a, b], GuestName: running01, SyncDir: sync }}\n  \
          twice: {{ type: KVMGuest, systems: [a, b], GuestName: twice01, SyncDir: sync }}\n  \
          paused: {{ type: KVMGuest, systems: [a, b], GuestName: paused01, SyncDir: sync }}\n  \
-         nosync: {{ type: KVMGuest, systems: [a], GuestName: running01 }}\n"
+         nosync: {{ type: KVMGuest, systems: [a], GuestName: shutoff01 }}\n"
     );
     let path = dir.path().join("r.yaml");
     std::fs::write(&path, yaml).unwrap();

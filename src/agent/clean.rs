@@ -21,9 +21,7 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
         None => None,
     };
     let (action, detail) = if before.active {
-        console.confirm(&format!(
-            "Destroy {guest} on {system} at once, without a shutdown?"
-        ))?;
+        console.confirm(&clean_question(res, system))?;
         // The report's time is the operation's, not the time a person took to answer.
         started = Instant::now();
         destroy(&*host, guest)?;
@@ -41,4 +39,12 @@ pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console)
     };
     let saved = save_definition(res, xml.as_deref())?;
     Ok(Report::new(res, system, action, &after, detail, started).saved(saved))
+}
+
+/// What Clean asks before it destroys a running guest; also the question of a batch of one.
+pub fn clean_question(res: &Resource, system: &str) -> String {
+    format!(
+        "Destroy {} on {system} at once, without a shutdown?",
+        res.guest_name
+    )
 }

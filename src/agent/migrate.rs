@@ -17,6 +17,15 @@ use crate::resource::Resource;
 /// counts these).
 pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
 
+/// How an offline migration stops the guest on its source: as `stop` does by default (its
+/// confirmation asks the same question).
+pub const OFFLINE_STOP: OfflineOptions = OfflineOptions {
+    mode: ShutdownRequest::Auto,
+    kill: true,
+    resend: RESEND,
+    graceful_until: None,
+};
+
 /// How a guest moves (also the CLI's `--mode` values and their help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MigrateMode {
@@ -44,16 +53,7 @@ pub fn migrate(
             "{guest} is to migrate from {from} to {to}: pick another target"
         )));
     }
-    let (site_from, site_to) = (hosts.site(from)?, hosts.site(to)?);
-    if res.dr_opts.configure_network && site_from != site_to {
-        return Err(Error::Refused(format!(
-            "{} is configured for disaster recovery (DROpts.ConfigureNetwork = 1): it cannot migrate \
-             across sites ({from} is at {}, {to} at {})",
-            res.name,
-            site_from.unwrap_or("no site"),
-            site_to.unwrap_or("no site")
-        )));
-    }
+    within_site(hosts, res, from, to)?;
     let status = monitor::judge(res, &hosts.survey(&[res]));
     let here = status.usable(from)?;
     let there = status.usable(to)?;
@@ -85,6 +85,15 @@ pub fn migrate(
         uri: hosts.migration_uri(to)?.map(str::to_owned),
         limit: super::seconds(res.migrate_timeout),
     };
+    let port = hosts.incoming(to)?;
+    let one_at_a_time = port.as_deref().map(|port| {
+        port.try_lock().unwrap_or_else(|_| {
+            console.step(&format!(
+                "{guest} waits for another migration to {to} (one port, one guest at a time)"
+            ));
+            port.lock().unwrap_or_else(|p| p.into_inner())
+        })
+    });
     console.step(&format!(
         "migrating {guest} from {from} to {to} ({})",
         mode_name(mode)
@@ -116,7 +125,10 @@ pub fn migrate(
                 }
             }
             other => other,
-        })?;
+        });
+    // The copy is over: the next migration to this port may begin.
+    drop(one_at_a_time);
+    let done = done?;
 
     // The guest must be seen ONLINE on the target within MigrateWaitLimit monitor cycles: a
     // first look, then one per cycle.
@@ -153,6 +165,57 @@ pub fn migrate(
     ))
 }
 
+/// The disaster-recovery rule: a resource that configures the guest's network for its site
+/// (DROpts.ConfigureNetwork = 1) moves only within a site; across sites it fails over instead.
+pub fn within_site(hosts: &Hosts, res: &Resource, from: &str, to: &str) -> Result<()> {
+    let (site_from, site_to) = (hosts.site(from)?, hosts.site(to)?);
+    if res.dr_opts.configure_network && site_from != site_to {
+        return Err(Error::Refused(format!(
+            "{} is configured for disaster recovery (DROpts.ConfigureNetwork = 1): it cannot migrate \
+             across sites ({from} is at {}, {to} at {})",
+            res.name,
+            site_from.unwrap_or("no site"),
+            site_to.unwrap_or("no site")
+        )));
+    }
+    Ok(())
+}
+
+/// Where a migration starts when no system is named: the one system of the resource where the
+/// guest is live (`hares -migrate` and `pcs resource move` find it the same way). Live nowhere is
+/// exit 3, unless a system could not be asked (its error: the guest may run there); live on two
+/// is a concurrency violation, which no migration should pick a side of.
+pub fn source(hosts: &Hosts, res: &Resource) -> Result<String> {
+    let status = monitor::judge(res, &hosts.survey(&[res]));
+    let live: Vec<&str> = status
+        .systems
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.system.as_str())
+        .collect();
+    let guest = &res.guest_name;
+    match live.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            if let Some(e) = status.systems.iter().find_map(|s| s.error_class.clone()) {
+                return Err(e);
+            }
+            // Live on none of its systems, running_on holds only hosts outside them (an engine's).
+            Err(Error::Unknown(match status.running_on.as_slice() {
+                [] => format!("{guest} is not running on any of its systems"),
+                outside => format!(
+                    "{guest} is not running on any of its systems; it runs on {}, which is not one of them",
+                    outside.join(", ")
+                ),
+            }))
+        }
+        many => Err(Error::Concurrency(format!(
+            "{guest} runs on {} at once (concurrency violation): name the system to migrate from with --sys",
+            many.join(" and ")
+        ))),
+    }
+}
+
 /// Stop here, move the definition, start there: for guests that cannot migrate while running.
 fn migrate_offline(
     hosts: &Hosts,
@@ -164,13 +227,7 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    let stop = OfflineOptions {
-        mode: ShutdownRequest::Auto,
-        kill: true,
-        resend: RESEND,
-        graceful_until: None,
-    };
-    let (_, xml) = shut_down(hosts, res, from, &stop, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &OFFLINE_STOP, console)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.
     let xml = xml.filter(|_| !res.transient);
     let moves = xml.is_some();

@@ -8,6 +8,7 @@ mod clean;
 pub mod definition;
 pub mod devscan;
 mod domain_xml;
+pub mod evacuate;
 pub mod migrate;
 pub mod monitor;
 mod offline;
@@ -30,9 +31,9 @@ use crate::error::{Error, Result};
 use crate::resource::{Config, Environment, Resource};
 use crate::vocabulary::vocabulary;
 
-pub use clean::clean;
+pub use clean::{clean, clean_question};
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
-pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline};
+pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline, shutdown_question};
 pub use online::{OnlineOptions, online};
 pub use readiness::{Finding, readiness};
 
@@ -94,6 +95,8 @@ pub struct Hosts<'a> {
     config: &'a Config,
     connector: &'a dyn Connector,
     cache: Mutex<Connections>,
+    /// One lock per fixed migration port: see [`Hosts::incoming`].
+    ports: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl<'a> Hosts<'a> {
@@ -102,6 +105,7 @@ impl<'a> Hosts<'a> {
             config,
             connector,
             cache: Mutex::new(HashMap::new()),
+            ports: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,6 +122,17 @@ impl<'a> Hosts<'a> {
     /// Where migration data for a system should be sent, when configured.
     pub fn migration_uri(&self, system: &str) -> Result<Option<&'a str>> {
         Ok(self.config.system(system)?.migration_uri.as_deref())
+    }
+
+    /// The lock that migrations to `system` take while they copy, when its migration_uri names a
+    /// port: the target's QEMU listens on that one port for one incoming guest at a time, so a
+    /// second migration started meanwhile would fail ("Address already in use").
+    pub fn incoming(&self, system: &str) -> Result<Option<Arc<Mutex<()>>>> {
+        let Some(uri) = self.migration_uri(system)?.filter(|u| names_a_port(u)) else {
+            return Ok(None);
+        };
+        let mut ports = self.ports.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Some(ports.entry(uri.to_owned()).or_default().clone()))
     }
 
     /// The host of `system` in the resource's environment.
@@ -200,6 +215,15 @@ impl<'a> Hosts<'a> {
                 .collect()
         })
     }
+}
+
+/// Whether a migration URI (`tcp://host:port`, `tcp://[::1]:port`) names its port.
+fn names_a_port(uri: &str) -> bool {
+    let authority = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let authority = authority.split(['/', '?']).next().unwrap_or_default();
+    authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The system an entry point acts on must be one the resource may run on.

@@ -98,16 +98,7 @@ pub(super) fn shut_down(
         );
         return Ok((report.saved(saved), xml));
     }
-    let then = if opts.kill {
-        "destroyed"
-    } else {
-        "left running (--no-kill)"
-    };
-    console.confirm(&format!(
-        "Shut down {guest} on {system}? If it is still running after DelayAfterGuestOffline \
-         ({}s), it is {then}.",
-        opts.graceful_wait(res, started.elapsed()).as_secs()
-    ))?;
+    console.confirm(&shutdown_question(res, system, opts, started.elapsed()))?;
     // The report's time is the operation's, not the time a person took to answer.
     let confirmed = Instant::now();
 
@@ -181,6 +172,27 @@ pub(super) fn shut_down(
     let saved = save_definition(res, xml.as_deref())?;
     let report = Report::new(res, system, action, &after, detail, confirmed).saved(saved);
     Ok((report, xml))
+}
+
+/// What Offline asks before it shuts a running guest down, `used` into the offline (the wait it
+/// names is what is left of it); also the question of a batch of one.
+pub fn shutdown_question(
+    res: &Resource,
+    system: &str,
+    opts: &OfflineOptions,
+    used: Duration,
+) -> String {
+    let then = if opts.kill {
+        "destroyed"
+    } else {
+        "left running (--no-kill)"
+    };
+    format!(
+        "Shut down {} on {system}? If it is still running after DelayAfterGuestOffline ({}s), \
+         it is {then}.",
+        res.guest_name,
+        opts.graceful_wait(res, used).as_secs()
+    )
 }
 
 /// "; it runs on node1" when the guest that is not running on `system` runs on another of its

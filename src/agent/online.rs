@@ -81,6 +81,7 @@ pub fn online(
     // Nothing serialises two starts on two systems (that is the cluster engine's or sanlock's
     // job), but a second copy that appeared meanwhile is said at once, not left to the next
     // monitor.
+    console.step(&format!("verifying that {guest} runs on {system} only"));
     let after = monitor::judge(res, &hosts.survey(&[res]));
     if after.concurrency_violation {
         return Err(Error::Concurrency(format!(

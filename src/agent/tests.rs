@@ -738,3 +738,17 @@ fn offline_of_a_stopped_guest_succeeds_when_no_other_system_can_be_asked() {
     assert_eq!(report.action, Action::AlreadyOffline);
     assert_eq!(report.detail, "g is not defined on a");
 }
+
+#[test]
+fn a_migration_uri_with_a_port_is_one_guest_at_a_time() {
+    for uri in [
+        "tcp://10.0.0.2:49152",
+        "tcp://[fd00::2]:49152",
+        "tcp://h:1/",
+    ] {
+        assert!(super::names_a_port(uri), "{uri}");
+    }
+    for uri in ["tcp://10.0.0.2", "tcp://[fd00::2]", "tcp://h:/", "rdma://h"] {
+        assert!(!super::names_a_port(uri), "{uri}");
+    }
+}

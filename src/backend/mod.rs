@@ -231,6 +231,9 @@ pub trait EngineVms {
     fn set_payload(&self, name: &str, payload: &Payload) -> Result<()>;
     /// Why a VM of that name cannot be started here: the engine has none.
     fn missing(&self, name: &str) -> crate::error::Error;
+    /// `Err(Refused)` with the engine's reason when it would refuse to migrate the VM (its
+    /// placement policy); asked before anything moves, so that a plan can say so.
+    fn migratable(&self, name: &str) -> Result<()>;
 }
 
 /// A guest's lifecycle event.

@@ -2,6 +2,7 @@
 
 use crate::agent;
 use crate::error::{Exit, Result};
+use crate::render::Confirmation;
 
 use super::{Context, Selection};
 
@@ -24,11 +25,24 @@ then save the definition to SyncDir when configured. Asks for confirmation on a 
 pub struct Args {
     #[command(flatten)]
     selection: Selection,
+    /// How many resources are cleaned at once (1: one after the other)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
-    let console = context.output.console();
-    super::act(context, &args.selection, |hosts, res, system| {
-        agent::clean(hosts, res, system, &console)
-    })
+    let ask = super::Ask {
+        title: &|n| format!("Destroy {n} guests at once, without a shutdown"),
+        each: &|res, system, here| Confirmation {
+            question: agent::clean_question(res, system),
+            line: super::listed(res, system, here, "destroyed at once"),
+        },
+    };
+    super::act(
+        context,
+        &args.selection,
+        usize::from(args.parallel),
+        Some(ask),
+        |hosts, res, system, console| agent::clean(hosts, res, system, console),
+    )
 }

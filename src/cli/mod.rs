@@ -5,6 +5,7 @@ mod completions;
 mod devscan;
 mod display;
 mod encrypt;
+mod evacuate;
 mod install;
 mod migrate;
 pub mod names;
@@ -25,10 +26,10 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::agent::{Hosts, Report};
+use crate::agent::{self, Hosts, Report};
 use crate::backend::Backends;
 use crate::error::{Error, Exit, Outcome, Result};
-use crate::render::{ColorChoice, Failure, Format, Output};
+use crate::render::{Answer, ColorChoice, Confirmation, Failure, Format, Output};
 use crate::resource::{self, Config, ConfigSource, Resource};
 
 /// The exit codes every command but `ocf` and `vcs` (which answer in their frameworks' codes)
@@ -48,8 +49,8 @@ const EXAMPLES: &str = concat!(
     "Examples:\n",
     "  # The quickstart, on libvirt's test driver: no daemon, no guest needed\n",
     "  kvmguestctl --config examples/quickstart.yaml status --all\n",
-    "  # Move a guest off node1 before maintenance\n",
-    "  kvmguestctl --sys node1 migrate web_vm --to node2",
+    "  # Move every guest off node1 before maintenance\n",
+    "  kvmguestctl evacuate --sys node1",
 );
 
 /// The heading of the options every subcommand takes, so that a subcommand's help lists its own
@@ -133,6 +134,7 @@ enum Command {
     Stop(stop::Args),
     Clean(clean::Args),
     Migrate(migrate::Args),
+    Evacuate(evacuate::Args),
     Display(display::Args),
     Vmconfigsync(vmconfigsync::Args),
     Devscan(devscan::Args),
@@ -229,6 +231,7 @@ pub fn main() -> ExitCode {
         Command::Stop(args) => stop::run(&context, args),
         Command::Clean(args) => clean::run(&context, args),
         Command::Migrate(args) => migrate::run(&context, args),
+        Command::Evacuate(args) => evacuate::run(&context, args),
         Command::Display(args) => display::run(&context, args),
         Command::Vmconfigsync(args) => vmconfigsync::run(&context, args),
         Command::Devscan(args) => devscan::run(&context, args),
@@ -303,16 +306,80 @@ fn asks_for_json(argv: &[std::ffi::OsString]) -> bool {
     format == Some("json")
 }
 
-/// Run one entry point on each selected resource, on the local system, and report them all.
+/// What a bulk command asks before it interrupts running guests: `title` heads the batch's one
+/// question ("Shut down 3 guests"), `each` says what will happen to a guest that is live on the
+/// system acted on.
+struct Ask<'a> {
+    title: &'a dyn Fn(usize) -> String,
+    each: &'a dyn Fn(&Resource, &str, &agent::SystemStatus) -> Confirmation,
+}
+
+/// Run one entry point on each selected resource, on the local system, and report them all, in
+/// the order named. One resource runs as it always did: steps printed as they happen, its own
+/// question. Several run at most `parallel` at a time, so that their waits overlap; what `ask`
+/// needs confirmed is asked once for the whole batch, from one survey, before any of it runs.
 fn act(
     context: &Context,
     selection: &Selection,
-    entry_point: impl Fn(&Hosts, &Resource, &str) -> Result<Report>,
+    parallel: usize,
+    ask: Option<Ask>,
+    entry_point: impl Fn(&Hosts, &Resource, &str, &dyn agent::Console) -> Result<Report> + Sync,
+) -> Result<Exit> {
+    act_from(context, selection, parallel, ask, None, entry_point)
+}
+
+/// Where each resource's entry point acts: found per resource by `locate` (migrate without
+/// --sys: where its guest runs), else this system for all of them.
+type Locate<'a> = Option<&'a (dyn Fn(&Hosts, &Resource) -> Result<String> + Sync)>;
+
+/// [`act`], with each resource's system found by `locate` when given.
+fn act_from(
+    context: &Context,
+    selection: &Selection,
+    parallel: usize,
+    ask: Option<Ask>,
+    locate: Locate,
+    entry_point: impl Fn(&Hosts, &Resource, &str, &dyn agent::Console) -> Result<Report> + Sync,
 ) -> Result<Exit> {
     context.with_hosts(|config, hosts| {
         let resources = config.select(&selection.names, selection.all)?;
-        let system = resource::local_system(config, context.sys.as_deref())?;
-        let outcomes = Outcomes::each(context, resources, |res| entry_point(hosts, res, &system));
+        let systems: Vec<Result<String>> = match locate {
+            Some(locate) => resources.iter().map(|res| locate(hosts, res)).collect(),
+            None => {
+                let system = resource::local_system(config, context.sys.as_deref())?;
+                resources.iter().map(|_| Ok(system.clone())).collect()
+            }
+        };
+        let outcomes = match resources.as_slice() {
+            [one] => {
+                let console = context.output.console();
+                Outcomes::each(context, [*one], |res| {
+                    let system = systems[0].clone()?;
+                    entry_point(hosts, res, &system, &console)
+                })
+            }
+            several => {
+                let answers = confirm_batch(context, hosts, several, &systems, ask)?;
+                let names: Vec<&str> = several.iter().map(|r| r.name.as_str()).collect();
+                let batch = context.output.batch(&names);
+                let indexed: Vec<(usize, &Resource)> =
+                    several.iter().copied().enumerate().collect();
+                let results = agent::batch::bounded(&indexed, parallel, |&(i, res)| {
+                    let console = batch.console(i, answers[i]);
+                    let result = systems[i]
+                        .clone()
+                        .and_then(|system| entry_point(hosts, res, &system, &console));
+                    console.done(result.as_ref().map(summary));
+                    result
+                });
+                drop(batch);
+                let mut outcomes = Outcomes::new();
+                for (res, result) in several.iter().zip(results) {
+                    outcomes.record(res, result);
+                }
+                outcomes
+            }
+        };
         if !outcomes.results.is_empty() || context.output.format == Format::Json {
             context.output.outcomes(&outcomes, &outcomes.results);
         }
@@ -327,6 +394,63 @@ fn act(
         }
         Ok(outcomes.exit())
     })
+}
+
+/// The batch's one question: one survey says which guests are live on `system` (and so would be
+/// interrupted); they are listed and asked about at once. The answer for each resource, in
+/// order: `NotAsked` for those with nothing to ask.
+fn confirm_batch(
+    context: &Context,
+    hosts: &Hosts,
+    resources: &[&Resource],
+    systems: &[Result<String>],
+    ask: Option<Ask>,
+) -> Result<Vec<Answer>> {
+    let Some(ask) = ask else {
+        return Ok(vec![Answer::NotAsked; resources.len()]);
+    };
+    let planned: Vec<Option<Confirmation>> = agent::status(hosts, resources)
+        .iter()
+        .zip(resources.iter().zip(systems))
+        .map(|(status, (res, system))| {
+            let system = system.as_deref().ok()?;
+            status
+                .on(system)
+                .filter(|here| here.active && here.error.is_none())
+                .map(|here| (ask.each)(res, system, here))
+        })
+        .collect();
+    let listed: Vec<Confirmation> = planned.iter().flatten().cloned().collect();
+    let answer = context
+        .output
+        .confirm_batch(&(ask.title)(listed.len()), &listed)?;
+    Ok(planned
+        .iter()
+        .map(|p| {
+            if p.is_some() {
+                answer
+            } else {
+                Answer::NotAsked
+            }
+        })
+        .collect())
+}
+
+/// A guest as the batch's question lists it: "web01 on node1 (running; ...)".
+fn listed(res: &Resource, system: &str, here: &agent::SystemStatus, then: &str) -> String {
+    format!(
+        "{} on {system} ({}; {then})",
+        res.guest_name,
+        here.hypervisor_state.unwrap_or("live")
+    )
+}
+
+/// A resource's result on its progress line, or its line on stderr without a terminal.
+fn summary(r: &Report) -> String {
+    format!(
+        "{} ({} on {}, {:.1}s): {}",
+        r.action, r.state, r.system, r.seconds, r.detail
+    )
 }
 
 /// What a command gave for several resources, as the JSON document `{"results", "errors"}`:
@@ -359,6 +483,15 @@ impl<T: Outcome> Outcomes<T> {
             }
         }
         outcomes
+    }
+
+    /// A resource's result whose failure was already said on stderr (a batch says each when
+    /// its resource is done).
+    fn record(&mut self, res: &Resource, result: Result<T>) {
+        match result {
+            Ok(result) => self.results.push(result),
+            Err(e) => self.errors.push(Failure::new(Some(&res.name), &e)),
+        }
     }
 
     /// A resource's failure: said on stderr at once, kept for the document and the exit code.

@@ -33,14 +33,22 @@ pub struct Args {
     /// A system that cannot be reached but is known not to run the guest (fenced, powered off)
     #[arg(long, value_name = "SYSTEM", add = super::names::systems())]
     assume_stopped: Vec<String>,
+    /// How many resources start at once: a start mostly waits (DelayAfterGuestOnline), so many
+    /// waits overlap; 1 starts them one after the other
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let options = OnlineOptions {
         assume_stopped: args.assume_stopped.clone(),
     };
-    let console = context.output.console();
-    super::act(context, &args.selection, |hosts, res, system| {
-        agent::online(hosts, res, system, &options, &console)
-    })
+    let parallel = usize::from(args.parallel);
+    super::act(
+        context,
+        &args.selection,
+        parallel,
+        None,
+        |hosts, res, system, console| agent::online(hosts, res, system, &options, console),
+    )
 }

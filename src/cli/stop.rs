@@ -2,6 +2,8 @@
 
 use crate::agent::{self, OfflineOptions, RESEND, ShutdownRequest};
 use crate::error::{Exit, Result};
+use crate::render::Confirmation;
+use std::time::Duration;
 
 use super::{Context, Selection};
 
@@ -33,6 +35,10 @@ pub struct Args {
     /// Leave a guest that did not shut down running (and exit 1) instead of destroying it
     #[arg(long)]
     no_kill: bool,
+    /// How many resources stop at once: a stop mostly waits for the guest to shut down, so many
+    /// waits overlap; 1 stops them one after the other
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
@@ -42,8 +48,31 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         resend: RESEND,
         graceful_until: None,
     };
-    let console = context.output.console();
-    super::act(context, &args.selection, |hosts, res, system| {
-        agent::offline(hosts, res, system, &options, &console)
-    })
+    let then = if options.kill {
+        "destroyed"
+    } else {
+        "left running (--no-kill)"
+    };
+    let ask = super::Ask {
+        title: &|n| format!("Shut down {n} guests"),
+        each: &|res, system, here| Confirmation {
+            question: agent::shutdown_question(res, system, &options, Duration::ZERO),
+            line: super::listed(
+                res,
+                system,
+                here,
+                &format!(
+                    "{then} if it is still running after {}s",
+                    res.delay_after_guest_offline
+                ),
+            ),
+        },
+    };
+    super::act(
+        context,
+        &args.selection,
+        usize::from(args.parallel),
+        Some(ask),
+        |hosts, res, system, console| agent::offline(hosts, res, system, &options, console),
+    )
 }

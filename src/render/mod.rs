@@ -8,7 +8,7 @@ use std::time::Duration;
 use comfy_table::{
     Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::agent::Console;
@@ -76,6 +76,9 @@ pub struct Output {
     /// anything printed, on stdout or stderr, first takes it off the screen: a bar left under a
     /// table or an error stays there as a stale, unfinished frame.
     bar: Mutex<Option<ProgressBar>>,
+    /// A batch's progress lines, one per resource, while it runs (see [`Output::batch`]): what is
+    /// printed meanwhile goes above them, and they stay.
+    lines: Mutex<Option<MultiProgress>>,
 }
 
 impl Output {
@@ -90,6 +93,7 @@ impl Output {
             headers: true,
             color: false,
             bar: Mutex::new(None),
+            lines: Mutex::new(None),
         }
     }
 
@@ -186,8 +190,7 @@ impl Output {
         let mut said = std::collections::BTreeSet::new();
         for alert in results.iter().flat_map(Outcome::alerts) {
             if said.insert(alert.clone()) {
-                self.clear_bar();
-                eprintln!("kvmguestctl: error: {alert}");
+                self.say(|| eprintln!("kvmguestctl: error: {alert}"));
             }
         }
     }
@@ -233,22 +236,19 @@ impl Output {
 
     /// Text that is already formatted (completion scripts).
     pub fn raw(&self, text: &str) {
-        self.clear_bar();
-        document(text);
+        self.say(|| document(text));
     }
 
     /// A line for the person at the terminal, on stderr, unless `-q`.
     pub fn note(&self, message: &str) {
         if !self.quiet {
-            self.clear_bar();
-            eprintln!("{message}");
+            self.say(|| eprintln!("{message}"));
         }
     }
 
     /// A warning, on stderr, even with `-q`: something is wrong and a person must know.
     pub fn warn(&self, message: &str) {
-        self.clear_bar();
-        eprintln!("kvmguestctl: warning: {message}");
+        self.say(|| eprintln!("kvmguestctl: warning: {message}"));
     }
 
     /// A command's failure: on stderr always, and as the one JSON document on stdout with
@@ -270,14 +270,15 @@ impl Output {
     /// command's one JSON document as a [`Failure`]. A refusal is not an error of the command or
     /// of the hypervisor but a decision made for safety, and says so.
     pub fn error_text(&self, e: &Error) {
-        self.clear_bar();
         let label = match e {
             Error::Refused(_) => "refused",
             _ => "error",
         };
-        for line in e.to_string().lines() {
-            eprintln!("kvmguestctl: {label}: {line}");
-        }
+        self.say(|| {
+            for line in e.to_string().lines() {
+                eprintln!("kvmguestctl: {label}: {line}");
+            }
+        });
     }
 
     /// A secret typed at the terminal (not echoed, asked twice), or the first line of stdin
@@ -307,6 +308,17 @@ impl Output {
 
     pub fn console(&self) -> TermConsole<'_> {
         TermConsole { output: self }
+    }
+
+    /// Print with `print`, after taking the progress bar off the screen; during a batch, above
+    /// its progress lines, which are drawn again below.
+    fn say(&self, print: impl FnOnce()) {
+        self.clear_bar();
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match lines {
+            Some(lines) => lines.suspend(print),
+            None => print(),
+        }
     }
 
     /// Take the progress bar off the screen, if one is drawn.
@@ -344,6 +356,71 @@ impl Output {
                 "n" | "no" => return Ok(false),
                 _ => eprintln!("Please answer yes or no."),
             }
+        }
+    }
+
+    /// The one question of a batch, asked before any of it runs: for one action its entry
+    /// point's own question, for several `title`, the list and "Go ahead?". Nothing to ask, or
+    /// `--yes`, or no terminal to ask on: no question (each resource's console then answers as
+    /// it would alone: yes with `--yes`, refused without a terminal).
+    pub fn confirm_batch(&self, title: &str, actions: &[Confirmation]) -> Result<Answer> {
+        if actions.is_empty() || self.yes || !self.interactive {
+            return Ok(if self.yes {
+                Answer::Yes
+            } else {
+                Answer::NotAsked
+            });
+        }
+        let question = match actions {
+            [one] => one.question.clone(),
+            several => {
+                let list: Vec<String> = several.iter().map(|a| format!("  {}", a.line)).collect();
+                format!("{title}:\n{}\nGo ahead?", list.join("\n"))
+            }
+        };
+        self.clear_bar();
+        Ok(if self.ask(&question)? {
+            Answer::Yes
+        } else {
+            Answer::No
+        })
+    }
+
+    /// The progress of a batch of resources, named in order: on a terminal one line each, under
+    /// whatever is printed meanwhile; elsewhere nothing until each is done (see
+    /// [`LineConsole::done`]).
+    pub fn batch(&self, resources: &[&str]) -> Batch<'_> {
+        let width = resources
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(0);
+        let bars = if self.progress {
+            let lines = MultiProgress::new();
+            let style = ProgressStyle::with_template(&format!(
+                "{{spinner}} {{prefix:{width}}}  {{wide_msg}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let bars = resources
+                .iter()
+                .map(|r| {
+                    let bar = lines.add(ProgressBar::new_spinner());
+                    bar.set_style(style.clone());
+                    bar.set_prefix((*r).to_owned());
+                    bar.set_message("queued");
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                })
+                .collect();
+            *self.lines.lock().unwrap_or_else(|p| p.into_inner()) = Some(lines);
+            bars
+        } else {
+            Vec::new()
+        };
+        Batch {
+            output: self,
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+            bars,
         }
     }
 }
@@ -487,6 +564,146 @@ impl Console for TermConsole<'_> {
             Err(Error::Refused(format!(
                 "{action}: not done, the answer was no"
             )))
+        }
+    }
+}
+
+/// One action of a batch that interrupts a running guest, as its entry point would ask about it
+/// alone (`question`) and as a line of the batch's one question (`line`).
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub question: String,
+    pub line: String,
+}
+
+/// What the one question of a batch decided for one resource's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Yes (or `--yes`).
+    Yes,
+    /// No: the resource's action is refused.
+    No,
+    /// Not in the question: nothing was to be asked about it when the batch was surveyed, or
+    /// there is no terminal.
+    NotAsked,
+}
+
+/// A batch's progress lines while it runs; dropped, they leave the screen.
+pub struct Batch<'a> {
+    output: &'a Output,
+    resources: Vec<String>,
+    bars: Vec<ProgressBar>,
+}
+
+impl Batch<'_> {
+    /// The console of the `index`th resource, whose confirmations `answer` decides.
+    pub fn console(&self, index: usize, answer: Answer) -> LineConsole<'_> {
+        LineConsole {
+            output: self.output,
+            resource: self.resources.get(index).cloned().unwrap_or_default(),
+            bar: self.bars.get(index).cloned(),
+            answer,
+            phase: Mutex::new(String::new()),
+        }
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        let lines = self
+            .output
+            .lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(lines) = lines {
+            // Off the screen before the results are printed, as the single bar is.
+            let _ = lines.clear();
+        }
+    }
+}
+
+/// The [`Console`] of one resource of a batch, on its own thread: its phase on its progress line
+/// (a terminal), nothing until it is done otherwise, and confirmations decided beforehand by the
+/// batch's one question, since several threads cannot ask one person at once.
+pub struct LineConsole<'a> {
+    output: &'a Output,
+    resource: String,
+    bar: Option<ProgressBar>,
+    answer: Answer,
+    /// The last step, which a wait or a transfer adds its count to.
+    phase: Mutex<String>,
+}
+
+impl LineConsole<'_> {
+    fn phase(&self) -> std::sync::MutexGuard<'_, String> {
+        self.phase.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn show(&self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message);
+        }
+    }
+
+    /// The resource is done: its result (a summary) on its line, or as one line on stderr
+    /// without a terminal (unless `-q`); a failure as the command's error line, always.
+    pub fn done(&self, result: std::result::Result<String, &Error>) {
+        let ok = result.is_ok();
+        let line = match result {
+            Ok(summary) => summary,
+            Err(e) => {
+                self.output.error_text(e);
+                let first = e.to_string();
+                format!("{}: {}", e.kind(), first.lines().next().unwrap_or_default())
+            }
+        };
+        match &self.bar {
+            Some(bar) => bar.finish_with_message(line),
+            None if ok => self.output.note(&format!("{}: {line}", self.resource)),
+            None => {}
+        }
+    }
+}
+
+impl Console for LineConsole<'_> {
+    fn step(&self, message: &str) {
+        message.clone_into(&mut self.phase());
+        self.show(message.to_owned());
+    }
+
+    fn tick(&self, _: &str, elapsed: Duration, limit: Duration) {
+        let phase = self.phase().clone();
+        self.show(format!(
+            "{phase}: waiting {}/{} s",
+            elapsed.as_secs(),
+            limit.as_secs()
+        ));
+    }
+
+    fn transfer(&self, _: &str, done: u64, total: u64) {
+        const MIB: u64 = 1024 * 1024;
+        let phase = self.phase().clone();
+        self.show(format!("{phase}: {}/{} MiB", done / MIB, total / MIB));
+    }
+
+    fn confirm(&self, question: &str) -> Result<()> {
+        let action = question
+            .split_once('?')
+            .map_or(question, |(action, _)| action);
+        match self.answer {
+            Answer::Yes => Ok(()),
+            Answer::No => Err(Error::Refused(format!(
+                "{action}: not done, the answer was no"
+            ))),
+            Answer::NotAsked if !self.output.interactive => Err(Error::Refused(format!(
+                "{action}: this needs confirmation and there is no terminal to ask on: pass --yes"
+            ))),
+            // The guest began to run after the batch was surveyed: nobody was asked about it.
+            Answer::NotAsked => Err(Error::Refused(format!(
+                "{action}: not done, it was not running when the batch was confirmed: run the \
+                 command again"
+            ))),
         }
     }
 }

@@ -577,6 +577,11 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
     let systems: std::collections::BTreeMap<String, System> =
         systems.into_iter().map(|(k, (s, _))| (k, s)).collect();
     let mut resources = std::collections::BTreeMap::new();
+    let located: Vec<_> = raw_resources
+        .iter()
+        .map(|(file, name, raw)| (file.as_path(), name, raw))
+        .collect();
+    diagnostics.extend(validate::shared_guests(&located));
     for (file, name, raw) in raw_resources {
         diagnostics.extend(validate::resource(&file, &name, &raw, &systems));
         resources.insert(name.value.clone(), resolve_resource(&file, &name, raw));

@@ -503,6 +503,47 @@ fn is_domain_name(name: &str) -> bool {
         })
 }
 
+/// One guest, one resource: two resources naming the same GuestName on a shared system would
+/// start, stop and fail over one guest independently, and a bulk command would run both at
+/// once. The second one (in file order) is the error, located at its GuestName and naming the
+/// first. Resources on disjoint systems may share a name: those are different guests.
+pub(super) fn shared_guests(
+    resources: &[(&Path, &Spanned<String>, &RawResource)],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, (file, name, raw)) in resources.iter().enumerate() {
+        let Some(guest) = &raw.GuestName else {
+            continue;
+        };
+        let systems: BTreeSet<&str> = raw.systems.value.iter().map(|s| s.value.as_str()).collect();
+        let first = resources[..i]
+            .iter()
+            .find_map(|(first_file, first, other)| {
+                let other_guest = other.GuestName.as_ref()?;
+                let shared = other
+                    .systems
+                    .value
+                    .iter()
+                    .map(|s| s.value.as_str())
+                    .find(|s| systems.contains(s))?;
+                (other_guest.value == guest.value)
+                    .then(|| (origin(first_file, other_guest), &first.value, shared))
+            });
+        if let Some((at, first, shared)) = first {
+            out.push(error(
+                origin(file, guest),
+                Some(&name.value),
+                format!(
+                    "GuestName '{}' is already the guest of resource '{first}' (at {at}), which \
+                     also runs on {shared}: one guest needs one resource",
+                    guest.value
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// Anything that knows where in the file it was written.
 trait Located {
     fn origin(&self, file: &Path) -> Origin;

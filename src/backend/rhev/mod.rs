@@ -520,6 +520,10 @@ impl EngineVms for RhevHost {
     fn missing(&self, name: &str) -> Error {
         no_vm(self.engine.url(), name)
     }
+
+    fn migratable(&self, name: &str) -> Result<()> {
+        check_migratable(&self.engine.vm_required(name)?)
+    }
 }
 
 /// The engine's own refusals, checked before asking (VmValidator.canMigrate's words), so that
