@@ -582,9 +582,13 @@ fn merge(parsed: Vec<(PathBuf, RawFile)>) -> (Config, Vec<Diagnostic>) {
         .map(|(file, name, raw)| (file.as_path(), name, raw))
         .collect();
     diagnostics.extend(validate::shared_guests(&located));
+    // One absolute base per file, not per resource: making a path absolute asks the kernel.
+    let mut bases = std::collections::HashMap::new();
     for (file, name, raw) in raw_resources {
         diagnostics.extend(validate::resource(&file, &name, &raw, &systems));
-        resources.insert(name.value.clone(), resolve_resource(&file, &name, raw));
+        let base = bases.entry(file.clone()).or_insert_with(|| base_dir(&file));
+        let resolved = resolve_resource(&file, base, &name, raw);
+        resources.insert(name.value.clone(), resolved);
     }
     (
         Config {
@@ -637,8 +641,12 @@ fn base_dir(file: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("/"), Path::to_owned)
 }
 
-fn resolve_resource(file: &Path, name: &Spanned<String>, raw: RawResource) -> Resource {
-    let base = &base_dir(file);
+fn resolve_resource(
+    file: &Path,
+    base: &Path,
+    name: &Spanned<String>,
+    raw: RawResource,
+) -> Resource {
     let count = |v: Option<Spanned<Count>>, default: u32| v.map_or(default, |c| c.value.0);
     let flag = |v: Option<Flag>, default: bool| v.map_or(default, |f| f.0);
     let path = |v: Option<Spanned<String>>| set(v).map(|p| resolve(base, &p));

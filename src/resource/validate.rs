@@ -1,6 +1,6 @@
 //! The attr_changed checks: rules over located raw values, so that every finding is placed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
@@ -511,24 +511,27 @@ pub(super) fn shared_guests(
     resources: &[(&Path, &Spanned<String>, &RawResource)],
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // The earlier resources by guest name: each resource is compared only with those that name
+    // the same guest, so 10,000 resources cost 10,000 lookups, not 50 million comparisons.
+    let mut earlier: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (file, name, raw)) in resources.iter().enumerate() {
         let Some(guest) = &raw.GuestName else {
             continue;
         };
         let systems: BTreeSet<&str> = raw.systems.value.iter().map(|s| s.value.as_str()).collect();
-        let first = resources[..i]
-            .iter()
-            .find_map(|(first_file, first, other)| {
-                let other_guest = other.GuestName.as_ref()?;
-                let shared = other
-                    .systems
-                    .value
-                    .iter()
-                    .map(|s| s.value.as_str())
-                    .find(|s| systems.contains(s))?;
-                (other_guest.value == guest.value)
-                    .then(|| (origin(first_file, other_guest), &first.value, shared))
-            });
+        let same_guest = earlier.entry(guest.value.as_str()).or_default();
+        let first = same_guest.iter().find_map(|&j| {
+            let (first_file, first, other) = resources[j];
+            let shared = other
+                .systems
+                .value
+                .iter()
+                .map(|s| s.value.as_str())
+                .find(|s| systems.contains(s))?;
+            let other_guest = other.GuestName.as_ref()?;
+            Some((origin(first_file, other_guest), &first.value, shared))
+        });
+        same_guest.push(i);
         if let Some((at, first, shared)) = first {
             out.push(error(
                 origin(file, guest),
