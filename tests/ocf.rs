@@ -325,6 +325,33 @@ fn start_and_stop_act_on_the_guest() {
 }
 
 #[test]
+fn the_recovery_of_a_faulted_guest_destroys_it_at_once_and_its_start_says_why_not() {
+    let stop = on_a(
+        "stop",
+        "crashed",
+        &[("OCF_RESKEY_CRM_meta_timeout", "90000")],
+    );
+    assert_eq!(stop.rc, 0, "{}", stop.stderr);
+    assert!(
+        stop.stderr.contains(
+            "INFO: killed: crashed01 was FAULTED (crashed, unknown) and was destroyed without a \
+             shutdown request"
+        ),
+        "{}",
+        stop.stderr
+    );
+    let start = on_a("start", "crashed", &[]);
+    assert_eq!(start.rc, 1);
+    assert!(
+        start
+            .stderr
+            .contains("crashed01 is FAULTED on a (crashed, unknown): it holds a live instance"),
+        "{}",
+        start.stderr
+    );
+}
+
+#[test]
 fn a_guest_this_node_cannot_have_sends_the_resource_elsewhere() {
     let got = on_a("start", "undefined", &[]);
     assert_eq!(got.rc, 5, "{}", got.stderr);

@@ -277,6 +277,12 @@ fn bad_argument_vectors_exit_as_each_entry_point_must() {
             ran.stderr
         );
     }
+    // hares -action's caller reads stdout only: the failure is said there too.
+    let ran = run(&mut on_a(), &words("action/vmconfigsync r GuestName 2 g h"));
+    assert_eq!(
+        ran.stdout,
+        "vmconfigsync failed: GuestName: a scalar's COUNT is 1, not 2\n"
+    );
     let ran = run(&mut on_a(), &words("frobnicate r GuestName 1 g"));
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("unknown entry point 'frobnicate'"));

@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::monitor::ResourceState;
 use super::{
     Action, Console, Hosts, Local, Report, destroy, domain_xml, hypervisor_definition, local,
     monitor, save_definition, seconds, verdict, wait_until,
 };
-use crate::backend::{ShutdownAsked, ShutdownMode};
+use crate::backend::{Host, ShutdownAsked, ShutdownMode};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -102,8 +103,41 @@ pub(super) fn shut_down(
     // The report's time is the operation's, not the time a person took to answer.
     let confirmed = Instant::now();
 
+    // A FAULTED guest (crashed, stopped by an I/O error or its watchdog) cannot hear a shutdown
+    // request: waiting DelayAfterGuestOffline would only delay the destroy that must follow.
+    let (action, detail) = if before.state == ResourceState::Faulted && opts.kill {
+        let how = before.observed.map_or("no state".to_owned(), |o| {
+            format!("{}, {}", o.state, o.reason)
+        });
+        console.step(&format!("{guest} is FAULTED ({how}); destroying it"));
+        destroy(&*host, guest)?;
+        (
+            Action::Killed,
+            format!("{guest} was FAULTED ({how}) and was destroyed without a shutdown request"),
+        )
+    } else {
+        ask_to_shut_down(&*host, res, system, xml.as_deref(), opts, started, console)?
+    };
+    let after = verdict(&*host, guest)?;
+    let saved = save_definition(res, xml.as_deref())?;
+    let report = Report::new(res, system, action, &after, detail, confirmed).saved(saved);
+    Ok((report, xml))
+}
+
+/// Ask the guest to shut down, again every `opts.resend`, for the graceful wait; then destroy it
+/// (or fail with --no-kill). What was done, for the report.
+fn ask_to_shut_down(
+    host: &dyn Host,
+    res: &Resource,
+    system: &str,
+    xml: Option<&str>,
+    opts: &OfflineOptions,
+    started: Instant,
+    console: &dyn Console,
+) -> Result<(Action, String)> {
+    let guest = res.guest_name.as_str();
     let mut mode = match opts.mode {
-        ShutdownRequest::Auto if xml.as_deref().is_some_and(domain_xml::has_guest_agent) => {
+        ShutdownRequest::Auto if xml.is_some_and(domain_xml::has_guest_agent) => {
             ShutdownMode::Agent
         }
         ShutdownRequest::Agent => ShutdownMode::Agent,
@@ -146,7 +180,7 @@ pub(super) fn shut_down(
         Ok(false)
     })?;
 
-    let (action, detail) = if stopped {
+    Ok(if stopped {
         let how = asked.map_or("by itself, before any request".to_owned(), |a| {
             a.to_string()
         });
@@ -167,11 +201,7 @@ pub(super) fn shut_down(
             Action::Killed,
             format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),
         )
-    };
-    let after = verdict(&*host, guest)?;
-    let saved = save_definition(res, xml.as_deref())?;
-    let report = Report::new(res, system, action, &after, detail, confirmed).saved(saved);
-    Ok((report, xml))
+    })
 }
 
 /// What Offline asks before it shuts a running guest down, `used` into the offline (the wait it

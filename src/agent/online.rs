@@ -47,9 +47,14 @@ pub fn online(
                 started,
             ));
         }
+        let hypervisor = match (here.hypervisor_state, here.hypervisor_reason) {
+            (Some(state), Some(reason)) => format!("{state}, {reason}"),
+            _ => "live".to_owned(),
+        };
         return Err(Error::Failed(format!(
-            "{guest} is {} on {system} ({}); clean it before starting it again",
-            here.state, here.why
+            "{guest} is {} on {system} ({hypervisor}): it holds a live instance there; stop or \
+             clean it before starting it again",
+            here.state
         )));
     }
 

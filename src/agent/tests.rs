@@ -752,3 +752,21 @@ fn a_migration_uri_with_a_port_is_one_guest_at_a_time() {
         assert!(!super::names_a_port(uri), "{uri}");
     }
 }
+
+#[test]
+fn offline_destroys_a_faulted_guest_at_once_instead_of_asking_it_to_shut_down() {
+    let fake = Fake::running("g", 0);
+    fake.set("g", here(Activity::Failed, true, "paused", "I/O error"));
+    let started = std::time::Instant::now();
+    let (report, steps) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 30",
+        ShutdownRequest::Acpi,
+        true,
+    );
+    let report = report.unwrap();
+    assert_eq!(report.action, Action::Killed);
+    assert_eq!(fake.calls(), ["destroy"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(steps, ["g is FAULTED (paused, I/O error); destroying it"]);
+}

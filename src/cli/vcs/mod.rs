@@ -231,6 +231,7 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
         context,
         log: log(name, resource),
         resource,
+        action: name.strip_prefix("action/"),
     };
     match entry {
         EntryPoint::Close | EntryPoint::Shutdown => 0,
@@ -334,12 +335,19 @@ struct Call<'a> {
     context: &'a Context,
     log: AgentLog,
     resource: &'a str,
+    /// The action's token, when the entry point is `action/<token>`.
+    action: Option<&'a str>,
 }
 
 impl Call<'_> {
+    /// What keeps the entry point from running, in the log; an action's caller (`hares -action`)
+    /// reads only stdout, so there too.
     fn problems(&self, problems: &[Problem]) {
         for p in problems {
             self.log.error(&p.to_string());
+            if let Some(token) = self.action {
+                self.context.output.raw(&format!("{token} failed: {p}\n"));
+            }
         }
     }
 
