@@ -153,7 +153,7 @@ fn ask_to_shut_down(
         delay.as_secs_f64()
     );
     let stopped = wait_until(console, &message, delay, |elapsed| {
-        if !verdict(&*host, guest)?.active {
+        if !verdict(host, guest)?.active {
             return Ok(true);
         }
         if last_request.is_none_or(|at| elapsed - at >= opts.resend) {
@@ -196,7 +196,7 @@ fn ask_to_shut_down(
             "{guest} did not shut down within {:.0}s; destroying it",
             delay.as_secs_f64()
         ));
-        destroy(&*host, guest)?;
+        destroy(host, guest)?;
         (
             Action::Killed,
             format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),
