@@ -1000,17 +1000,7 @@ fn a_bulk_start_refuses_per_resource() {
         "running",
     ]));
     assert_eq!(ran.code, 5, "{}", ran.stderr);
-    let results: Vec<(&str, &str)> = ran.doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["resource"].as_str().unwrap(),
-                r["action"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let results = common::actions(&ran.doc);
     assert_eq!(
         results,
         [("shutoff", "started"), ("running", "already-online")]
@@ -1111,17 +1101,7 @@ fn a_bulk_stop_or_clean_without_yes_refuses_each_running_guest_and_does_the_rest
             "--sys", "a", "--yes", command, "running", "shutoff", "paused",
         ]));
         assert_eq!(ran.code, 0, "{command}: {}", ran.stderr);
-        let done: Vec<(&str, &str)> = ran.doc["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["resource"].as_str().unwrap(),
-                    r["action"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let done = common::actions(&ran.doc);
         let acted = if command == "stop" {
             "stopped"
         } else {

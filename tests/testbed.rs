@@ -492,17 +492,7 @@ fn evacuate_a_moves_two_guests_live_to_b_and_leaves_the_one_that_may_run_only_on
     }
     let (code, doc, err) = bed.run("a", &["evacuate", "--dry-run"]);
     assert_eq!(code, 5, "{err}");
-    let actions: Vec<(&str, &str)> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["resource"].as_str().unwrap(),
-                r["action"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let actions = common::actions(&doc);
     assert_eq!(actions, [("pinned", "leave"), ("r", "move"), ("s", "move")]);
     assert_eq!(
         running_on(&bed)["r"],
@@ -978,18 +968,8 @@ fn a_bulk_start_and_stop_of_three_real_guests() {
     let named = ["b2", "b3", "b1"];
     let (code, doc, err) = bulk.run(&[&["start"][..], &named].concat());
     assert_eq!(code, 0, "{err}\n{doc}");
-    let results = doc["results"].as_array().unwrap();
-    let reported: Vec<(&str, &str)> = results
-        .iter()
-        .map(|r| {
-            (
-                r["resource"].as_str().unwrap(),
-                r["action"].as_str().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        reported,
+        common::actions(&doc),
         [("b2", "started"), ("b3", "started"), ("b1", "started")]
     );
     let online = |state: &str| {
@@ -1003,17 +983,7 @@ fn a_bulk_start_and_stop_of_three_real_guests() {
     std::thread::sleep(Duration::from_secs(3));
     let (code, doc, err) = bulk.run(&["stop", "--all", "--mode", "acpi"]);
     assert_eq!(code, 0, "{err}\n{doc}");
-    let reported: Vec<(&str, &str)> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["resource"].as_str().unwrap(),
-                r["action"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let reported = common::actions(&doc);
     assert_eq!(
         reported,
         [("b1", "stopped"), ("b2", "stopped"), ("b3", "stopped")]

@@ -101,3 +101,18 @@ pub fn path_with_the_binary() -> std::ffi::OsString {
     )
     .unwrap()
 }
+
+/// Each result's (resource, action), in the order of the JSON document's `results`.
+pub fn actions(doc: &Value) -> Vec<(&str, &str)> {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
