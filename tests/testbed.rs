@@ -990,3 +990,107 @@ fn a_bulk_start_and_stop_of_three_real_guests() {
     );
     assert_eq!(bulk.states_on_a(), online("OFFLINE"));
 }
+
+impl Bed {
+    /// The guest's serial log (the testbed appends to it, so a test removes it before a start).
+    fn serial_log(&self) -> PathBuf {
+        Path::new(&self.env["TESTBED_LOG_DIR"]).join(format!("{}.log", self.guest))
+    }
+
+    /// Wait until qemu-ga in the agent guest has opened its port (libvirt's live XML says
+    /// `state='connected'`, 2-5 s after the start). Before that the agent refuses a shutdown and
+    /// `--mode auto` rightly falls back to ACPI, which is not what these tests are about.
+    fn wait_for_the_agent(&self, system: &str) -> Duration {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let xml =
+                String::from_utf8_lossy(&self.virsh(system, &["dumpxml", &self.guest]).stdout)
+                    .into_owned();
+            if xml.contains("name='org.qemu.guest_agent.0' state='connected'") {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!(
+            "the guest agent of {} never connected; its serial log: {}",
+            self.guest,
+            std::fs::read_to_string(self.serial_log()).unwrap_or_default()
+        );
+    }
+
+    /// Start the agent guest on a and wait for its agent.
+    fn start_with_agent(&self) {
+        let _ = std::fs::remove_file(self.serial_log());
+        let (code, _, err) = self.run("a", &["start", "r"]);
+        assert_eq!(code, 0, "{err}");
+        self.wait_for_the_agent("a");
+    }
+
+    /// Whether the guest's own `/sbin/shutdown` (which only qemu-ga's guest-shutdown runs) ran.
+    fn agent_shut_it_down(&self) -> bool {
+        std::fs::read_to_string(self.serial_log())
+            .unwrap_or_default()
+            .contains("kvmgt-guest: shutdown -h -P +0")
+    }
+}
+
+/// A stop in `mode` of the agent guest, which has no acpid: it must be the agent that stops it.
+fn agent_stop(name: &str, port: u16, mode: &str) {
+    let bed = Bed::new(name, port, "", &["--agent"]);
+    bed.start_with_agent();
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", mode]);
+    assert_eq!(code, 0, "{err}");
+    let result = &doc["results"][0];
+    assert_eq!(result["action"], "stopped", "{doc}\n{err}");
+    assert_eq!(
+        result["detail"],
+        format!("{} shut down (guest agent)", bed.guest),
+        "{doc}\n{err}"
+    );
+    let took = result["seconds"].as_f64().unwrap();
+    assert!(
+        took < 10.0,
+        "the agent takes about 3 s, this took {took}: {err}"
+    );
+    assert!(bed.agent_shut_it_down(), "qemu-ga ran /sbin/shutdown");
+    assert_eq!(bed.state_on("a"), "OFFLINE");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_stop_mode_agent_shuts_the_agent_guest_down_through_its_agent() {
+    agent_stop("ga-agent", 49200, "agent");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_stop_mode_auto_uses_the_agent_of_a_guest_with_the_channel() {
+    agent_stop("ga-auto", 49201, "auto");
+}
+
+/// The control: the agent guest has no acpid, so an ACPI request is not heard and the guest is
+/// destroyed after DelayAfterGuestOffline. So it is the agent, not ACPI, that stops it above.
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_stop_mode_acpi_is_not_heard_by_the_agent_guest_and_it_is_destroyed() {
+    let bed = Bed::new(
+        "ga-acpi",
+        49202,
+        "    DelayAfterGuestOffline: 3\n",
+        &["--agent"],
+    );
+    bed.start_with_agent();
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "acpi"]);
+    assert_eq!(code, 0, "{err}");
+    let result = &doc["results"][0];
+    assert_eq!(result["action"], "killed", "{doc}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "asked {} to shut down (ACPI, request 1)",
+            bed.guest
+        )),
+        "{err}"
+    );
+    assert!(!bed.agent_shut_it_down(), "no agent shutdown was asked for");
+    assert_eq!(bed.state_on("a"), "OFFLINE");
+}

@@ -5,8 +5,9 @@
 #   testbed.sh down      remove every kvmgt-* guest, stop the daemons this script started
 #   testbed.sh status    say whether each host answers; exit 0 only when both do
 #   testbed.sh env       NAME=value lines for a test harness (safe to `source` or to parse)
-#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel]
-#                        print a domain XML for the tiny guest
+#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel] [--agent]
+#                        print a domain XML for the tiny guest (--agent: the kind that runs a real
+#                        QEMU guest agent and has no acpid)
 #
 # Host A is the ordinary system libvirtd (qemu:///system). Host B is a second libvirtd in a private
 # mount namespace with its own /etc, /var/lib, /var/log, /var/cache and /run/libvirt and its own
@@ -30,6 +31,7 @@ B_URI="qemu:///system?socket=$B_RUN/libvirt-sock"
 B_HOST_UUID=6b766d67-7465-7374-6265-640000000b0b
 KERNEL=$TB_DIR/vmlinuz
 INITRD=$TB_DIR/initrd.img
+AGENT_INITRD=$TB_DIR/initrd-agent.img   # the agent guest's: qemu-ga, no acpid
 LOG_DIR=$TB_DIR/logs
 MIGRATE_PORT_BASE=49152
 WAIT_SECONDS=30
@@ -119,9 +121,7 @@ build_guest() {
     [ -s "$KERNEL" ] && [ -s "$INITRD" ] && return 0
     apt_update_once
     local kpkg build
-    kpkg=$(apt-cache depends linux-image-cloud-amd64 |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9][^*?]*-cloud-amd64$/ {print $2; exit}')
-    [ -n "$kpkg" ] || die "cannot tell which cloud kernel linux-image-cloud-amd64 depends on"
+    kpkg=$(kernel_package)
     say "building the tiny guest from $kpkg and busybox-static"
     mkdir -p "$TB_DIR"
     build=$(mktemp -d "$TB_DIR/build.XXXXXX")
@@ -166,6 +166,115 @@ EOF
     # Move into place last, so an interrupted build is never mistaken for a cached one.
     mv "$build/vmlinuz" "$KERNEL"
     mv "$build/initrd.img" "$INITRD"
+    rm -rf "$build"
+    trap - EXIT
+}
+
+# The cloud kernel package linux-image-cloud-amd64 depends on (the exact one: a glob would
+# download every flavour).
+kernel_package() {
+    local kpkg
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9][^*?]*-cloud-amd64$/ {print $2; exit}')
+    [ -n "$kpkg" ] || die "cannot tell which cloud kernel linux-image-cloud-amd64 depends on"
+    echo "$kpkg"
+}
+
+# The agent guest: the same kernel, and an initramfs whose init loads the virtio modules and runs
+# Debian's qemu-ga on the org.qemu.guest_agent.0 port. It has no acpid on purpose, so the ACPI
+# button does nothing: a test that sees it stop knows the agent stopped it. Cached like the plain
+# guest's; built after it, and its modules must come from the very kernel in $KERNEL (a module of
+# another build does not load), so a cached kernel that apt has since replaced is rebuilt first.
+build_agent_guest() {
+    [ -s "$AGENT_INITRD" ] && return 0
+    apt_update_once
+    local kpkg build
+    kpkg=$(kernel_package)
+    say "building the agent guest's initramfs from $kpkg, busybox-static and qemu-guest-agent"
+    build=$(mktemp -d "$TB_DIR/build.XXXXXX")
+    # shellcheck disable=SC2064
+    trap "rm -rf '$build'" EXIT
+    mkdir "$build/deb"
+    (cd "$build/deb" && apt-get download -q -o APT::Sandbox::User=root \
+        "$kpkg" busybox-static qemu-guest-agent >&2)
+    local deb
+    for deb in "$build"/deb/*.deb; do dpkg -x "$deb" "$build/x"; done
+    if ! cmp -s "$build"/x/boot/vmlinuz-* "$KERNEL"; then
+        say "the cached kernel is not $kpkg's: rebuilding the plain guest first"
+        rm -f "$KERNEL" "$INITRD"
+        trap - EXIT
+        build_guest
+        # shellcheck disable=SC2064
+        trap "rm -rf '$build'" EXIT
+        cmp -s "$build"/x/boot/vmlinuz-* "$KERNEL" || die "the rebuilt kernel is still not $kpkg's"
+    fi
+
+    local r=$build/root m lib
+    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,var/log,var/lib,etc,lib/modules}
+    # qemu-ga writes its pid file to /var/run.
+    ln -s ../run "$r/var/run"
+    cp "$build/x/bin/busybox" "$r/bin/busybox"
+    cp "$build/x/usr/sbin/qemu-ga" "$r/usr/sbin/qemu-ga"
+    # In the cloud kernel virtio, virtio_pci and virtio_console are modules, in this load order
+    # (the .deb has no modules.dep; `strings X.ko | grep ^depends=` gave it).
+    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+        find "$build"/x/lib/modules/ -name "$m.ko" -exec cp {} "$r/lib/modules/" \;
+        [ -s "$r/lib/modules/$m.ko" ] || die "no $m.ko in $kpkg"
+    done
+    # qemu-ga's libraries are the host's (same Debian release, installed with QEMU), each at the
+    # path the loader looks for it.
+    if ldd "$r/usr/sbin/qemu-ga" | grep -q 'not found'; then
+        die "qemu-ga needs libraries this host lacks: $(ldd "$r/usr/sbin/qemu-ga" | grep 'not found')"
+    fi
+    for lib in $(ldd "$r/usr/sbin/qemu-ga" | grep -o '/[^ ]*'); do
+        mkdir -p "$r$(dirname "$lib")"
+        cp -L "$lib" "$r$lib"
+    done
+    mknod -m 600 "$r/dev/console" c 5 1
+    echo kvmgt-agent-guest >"$r/etc/hostname"
+    printf '%s\n' 'ID=kvmgt' 'NAME="kvmguestctl testbed agent guest"' >"$r/etc/os-release"
+    cat >"$r/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+hostname -F /etc/hostname
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+    insmod /lib/modules/$m.ko
+done
+# No udev: find the agent's port by its name and give it the path qemu-ga is told to open.
+port=
+for _ in $(seq 50); do
+    for n in /sys/class/virtio-ports/*/name; do
+        [ "$(cat "$n" 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=$(basename "$(dirname "$n")")
+    done
+    [ -n "$port" ] && [ -e "/dev/$port" ] && break
+    sleep 0.1
+done
+if [ -n "$port" ]; then
+    mkdir -p /dev/virtio-ports
+    ln -sf "/dev/$port" /dev/virtio-ports/org.qemu.guest_agent.0
+    # Put in the background by the shell, not with -d: that is how it was verified on this
+    # testbed, and its messages then still reach the serial log.
+    qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 &
+    echo "kvmgt-guest: qemu-ga on $port"
+else
+    echo "kvmgt-guest: no org.qemu.guest_agent.0 port"
+fi
+echo "kvmgt-guest: userland up"
+while :; do echo "kvmgt-guest: alive uptime=$(cut -d' ' -f1 /proc/uptime)"; sleep 2; done
+EOF
+    # guest-shutdown execs `/sbin/shutdown -h -P +0 MSG` and waits for it; busybox has no shutdown.
+    # Power off a second later, in the background, so qemu-ga sees the command succeed first.
+    cat >"$r/sbin/shutdown" <<'EOF'
+#!/bin/sh
+echo "kvmgt-guest: shutdown $*, powering off" >/dev/console
+(sleep 1; poweroff -f) >/dev/null 2>&1 &
+EOF
+    chmod 755 "$r/init" "$r/sbin/shutdown"
+    (cd "$r" && find . | cpio -o -H newc --quiet | gzip -9) >"$build/initrd-agent.img"
+    mv "$build/initrd-agent.img" "$AGENT_INITRD"
     rm -rf "$build"
     trap - EXIT
 }
@@ -246,6 +355,7 @@ cmd_up() {
     configure_qemu_conf
     mkdir -p "$TB_DIR" "$LOG_DIR" "$TB_RUN"
     build_guest
+    build_agent_guest
     start_host_a
     start_host_b
     wait_for_hosts
@@ -297,6 +407,7 @@ TESTBED_A_URI=$A_URI
 TESTBED_B_URI=$B_URI
 TESTBED_KERNEL=$KERNEL
 TESTBED_INITRD=$INITRD
+TESTBED_AGENT_INITRD=$AGENT_INITRD
 TESTBED_DIR=$TB_DIR
 TESTBED_MIGRATE_PORT_BASE=$MIGRATE_PORT_BASE
 TESTBED_LOG_DIR=$LOG_DIR
@@ -306,17 +417,24 @@ EOF
 # No disk and no network interface: live migration then needs no shared disk and no bridge.
 # The serial log is opened with append='on' so the destination QEMU of a migration does not truncate
 # it; a test that looks for "userland up" should delete NAME's log before starting the guest.
+# --agent-channel only adds the channel (nothing in the plain guest answers on it); --agent boots
+# the agent guest's initramfs, whose qemu-ga does answer, and has the channel.
 cmd_guest_xml() {
-    local name=${1:-} kernel=yes agent=no
-    [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "usage: guest-xml NAME [--no-kernel] [--agent-channel]"
+    local name=${1:-} kernel=yes agent=no initrd=$INITRD
+    [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
+        die "usage: guest-xml NAME [--no-kernel] [--agent-channel] [--agent]"
     shift
     for arg in "$@"; do
         case $arg in
             --no-kernel) kernel=no ;;
             --agent-channel) agent=yes ;;
+            --agent) agent=yes initrd=$AGENT_INITRD ;;
             *) die "guest-xml: unknown option $arg" ;;
         esac
     done
+    if [ $kernel = no ] && [ "$initrd" = "$AGENT_INITRD" ]; then
+        die "guest-xml: --agent needs the kernel (not --no-kernel)"
+    fi
     echo "<domain type='qemu'>"
     echo "  <name>$name</name>"
     echo "  <memory unit='MiB'>128</memory>"
@@ -325,7 +443,7 @@ cmd_guest_xml() {
     echo "    <type arch='x86_64' machine='pc'>hvm</type>"
     if [ $kernel = yes ]; then
         echo "    <kernel>$KERNEL</kernel>"
-        echo "    <initrd>$INITRD</initrd>"
+        echo "    <initrd>$initrd</initrd>"
         echo "    <cmdline>console=ttyS0</cmdline>"
     fi
     echo "  </os>"
@@ -347,5 +465,5 @@ case ${1:-} in
     env) cmd_env ;;
     guest-xml) shift; cmd_guest_xml "$@" ;;
     _hostb-inside) hostb_inside ;;
-    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel]" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent]" >&2; exit 2 ;;
 esac
