@@ -328,16 +328,33 @@ fn local(hosts: &Hosts, res: &Resource, system: &str, started: Instant) -> Resul
     if before.observed.is_some() {
         return Ok(Local::Defined(host, before));
     }
-    let detail = format!("{} is not defined on {system}", res.guest_name);
-    let report = Report::new(
+    Ok(Local::Undefined(nothing_to_stop(
+        res,
+        system,
+        &before,
+        "not defined",
+        started,
+    )))
+}
+
+/// The report of an offline or clean that finds nothing to stop here: the guest is `why` ("not
+/// defined", "not running") on `system`.
+fn nothing_to_stop(
+    res: &Resource,
+    system: &str,
+    verdict: &Verdict,
+    why: &str,
+    started: Instant,
+) -> Report {
+    let detail = format!("{} is {why} on {system}", res.guest_name);
+    Report::new(
         res,
         system,
         Action::AlreadyOffline,
-        &before,
+        verdict,
         detail,
         started,
-    );
-    Ok(Local::Undefined(report))
+    )
 }
 
 /// The definitions a host's hypervisor keeps; an engine keeps its VMs' definitions itself, so

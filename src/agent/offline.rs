@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::monitor::ResourceState;
 use super::{
     Action, Console, Hosts, Local, Report, destroy, domain_xml, hypervisor_definition, local,
-    monitor, save_definition, seconds, verdict, wait_until,
+    monitor, nothing_to_stop, save_definition, seconds, verdict, wait_until,
 };
 use crate::backend::{Host, ShutdownAsked, ShutdownMode};
 use crate::error::{Error, Result};
@@ -73,8 +73,7 @@ pub(super) fn shut_down(
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
         Local::Undefined(report) => {
-            let detail = report.detail.clone() + &runs_elsewhere(hosts, res, system);
-            return Ok((Report { detail, ..report }, None));
+            return Ok((and_where_it_runs(hosts, res, system, report), None));
         }
     };
     // Taken before the shutdown: a transient guest has no definition left afterwards.
@@ -85,18 +84,8 @@ pub(super) fn shut_down(
     };
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
-        let detail = format!(
-            "{guest} is not running on {system}{}",
-            runs_elsewhere(hosts, res, system)
-        );
-        let report = Report::new(
-            res,
-            system,
-            Action::AlreadyOffline,
-            &before,
-            detail,
-            started,
-        );
+        let report = nothing_to_stop(res, system, &before, "not running", started);
+        let report = and_where_it_runs(hosts, res, system, report);
         return Ok((report.saved(saved), xml));
     }
     console.confirm(&shutdown_question(res, system, opts, started.elapsed()))?;
@@ -225,18 +214,21 @@ pub fn shutdown_question(
     )
 }
 
-/// "; it runs on node1" when the guest that is not running on `system` runs on another of its
-/// systems: a stop aimed at the wrong system would otherwise answer only already-offline. The
-/// look is the monitor's (bounded like every call); a system that cannot be asked adds nothing,
-/// and never fails the stop: stopping a stopped guest is success, which cluster engines rely on.
-fn runs_elsewhere(hosts: &Hosts, res: &Resource, system: &str) -> String {
+/// The report of a stop that found nothing to stop on `system`, saying where the guest runs when
+/// it runs on another of its systems: a stop aimed at the wrong system would otherwise answer only
+/// already-offline. The look is the monitor's (bounded like every call); a system that cannot be
+/// asked adds nothing, and never fails the stop: stopping a stopped guest is success, which
+/// cluster engines rely on.
+fn and_where_it_runs(hosts: &Hosts, res: &Resource, system: &str, report: Report) -> Report {
     if res.systems.iter().all(|s| s == system) {
-        return String::new();
+        return report;
     }
     let status = monitor::judge(res, &hosts.survey(&[res]));
-    let elsewhere = status.running_elsewhere(system);
-    match elsewhere.as_slice() {
-        [] => String::new(),
-        systems => format!("; it runs on {}", systems.join(" and ")),
+    match status.running_elsewhere(system).as_slice() {
+        [] => report,
+        systems => Report {
+            detail: format!("{}; it runs on {}", report.detail, systems.join(" and ")),
+            ..report
+        },
     }
 }
