@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -16,39 +15,22 @@ use serde_json::Value;
 const PASSWORD_ENV: &str = "KVMGUESTCTL_TEST_RHEV_PASSWORD";
 const PASSWORD: &str = "s3cret & +more";
 
-/// A running simulator; stops when dropped (its stdin closes, so it removes its CA directory).
+/// The simulator, with a client for its control API.
 struct Sim {
-    child: Child,
-    /// Kept open: the simulator stops when its stdin closes.
-    stdin: Option<ChildStdin>,
+    /// Held for its life: dropping it stops the simulator.
+    _sim: common::Simulator,
     url: String,
     http_url: String,
     ca_file: PathBuf,
     control: String,
     client: reqwest::blocking::Client,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
 }
 
 impl Sim {
     fn start(scenario: &str) -> Sim {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("scenario.yaml");
-        std::fs::write(&file, scenario).unwrap();
-        let mut child = Process::new(common::sim_binary())
-            .arg("--scenario")
-            .arg(&file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ovirt-sim");
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready: Value = serde_json::from_str(&line).expect("ready line");
-        let ca_file = PathBuf::from(ready["ca_file"].as_str().unwrap());
+        let sim = common::Simulator::start(scenario);
+        let ca_file = sim.ca_file();
         let pem = std::fs::read(&ca_file).unwrap();
         let tls = kvmguestctl::backend::rhev::tls_trusting(&pem, &ca_file).unwrap();
         let client = reqwest::blocking::Client::builder()
@@ -57,14 +39,13 @@ impl Sim {
             .build()
             .unwrap();
         Sim {
-            child,
-            stdin: Some(stdin),
-            url: ready["url"].as_str().unwrap().to_owned(),
-            http_url: ready["http_url"].as_str().unwrap().to_owned(),
-            control: ready["control"].as_str().unwrap().to_owned(),
+            url: sim.url(),
+            http_url: sim.ready["http_url"].as_str().unwrap().to_owned(),
+            control: sim.ready["control"].as_str().unwrap().to_owned(),
             ca_file,
             client,
-            dir,
+            dir: sim.dir.path().to_owned(),
+            _sim: sim,
         }
     }
 
@@ -112,7 +93,7 @@ impl Sim {
                 self.ca_file.display()
             ));
         }
-        let path = self.dir.path().join("resources.yaml");
+        let path = self.dir.join("resources.yaml");
         std::fs::write(&path, yaml).unwrap();
         path
     }
@@ -124,23 +105,6 @@ impl Sim {
             .env_remove("KVMGUESTCTL_KEY_FILE")
             .args(["--sys", sys, "--yes"]);
         cmd
-    }
-}
-
-impl Drop for Sim {
-    /// Closing stdin lets the simulator exit cleanly and remove its CA directory; it is killed
-    /// only if it has not exited within 3 s.
-    fn drop(&mut self) {
-        self.stdin = None;
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -799,7 +763,7 @@ fn passwords_encrypted_in_a_file_or_in_the_environment_never_printed() {
         "  - { name: app1, cluster: site-a, status: down }\n",
     ));
     let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
-    let key = sim.dir.path().join("keys/secret.key");
+    let key = sim.dir.join("keys/secret.key");
 
     // encrypt reads the password from stdin (no terminal) and creates the key.
     let out = common::kvm(&config)
@@ -885,7 +849,7 @@ fn passwords_encrypted_in_a_file_or_in_the_environment_never_printed() {
     );
 
     // A password file must be private.
-    let file = sim.dir.path().join("pw");
+    let file = sim.dir.join("pw");
     std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let with_file = text.replace(
@@ -934,7 +898,7 @@ fn fetch_ca_prints_the_fingerprint_openssl_prints() {
         .nth(1)
         .unwrap()
         .to_owned();
-    let target = sim.dir.path().join("engine-ca.pem");
+    let target = sim.dir.join("engine-ca.pem");
     let config = sim.config(SITES, &[("app", "systems: [a1]\n    GuestName: app1")]);
     let (fetched, code, stderr) = json_of(
         sim.kvm(&config, "a1")
@@ -977,7 +941,7 @@ fn the_rhev_example_runs_against_the_two_site_scenario() {
     let scenario =
         std::fs::read_to_string(root.join("ovirt-sim/scenarios/two-sites.yaml")).unwrap();
     let sim = Sim::start(&scenario);
-    let password = sim.dir.path().join("rhevm.password");
+    let password = sim.dir.join("rhevm.password");
     std::fs::write(&password, "secret\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -992,7 +956,7 @@ fn the_rhev_example_runs_against_the_two_site_scenario() {
             "/etc/kvmguestctl/rhevm.password",
             &password.display().to_string(),
         );
-    let config = sim.dir.path().join("example.yaml");
+    let config = sim.dir.join("example.yaml");
     std::fs::write(&config, example).unwrap();
 
     let (status, code, stderr) = json_of(sim.kvm(&config, "node1").args(["status", "--all"]));
@@ -1238,7 +1202,7 @@ fn vmconfigsync_check_all_skips_rhev_resources_and_checks_the_kvm_ones() {
     ));
     let systems = format!("{SITES}  k: {{ uri: 'test:///default' }}\n");
     let config = sim.config(&systems, &[("app", "systems: [a1]\n    GuestName: app1")]);
-    let sync = sim.dir.path().join("sync");
+    let sync = sim.dir.join("sync");
     std::fs::create_dir(&sync).unwrap();
     let mut yaml = std::fs::read_to_string(&config).unwrap();
     yaml.push_str(&format!(

@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -125,16 +124,9 @@ fn an_unreachable_hypervisor_is_unknown() {
     assert_eq!(ran.code, 1, "{}", ran.stderr);
 }
 
-/// A socket that accepts and never answers: a wedged libvirtd.
+/// The URI of a libvirtd that accepts and never answers.
 fn hung_libvirtd(dir: &Path) -> String {
-    let socket = dir.join("libvirt-sock");
-    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
+    let socket = common::hung_libvirtd(dir, "libvirt-sock");
     format!("qemu+unix:///system?socket={}", socket.display())
 }
 
@@ -790,41 +782,21 @@ fn the_shipped_type_definition_is_what_the_agent_reads() {
 const PASSWORD_ENV: &str = "KVMGUESTCTL_TEST_VCS_RHEV_PASSWORD";
 const PASSWORD: &str = "vcs s3cret";
 
-/// A running simulator; it stops when its stdin closes (dropped).
+/// The simulator, and what a resource needs to reach it.
 struct Sim {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    /// Held for its life: dropping it stops the simulator.
+    _sim: common::Simulator,
     url: String,
     ca_file: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Sim {
     fn start(scenario: &str) -> Sim {
-        let bin = common::sim_binary();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("scenario.yaml");
-        std::fs::write(&file, scenario).unwrap();
-        let mut child = Process::new(bin)
-            .arg("--scenario")
-            .arg(&file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready: Value = serde_json::from_str(&line).unwrap();
+        let sim = common::Simulator::start(scenario);
         Sim {
-            child,
-            stdin,
-            url: ready["url"].as_str().unwrap().to_owned(),
-            ca_file: PathBuf::from(ready["ca_file"].as_str().unwrap()),
-            _dir: dir,
+            url: sim.url(),
+            ca_file: sim.ca_file(),
+            _sim: sim,
         }
     }
 
@@ -870,21 +842,6 @@ impl Sim {
         argv.extend(rhevm_info);
         argv.extend(tail);
         run(&mut cmd, &argv)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        self.stdin = None;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

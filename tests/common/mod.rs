@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests that run the binary.
 #![allow(dead_code)] // each test crate uses the part it needs
 
+use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::process::{Child, ChildStdin, Command as Process, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -115,4 +116,67 @@ pub fn actions(doc: &Value) -> Vec<(&str, &str)> {
             )
         })
         .collect()
+}
+
+/// A running oVirt simulator (`ovirt-sim`) with a scenario of its own, in a directory of its own.
+/// It stops when dropped: its stdin closes, so it exits and removes its CA directory; it is
+/// killed only if it has not exited within 3 s.
+pub struct Simulator {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// The simulator's ready line: `url`, `http_url`, `ca_file`, `control`.
+    pub ready: Value,
+    /// Where the scenario is, and room for a test's own files.
+    pub dir: tempfile::TempDir,
+}
+
+impl Simulator {
+    pub fn start(scenario: &str) -> Simulator {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scenario.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        let mut child = Process::new(sim_binary())
+            .arg("--scenario")
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ovirt-sim");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready = serde_json::from_str(&line).expect("the simulator's ready line");
+        Simulator {
+            child,
+            stdin,
+            ready,
+            dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.ready["url"].as_str().unwrap().to_owned()
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        PathBuf::from(self.ready["ca_file"].as_str().unwrap())
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
