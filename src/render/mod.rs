@@ -548,24 +548,28 @@ impl Console for TermConsole<'_> {
         if self.output.yes {
             return Ok(());
         }
-        // The question's first sentence names the action; the rest says what follows it.
-        let action = question
-            .split_once('?')
-            .map_or(question, |(action, _)| action);
         if !self.output.interactive {
-            return Err(Error::Refused(format!(
-                "{action}: this needs confirmation and there is no terminal to ask on: pass --yes"
-            )));
+            return Err(refusal(question, NO_TERMINAL));
         }
         self.output.clear_bar();
         if self.output.ask(question)? {
             Ok(())
         } else {
-            Err(Error::Refused(format!(
-                "{action}: not done, the answer was no"
-            )))
+            Err(refusal(question, ANSWERED_NO))
         }
     }
+}
+
+const NO_TERMINAL: &str = "this needs confirmation and there is no terminal to ask on: pass --yes";
+const ANSWERED_NO: &str = "not done, the answer was no";
+
+/// A confirmation not given, as a refusal of the question's action (its first sentence; the rest
+/// says what follows it).
+fn refusal(question: &str, why: &str) -> Error {
+    let action = question
+        .split_once('?')
+        .map_or(question, |(action, _)| action);
+    Error::Refused(format!("{action}: {why}"))
 }
 
 /// One action of a batch that interrupts a running guest, as its entry point would ask about it
@@ -688,22 +692,16 @@ impl Console for LineConsole<'_> {
     }
 
     fn confirm(&self, question: &str) -> Result<()> {
-        let action = question
-            .split_once('?')
-            .map_or(question, |(action, _)| action);
         match self.answer {
             Answer::Yes => Ok(()),
-            Answer::No => Err(Error::Refused(format!(
-                "{action}: not done, the answer was no"
-            ))),
-            Answer::NotAsked if !self.output.interactive => Err(Error::Refused(format!(
-                "{action}: this needs confirmation and there is no terminal to ask on: pass --yes"
-            ))),
+            Answer::NotAsked if self.output.yes => Ok(()),
+            Answer::No => Err(refusal(question, ANSWERED_NO)),
+            Answer::NotAsked if !self.output.interactive => Err(refusal(question, NO_TERMINAL)),
             // The guest began to run after the batch was surveyed: nobody was asked about it.
-            Answer::NotAsked => Err(Error::Refused(format!(
-                "{action}: not done, it was not running when the batch was confirmed: run the \
-                 command again"
-            ))),
+            Answer::NotAsked => Err(refusal(
+                question,
+                "not done, it was not running when the batch was confirmed: run the command again",
+            )),
         }
     }
 }
