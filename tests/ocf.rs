@@ -634,3 +634,32 @@ fn start_fails_over_from_a_node_pacemaker_fenced_but_not_from_one_it_cannot_vouc
     // No cluster to ask (crm_resource --force-start on a bare node): refused as well.
     assert_eq!(start(None).rc, 1);
 }
+
+#[test]
+fn the_engines_ca_comes_from_kvmguestctl_ca_file_as_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "systems:\n  a: {}\nresources:\n  r:\n    type: KVMGuest\n    systems: [a]\n    \
+         GuestName: g\n    RHEVMInfo: { Enabled: 1, URL: 'https://127.0.0.1:9', User: admin@internal, \
+         PasswordEnv: KVMGUESTCTL_TEST_OCF_PW, Cluster: c }\n",
+    );
+    let ca = dir.path().join("missing-ca.pem").display().to_string();
+    let got = ocf(
+        "monitor",
+        &[
+            ("OCF_RESKEY_config", config.as_str()),
+            ("OCF_RESKEY_resource", "r"),
+            ("OCF_RESKEY_system", "a"),
+            ("KVMGUESTCTL_CA_FILE", ca.as_str()),
+            ("KVMGUESTCTL_TEST_OCF_PW", "x"),
+        ],
+    );
+    assert_eq!(got.rc, 1, "{}", got.stderr);
+    assert!(
+        got.stderr
+            .contains(&format!("cannot read the CA file {ca}")),
+        "{}",
+        got.stderr
+    );
+}

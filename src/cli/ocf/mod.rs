@@ -165,6 +165,9 @@ struct Params {
     reason_prefix: String,
     /// The caller speaks OCF 1.1 or later, which has the degraded codes.
     degraded_known: bool,
+    /// The RHEV engine's CA and the password key, from the same variables as every command's.
+    ca_file: Option<PathBuf>,
+    key_file: PathBuf,
 }
 
 impl Params {
@@ -195,6 +198,11 @@ impl Params {
                 number("OCF_RA_VERSION_MAJOR"),
                 number("OCF_RA_VERSION_MINOR"),
             ) >= (Some(1), Some(1)),
+            ca_file: var("KVMGUESTCTL_CA_FILE").map(PathBuf::from),
+            key_file: PathBuf::from(
+                var("KVMGUESTCTL_KEY_FILE")
+                    .unwrap_or_else(|| crate::secret::DEFAULT_KEY_FILE.to_owned()),
+            ),
         }
     }
 
@@ -292,8 +300,8 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
     let res = &config.resources[&name];
     let backends = Backends::new(
         params.call_timeout(),
-        None,
-        PathBuf::from(crate::secret::DEFAULT_KEY_FILE),
+        params.ca_file.clone(),
+        params.key_file.clone(),
     );
     let hosts = Hosts::new(&config, &backends);
     match action {
