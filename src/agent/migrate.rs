@@ -185,15 +185,14 @@ pub fn within_site(hosts: &Hosts, res: &Resource, from: &str, to: &str) -> Resul
 /// guest is live (`hares -migrate` and `pcs resource move` find it the same way). Live nowhere is
 /// exit 3, unless a system could not be asked (its error: the guest may run there); live on two
 /// is a concurrency violation, which no migration should pick a side of.
-pub fn source(hosts: &Hosts, res: &Resource) -> Result<String> {
-    let status = monitor::judge(res, &hosts.survey(&[res]));
+pub fn source(status: &monitor::ResourceStatus) -> Result<String> {
     let live: Vec<&str> = status
         .systems
         .iter()
         .filter(|s| s.active)
         .map(|s| s.system.as_str())
         .collect();
-    let guest = &res.guest_name;
+    let guest = &status.guest;
     match live.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => {

@@ -328,9 +328,9 @@ fn act(
     act_from(context, selection, parallel, ask, None, entry_point)
 }
 
-/// Where each resource's entry point acts: found per resource by `locate` (migrate without
-/// --sys: where its guest runs), else this system for all of them.
-type Locate<'a> = Option<&'a (dyn Fn(&Hosts, &Resource) -> Result<String> + Sync)>;
+/// Where each resource's entry point acts: found by `locate` from the resource's status (migrate
+/// without --sys: where its guest runs), all resources surveyed at once; else this system for all.
+type Locate<'a> = Option<&'a (dyn Fn(&agent::ResourceStatus) -> Result<String> + Sync)>;
 
 /// [`act`], with each resource's system found by `locate` when given.
 fn act_from(
@@ -344,7 +344,7 @@ fn act_from(
     context.with_hosts(|config, hosts| {
         let resources = config.select(&selection.names, selection.all)?;
         let systems: Vec<Result<String>> = match locate {
-            Some(locate) => resources.iter().map(|res| locate(hosts, res)).collect(),
+            Some(locate) => agent::status(hosts, &resources).iter().map(locate).collect(),
             None => {
                 let system = resource::local_system(config, context.sys.as_deref())?;
                 resources.iter().map(|_| Ok(system.clone())).collect()
