@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::migrate::{self, MigrateMode};
 use super::monitor::{self, ResourceState, ResourceStatus};
-use super::{Console, Hosts, OfflineOptions, RESEND, ShutdownRequest, batch, offline};
+use super::{Console, Hosts, batch, offline};
 use crate::backend::Keeper;
 use crate::error::{Error, Exit, Outcome, Result};
 use crate::resource::{Config, Resource};
@@ -321,13 +321,7 @@ fn unmovable(
     if !options.stop_unmovable {
         return m.left(from, Step::Left, why);
     }
-    let stop = OfflineOptions {
-        mode: ShutdownRequest::Auto,
-        kill: true,
-        resend: RESEND,
-        graceful_until: None,
-    };
-    match offline(hosts, m.resource, from, &stop, console) {
+    match offline(hosts, m.resource, from, &super::STOP, console) {
         Ok(report) => m.row(
             from,
             None,

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use super::monitor::{self, ResourceState};
 use super::offline::shut_down;
 use super::{
-    Action, Console, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ShutdownRequest,
-    check_system, definitions, online, verdict,
+    Action, Console, Hosts, OnlineOptions, Report, check_system, definitions, online, verdict,
 };
 use crate::backend::{MigrationRequest, Transfer};
 use crate::error::{Error, Result};
@@ -16,15 +15,6 @@ use crate::resource::Resource;
 /// The length of one monitor cycle while waiting for the guest on the target (MigrateWaitLimit
 /// counts these).
 pub const MONITOR_CYCLE: Duration = Duration::from_secs(1);
-
-/// How an offline migration stops the guest on its source: as `stop` does by default (its
-/// confirmation asks the same question).
-pub const OFFLINE_STOP: OfflineOptions = OfflineOptions {
-    mode: ShutdownRequest::Auto,
-    kill: true,
-    resend: RESEND,
-    graceful_until: None,
-};
 
 /// How a guest moves (also the CLI's `--mode` values and their help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -226,7 +216,7 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    let (_, xml) = shut_down(hosts, res, from, &OFFLINE_STOP, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &super::STOP, console)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.
     let xml = xml.filter(|_| !res.transient);
     let moves = xml.is_some();

@@ -33,7 +33,7 @@ use crate::vocabulary::vocabulary;
 
 pub use clean::{clean, clean_question};
 pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
-pub use offline::{OfflineOptions, RESEND, ShutdownRequest, offline, shutdown_question};
+pub use offline::{OfflineOptions, RESEND, STOP, ShutdownRequest, offline, shutdown_question};
 pub use online::{OnlineOptions, online};
 pub use readiness::{Finding, readiness};
 

@@ -40,6 +40,16 @@ pub struct OfflineOptions {
     pub graceful_until: Option<Duration>,
 }
 
+/// The stop that acts for someone who cannot be asked on the way (a cluster engine, an offline
+/// migration, an evacuation): the agent or ACPI, sent again every [`RESEND`], then destroy after
+/// DelayAfterGuestOffline.
+pub const STOP: OfflineOptions = OfflineOptions {
+    mode: ShutdownRequest::Auto,
+    kill: true,
+    resend: RESEND,
+    graceful_until: None,
+};
+
 impl OfflineOptions {
     /// How long to wait for the graceful shutdown when `used` of the offline has passed.
     fn graceful_wait(&self, res: &Resource, used: Duration) -> Duration {

@@ -58,7 +58,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let to = args.to.as_str();
     let title = |n| format!("Shut down {n} guests and start them on {to}");
     let each = |res: &Resource, system: &str, here: &agent::SystemStatus| Confirmation {
-        question: agent::shutdown_question(res, system, &migrate::OFFLINE_STOP, Duration::ZERO),
+        question: agent::shutdown_question(res, system, &agent::STOP, Duration::ZERO),
         line: super::listed(
             res,
             system,

@@ -344,7 +344,10 @@ fn act_from(
     context.with_hosts(|config, hosts| {
         let resources = config.select(&selection.names, selection.all)?;
         let systems: Vec<Result<String>> = match locate {
-            Some(locate) => agent::status(hosts, &resources).iter().map(locate).collect(),
+            Some(locate) => agent::status(hosts, &resources)
+                .iter()
+                .map(locate)
+                .collect(),
             None => {
                 let system = resource::local_system(config, context.sys.as_deref())?;
                 resources.iter().map(|_| Ok(system.clone())).collect()

@@ -7,10 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::agent::migrate::{MigrateMode, migrate};
-use crate::agent::{
-    self, Hosts, OfflineOptions, OnlineOptions, RESEND, ResourceState, ResourceStatus,
-    ShutdownRequest,
-};
+use crate::agent::{self, Hosts, OfflineOptions, OnlineOptions, ResourceState, ResourceStatus};
 use crate::backend::{Activity, Backends};
 use crate::error::{Error, Exit, Result};
 use crate::render::AgentLog;
@@ -321,15 +318,13 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
         }
         Action::Stop => {
             let options = OfflineOptions {
-                mode: ShutdownRequest::Auto,
-                kill: true,
-                resend: RESEND,
                 // Leave the destroy and its check their calls, and a second for the rest.
                 graceful_until: Some(
                     params
                         .timeout
                         .saturating_sub(params.call_timeout() * 2 + Duration::from_secs(1)),
                 ),
+                ..agent::STOP
             };
             enough_time(
                 params,

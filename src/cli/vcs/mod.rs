@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::agent::migrate::{self, MigrateMode};
 use crate::agent::{
-    self, Hosts, OfflineOptions, OnlineOptions, RESEND, Report, ResourceState, ShutdownRequest,
-    SystemStatus, devscan, vmconfigsync,
+    self, Hosts, OnlineOptions, Report, ResourceState, SystemStatus, devscan, vmconfigsync,
 };
 use crate::backend::Backends;
 use crate::error::{Error, Result};
@@ -399,13 +398,7 @@ impl Call<'_> {
                 0
             }
             EntryPoint::Offline => {
-                let options = OfflineOptions {
-                    mode: ShutdownRequest::Auto,
-                    kill: true,
-                    resend: RESEND,
-                    graceful_until: None,
-                };
-                self.report(agent::offline(&hosts, res, node, &options, &self.log));
+                self.report(agent::offline(&hosts, res, node, &agent::STOP, &self.log));
                 0
             }
             EntryPoint::Clean => {
