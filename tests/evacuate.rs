@@ -37,6 +37,9 @@ const EVERY_REASON: &str = "  \
     crashed: { type: KVMGuest, systems: [a, b], GuestName: crashed01 }\n  \
     off: { type: KVMGuest, systems: [b, a], GuestName: shutoff01 }\n";
 
+/// How many of EVERY_REASON's guests are live on a (all but `off`): one row each.
+const LIVE_ON_A: usize = 5;
+
 /// (resource, to, action, detail, exit_code) of each row.
 fn rows(doc: &Value) -> Vec<(String, Value, String, String, u64)> {
     doc["results"]
@@ -193,6 +196,7 @@ fn one_confirmation_for_all_and_stop_unmovable_shuts_down_what_cannot_move() {
     let ran = run_json(kvm(&path).args(["--yes", "evacuate", "--sys", "a", "--stop-unmovable"]));
     // The test driver cannot migrate: web's move fails (1), every other guest is stopped.
     assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(rows(&ran.doc).len(), LIVE_ON_A, "{}", ran.doc);
     for (name, action, exit) in rows(&ran.doc).iter().map(|r| (&r.0, &r.2, r.4)) {
         let want = if name == "web" {
             ("failed", 1)

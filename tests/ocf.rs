@@ -632,7 +632,15 @@ fn start_fails_over_from_a_node_pacemaker_fenced_but_not_from_one_it_cannot_vouc
         );
     }
     // No cluster to ask (crm_resource --force-start on a bare node): refused as well.
-    assert_eq!(start(None).rc, 1);
+    let alone = start(None);
+    assert_eq!(alone.rc, 1);
+    assert!(
+        alone
+            .stderr
+            .contains("ERROR: cannot tell whether shutoff01 runs on b"),
+        "{}",
+        alone.stderr
+    );
 }
 
 #[test]

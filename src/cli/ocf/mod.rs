@@ -447,9 +447,7 @@ fn monitor_rc(status: &ResourceStatus, system: &str, degraded_known: bool) -> Rc
     let Some(here) = status.on(system) else {
         return Rc::Generic;
     };
-    if here.error_class.is_some() {
-        return Rc::Generic;
-    }
+    // A system that could not be asked is UNKNOWN, below.
     if here.active && status.concurrency_violation {
         return Rc::Generic;
     }

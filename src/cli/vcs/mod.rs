@@ -239,7 +239,7 @@ fn entry_point(context: &Context, words: &[String]) -> u8 {
             0
         }
         _ => call
-            .run(entry, name, values)
+            .run(entry, values)
             .unwrap_or_else(|()| entry.cannot_run()),
     }
 }
@@ -372,7 +372,7 @@ impl Call<'_> {
 
     /// Every entry point that acts: the ArgListValues read, the resource built, the core called.
     /// `Err` when it could not start (already logged).
-    fn run(&self, entry: EntryPoint, name: &str, values: &[String]) -> std::result::Result<u8, ()> {
+    fn run(&self, entry: EntryPoint, values: &[String]) -> std::result::Result<u8, ()> {
         let (arglist, rest) = arglist::parse(values).map_err(|p| self.problems(&[p]))?;
         let target = match entry {
             EntryPoint::Migrate => Some(target(rest).map_err(|p| self.problems(&[p]))?),
@@ -417,7 +417,7 @@ impl Call<'_> {
                 0
             }
             EntryPoint::Action => {
-                let token = name.strip_prefix("action/").unwrap_or(name);
+                let token = self.action.unwrap_or_default();
                 let action = Action {
                     call: self,
                     hosts: &hosts,
