@@ -205,6 +205,15 @@ impl ResourceStatus {
 }
 
 impl SystemStatus {
+    /// The hypervisor's words for the guest here, "crashed, unknown", as messages say them;
+    /// `None` when it has none (not defined, or the system could not be asked).
+    pub fn hypervisor_words(&self) -> Option<String> {
+        match (self.hypervisor_state, self.hypervisor_reason) {
+            (Some(state), Some(reason)) => Some(format!("{state}, {reason}")),
+            _ => None,
+        }
+    }
+
     /// The verdict this status was made from (for a report about this system).
     pub fn verdict(&self) -> Verdict {
         Verdict {

@@ -47,10 +47,7 @@ pub fn online(
                 started,
             ));
         }
-        let hypervisor = match (here.hypervisor_state, here.hypervisor_reason) {
-            (Some(state), Some(reason)) => format!("{state}, {reason}"),
-            _ => "live".to_owned(),
-        };
+        let hypervisor = here.hypervisor_words().unwrap_or_else(|| "live".to_owned());
         return Err(Error::Failed(format!(
             "{guest} is {} on {system} ({hypervisor}): it holds a live instance there; stop or \
              clean it before starting it again",

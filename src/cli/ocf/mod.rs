@@ -477,12 +477,10 @@ fn explain(status: &ResourceStatus, system: &str) -> String {
             status.running_on.join(" and ")
         );
     }
-    let hypervisor = here.hypervisor_state.unwrap_or("no state");
-    let reason = here.hypervisor_reason.unwrap_or("no reason");
-    format!(
-        "{} is {} here ({hypervisor}, {reason})",
-        status.guest, here.state
-    )
+    let hypervisor = here
+        .hypervisor_words()
+        .unwrap_or_else(|| "no state".to_owned());
+    format!("{} is {} here ({hypervisor})", status.guest, here.state)
 }
 
 /// migrate_from, on the target once migrate_to has returned: the guest must be ONLINE here.

@@ -540,10 +540,10 @@ fn monitor_code(here: &SystemStatus) -> u8 {
 }
 
 fn hypervisor(here: &SystemStatus) -> String {
-    match (here.hypervisor_state, here.hypervisor_reason) {
-        (Some(state), Some(reason)) => format!(" ({state}, {reason})"),
-        _ if !here.why.is_empty() => format!(" ({})", here.why),
-        _ => String::new(),
+    match here.hypervisor_words() {
+        Some(words) => format!(" ({words})"),
+        None if !here.why.is_empty() => format!(" ({})", here.why),
+        None => String::new(),
     }
 }
 
