@@ -544,3 +544,57 @@ fn libvirt_only<'c>(
     }
     Ok(libvirt)
 }
+
+/// A cluster engine's own command (`crm_mon`, `hares`), given at most `limit`: its exit status,
+/// stdout and stderr, or why there are none. Killed when late: an agent's answer must stay
+/// inside its engine's timeout.
+fn bounded_output(
+    command: &mut std::process::Command,
+    limit: Duration,
+) -> std::result::Result<(std::process::ExitStatus, String, String), String> {
+    use std::io::Read;
+    use std::process::Stdio;
+    use wait_timeout::ChildExt;
+    let name = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {name}: {e}"))?;
+    // Read on threads: a large output must not fill a pipe while the command is waited for.
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = match child.wait_timeout(limit) {
+        Ok(Some(status)) => status,
+        Ok(None) | Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{name} did not answer within {} s",
+                limit.as_secs()
+            ));
+        }
+    };
+    let text = |reader: std::thread::JoinHandle<String>| reader.join().unwrap_or_default();
+    Ok((status, text(stdout), text(stderr)))
+}

@@ -3,12 +3,10 @@
 //! start only once it knows that. A node it still counts as a member, or cannot vouch for
 //! (unclean), is left in doubt, and the start is refused.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde::Deserialize;
-use wait_timeout::ChildExt;
 
 /// The part of `crm_mon --output-as=xml` read here.
 #[derive(Debug, Deserialize)]
@@ -35,34 +33,9 @@ struct Node {
 /// The cluster's nodes that are out of it and clean (fenced, or shut down cleanly), as
 /// `crm_mon` reports them within `timeout`; why not, when it cannot be asked.
 pub fn cleanly_down(timeout: Duration) -> Result<Vec<String>, String> {
-    let mut child = Command::new("crm_mon")
-        .args(["--one-shot", "--inactive", "--output-as=xml"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run crm_mon: {e}"))?;
-    let mut stdout = child.stdout.take().ok_or("crm_mon has no output")?;
-    // Read on a thread: a large status must not fill the pipe while crm_mon is being waited for.
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        stdout.read_to_string(&mut text).map(|_| text)
-    });
-    let status = match child.wait_timeout(timeout) {
-        Ok(Some(status)) => status,
-        Ok(None) | Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "crm_mon did not answer within {} s",
-                timeout.as_secs()
-            ));
-        }
-    };
-    let text = reader
-        .join()
-        .map_err(|_| "crm_mon's output could not be read".to_owned())?
-        .map_err(|e| format!("crm_mon's output could not be read: {e}"))?;
+    let mut crm_mon = Command::new("crm_mon");
+    crm_mon.args(["--one-shot", "--inactive", "--output-as=xml"]);
+    let (status, text, _) = crate::cli::bounded_output(&mut crm_mon, timeout)?;
     if !status.success() {
         return Err(format!("crm_mon failed ({status})"));
     }

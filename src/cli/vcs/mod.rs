@@ -8,7 +8,7 @@ mod arglist;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::agent::migrate::{self, MigrateMode};
 use crate::agent::{
@@ -747,33 +747,11 @@ fn probe(
     node: &str,
     limit: Duration,
 ) -> std::result::Result<(), String> {
-    let mut child = std::process::Command::new(hares)
-        .args(["-probe", resource, "-sys", node])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", hares.display()))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                return Err(format!("{status}: {}", stderr.trim()));
-            }
-            Ok(None) if started.elapsed() < limit => std::thread::sleep(agent::POLL),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {} s", limit.as_secs()));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
+    let mut hares_probe = std::process::Command::new(hares);
+    hares_probe.args(["-probe", resource, "-sys", node]);
+    match super::bounded_output(&mut hares_probe, limit)? {
+        (status, _, _) if status.success() => Ok(()),
+        (status, _, stderr) => Err(format!("{status}: {}", stderr.trim())),
     }
 }
 
