@@ -151,11 +151,16 @@ impl Output {
                 match (self.color && state == Some(i), alarm) {
                     (false, _) => cell,
                     (true, true) => cell.fg(Color::Red).add_attribute(Attribute::Bold),
-                    (true, false) => match text.as_str() {
-                        "FAULTED" | "UNKNOWN" => cell.fg(Color::Red),
-                        "ONLINE" => cell.fg(Color::Green),
-                        _ => cell,
-                    },
+                    (true, false) => {
+                        use crate::agent::ResourceState::{Faulted, Online, Unknown};
+                        if [Faulted, Unknown].iter().any(|s| s.as_str() == text) {
+                            cell.fg(Color::Red)
+                        } else if Online.as_str() == text {
+                            cell.fg(Color::Green)
+                        } else {
+                            cell
+                        }
+                    }
                 }
             });
             table.add_row(cells.collect::<Vec<_>>());
