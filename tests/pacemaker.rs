@@ -9,6 +9,8 @@
 //! harness installs what is missing), so they are `#[ignore]`d for a plain `cargo test`;
 //! `scripts/test` runs them as root with `--include-ignored`.
 
+mod common;
+
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -41,14 +43,6 @@ fn script(path: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn testbed_env() -> HashMap<String, String> {
-    script("tests/testbed/testbed.sh", &["env"])
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 fn text(out: &Output) -> String {
@@ -149,15 +143,11 @@ const DELAY_OFFLINE: u64 = 45;
 
 impl Guest {
     fn new(name: &str, port: u16) -> Guest {
-        let env = testbed_env();
+        let env = common::testbed_env();
         let name = format!("kvmgt-pcmk-{name}");
         let dir = tempfile::tempdir().unwrap();
         let xml = dir.path().join(format!("{name}.xml"));
-        std::fs::write(
-            &xml,
-            script("tests/testbed/testbed.sh", &["guest-xml", &name]),
-        )
-        .unwrap();
+        std::fs::write(&xml, common::testbed(&["guest-xml", &name])).unwrap();
         std::fs::create_dir(dir.path().join("sync")).unwrap();
         let yaml = format!(
             "systems:\n  a: {{ uri: '{a}', site: east, migration_uri: 'tcp://127.0.0.1:{port}' }}\n  \

@@ -21,27 +21,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }
 
-fn testbed(args: &[&str]) -> String {
-    let out = Process::new(root().join("tests/testbed/testbed.sh"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "testbed.sh {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn env() -> HashMap<String, String> {
-    testbed(&["env"])
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 /// The two hosts' daemons, shared by every test of this binary. A test that stops or restarts a
 /// daemon takes them exclusively, so no other test ever sees its fault, and brings them back up
 /// before it lets go, also when it failed; the rest share them and run in parallel. So the
@@ -100,13 +79,13 @@ impl Bed {
         attributes: &str,
         guest_xml_flags: &[&str],
     ) -> Bed {
-        let env = env();
+        let env = common::testbed_env();
         let guest = format!("kvmgt-{name}");
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec!["guest-xml", guest.as_str()];
         args.extend_from_slice(guest_xml_flags);
         let xml_path = dir.path().join(format!("{guest}.xml"));
-        std::fs::write(&xml_path, testbed(&args)).unwrap();
+        std::fs::write(&xml_path, common::testbed(&args)).unwrap();
         std::fs::create_dir(dir.path().join("sync")).unwrap();
         // Delays unless the test sets its own: a short settle, and a generous shutdown wait because
         // the guest needs 4-5 s (up to 20 s on a loaded machine) before acpid hears the button.
@@ -145,7 +124,7 @@ impl Bed {
     fn also(mut self, name: &str, systems: &str) -> Bed {
         let guest = format!("{}-{name}", self.guest);
         let xml = self.dir.path().join(format!("{guest}.xml"));
-        std::fs::write(&xml, testbed(&["guest-xml", &guest])).unwrap();
+        std::fs::write(&xml, common::testbed(&["guest-xml", &guest])).unwrap();
         let mut yaml = std::fs::read_to_string(&self.config).unwrap();
         yaml.push_str(&format!(
             "  {name}:\n    type: KVMGuest\n    systems: {systems}\n    GuestName: {guest}\n    \
@@ -688,7 +667,7 @@ fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_rest
     watcher.expect(Duration::from_secs(20), "disconnected", |v| {
         v["event"] == "disconnected" && v["system"] == "b"
     });
-    testbed(&["up"]);
+    common::testbed(&["up"]);
     watcher.expect(Duration::from_secs(30), "reconnected", |v| {
         v["event"] == "connected" && v["detail"] == "reconnected"
     });
@@ -873,13 +852,13 @@ struct Bulk {
 impl Bulk {
     fn new() -> Bulk {
         let hosts = HOSTS.read().unwrap_or_else(|e| e.into_inner());
-        let env = env();
+        let env = common::testbed_env();
         let dir = tempfile::tempdir().unwrap();
         let guests: Vec<String> = (1..=3).map(|i| format!("kvmgt-bulk-{i}")).collect();
         let mut resources = String::new();
         for (i, guest) in guests.iter().enumerate() {
             let xml = dir.path().join(format!("{guest}.xml"));
-            std::fs::write(&xml, testbed(&["guest-xml", guest])).unwrap();
+            std::fs::write(&xml, common::testbed(&["guest-xml", guest])).unwrap();
             resources.push_str(&format!(
                 "  b{n}: {{ type: KVMGuest, systems: [a, b], GuestName: {guest}, \
                  GuestConfigFilePath: {xml}, DelayAfterGuestOnline: 1, DelayAfterGuestOffline: 60 }}\n",

@@ -967,17 +967,6 @@ fn devscan_moves_the_spm_home_and_prints_each_step() {
 
 // --- Real guests on the testbed (tests/testbed/testbed.sh up) ---
 
-fn testbed(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/testbed.sh");
-    let out = Process::new(script).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "testbed.sh {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// One testbed guest `kvmgt-vcs-<name>` on hosts a and b, removed from both before and after.
 struct Guest {
     name: String,
@@ -989,15 +978,11 @@ struct Guest {
 
 impl Guest {
     fn new(name: &str) -> Guest {
-        let env: std::collections::HashMap<String, String> = testbed(&["env"])
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let env = common::testbed_env();
         let name = format!("kvmgt-vcs-{name}");
         let dir = tempfile::tempdir().unwrap();
         let xml = dir.path().join(format!("{name}.xml"));
-        std::fs::write(&xml, testbed(&["guest-xml", &name])).unwrap();
+        std::fs::write(&xml, common::testbed(&["guest-xml", &name])).unwrap();
         let guest = Guest {
             name,
             a: env["TESTBED_A_URI"].clone(),

@@ -180,3 +180,25 @@ impl Drop for Simulator {
         let _ = self.child.wait();
     }
 }
+
+/// `tests/testbed/testbed.sh ARGS` (the real two-host testbed); panics with its stderr when it
+/// fails.
+pub fn testbed(args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/testbed.sh");
+    let out = Process::new(script).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "testbed.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The testbed's `NAME=value` settings (`testbed.sh env`): its hosts' URIs and files.
+pub fn testbed_env() -> std::collections::HashMap<String, String> {
+    testbed(&["env"])
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
