@@ -1,40 +1,10 @@
-//! Reading and comparing libvirt domain definitions: the guest agent channel, the `<uuid>`, and a
-//! canonical form under which copies that mean the same XML compare equal.
+//! Reading and comparing libvirt domain definitions: the `<uuid>`, and a canonical form under
+//! which copies that mean the same XML compare equal.
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use crate::error::{Error, Result};
-
-/// The virtio-serial channel name of the QEMU guest agent.
-const GUEST_AGENT_CHANNEL: &str = "org.qemu.guest_agent.0";
-
-/// Does the domain XML give the guest a QEMU guest agent channel?
-pub fn has_guest_agent(xml: &str) -> bool {
-    let mut reader = Reader::from_str(xml);
-    let mut path: Vec<String> = Vec::new();
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => path.push(e.name().as_ref().to_owned()),
-            Ok(Event::End(_)) => {
-                path.pop();
-            }
-            Ok(Event::Empty(e)) => {
-                let in_channel = path.last().is_some_and(|p| p == "channel");
-                if in_channel
-                    && e.name().as_ref() == "target"
-                    && e.attributes()
-                        .flatten()
-                        .any(|a| a.key.as_ref() == "name" && a.value == GUEST_AGENT_CHANNEL)
-                {
-                    return true;
-                }
-            }
-            Ok(Event::Eof) | Err(_) => return false,
-            Ok(_) => {}
-        }
-    }
-}
 
 /// The `<uuid>` of a domain definition, if it has one.
 pub fn uuid(xml: &str) -> Option<String> {
@@ -193,19 +163,6 @@ pub fn canonical(xml: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const AGENT: &str = "<domain><name>g</name><devices><channel type='unix'>\
-        <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>";
-
-    #[test]
-    fn guest_agent_channel_is_found_only_inside_a_channel() {
-        assert!(has_guest_agent(AGENT));
-        assert!(!has_guest_agent("<domain><name>g</name></domain>"));
-        assert!(!has_guest_agent(
-            "<domain><devices><console><target name='org.qemu.guest_agent.0'/></console></devices></domain>"
-        ));
-        assert!(!has_guest_agent("<domain><unclosed>"));
-    }
 
     #[test]
     fn canonical_form_ignores_attribute_order_whitespace_and_comments() {

@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 use super::monitor::ResourceState;
 use super::{
-    Action, Console, Hosts, Local, Report, destroy, domain_xml, hypervisor_definition, local,
-    monitor, nothing_to_stop, save_definition, seconds, verdict, wait_until,
+    Action, Console, Hosts, Local, Report, destroy, health, hypervisor_definition, local, monitor,
+    nothing_to_stop, save_definition, seconds, verdict, wait_until,
 };
-use crate::backend::{Host, ShutdownAsked, ShutdownMode};
+use crate::backend::{AgentAnswer, Host, Keeper, ShutdownAsked, ShutdownMode};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -86,12 +86,9 @@ pub(super) fn shut_down(
             return Ok((and_where_it_runs(hosts, res, system, report), None));
         }
     };
-    // Taken before the shutdown: a transient guest has no definition left afterwards.
-    let xml = if res.sync_dir.is_some() || opts.mode == ShutdownRequest::Auto {
-        hypervisor_definition(&*host, guest)?
-    } else {
-        None
-    };
+    // Taken before the shutdown: a transient guest has no definition left afterwards. SyncDir
+    // keeps it, and an offline migration carries it to the target.
+    let xml = hypervisor_definition(&*host, guest)?;
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
         let report = nothing_to_stop(res, system, &before, "not running", started);
@@ -115,7 +112,7 @@ pub(super) fn shut_down(
             format!("{guest} was FAULTED ({how}) and was destroyed without a shutdown request"),
         )
     } else {
-        ask_to_shut_down(&*host, res, system, xml.as_deref(), opts, started, console)?
+        ask_to_shut_down(&*host, res, system, opts, started, console)?
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;
@@ -129,19 +126,23 @@ fn ask_to_shut_down(
     host: &dyn Host,
     res: &Resource,
     system: &str,
-    xml: Option<&str>,
     opts: &OfflineOptions,
     started: Instant,
     console: &dyn Console,
 ) -> Result<(Action, String)> {
     let guest = res.guest_name.as_str();
-    let mut mode = match opts.mode {
-        ShutdownRequest::Auto if xml.is_some_and(domain_xml::has_guest_agent) => {
-            ShutdownMode::Agent
+    let ping = seconds(res.guest_health.ping_timeout);
+    // `--mode agent` refuses before the first request, not after the wait.
+    let (mut mode, why) = choose(host, res, system, opts.mode, ping);
+    if let Some(why) = &why {
+        if opts.mode == ShutdownRequest::Agent {
+            return Err(Error::Failed(format!(
+                "{why}: --mode agent needs a guest agent that answers; use --mode auto (ACPI \
+                 when the agent does not answer) or --mode acpi"
+            )));
         }
-        ShutdownRequest::Agent => ShutdownMode::Agent,
-        _ => ShutdownMode::Acpi,
-    };
+        console.step(&format!("{why}; asking by ACPI"));
+    }
     let mut last_request: Option<Duration> = None;
     let mut requests = 0u32;
     // How the first delivered request was made, for the report.
@@ -156,6 +157,19 @@ fn ask_to_shut_down(
             return Ok(true);
         }
         if last_request.is_none_or(|at| elapsed - at >= opts.resend) {
+            // An agent that was not up yet (the guest was still booting) may answer now.
+            if last_request.is_some() && opts.mode == ShutdownRequest::Auto {
+                let (now, _) = choose(host, res, system, opts.mode, ping);
+                if now != mode {
+                    console.step(match now {
+                        ShutdownMode::Agent => "the guest agent answers now; asking through it",
+                        ShutdownMode::Acpi => {
+                            "the guest agent does not answer any more; asking by ACPI"
+                        }
+                    });
+                    mode = now;
+                }
+            }
             last_request = Some(elapsed);
             requests += 1;
             match host.shutdown(guest, mode) {
@@ -201,6 +215,40 @@ fn ask_to_shut_down(
             format!("{guest} ignored {requests} shutdown request(s) and was destroyed"),
         )
     })
+}
+
+/// The shutdown method for a request: ACPI unless asked for, or the agent answers a ping now (a
+/// request to a silent agent is lost, or holds libvirt's agent job for a minute). An engine
+/// chooses its method itself. With an agent that does not answer, why not (unless the guest
+/// has no agent channel and the caller did not ask for the agent).
+fn choose(
+    host: &dyn Host,
+    res: &Resource,
+    system: &str,
+    request: ShutdownRequest,
+    ping: Duration,
+) -> (ShutdownMode, Option<String>) {
+    let guest = res.guest_name.as_str();
+    if request == ShutdownRequest::Acpi || matches!(host.keeper(), Keeper::Engine(_)) {
+        return (ShutdownMode::Acpi, None);
+    }
+    match host.agent(guest, ping) {
+        Ok(check) if check.answer == AgentAnswer::Answered => (ShutdownMode::Agent, None),
+        // Nothing to say of a guest that cannot have an agent, unless the agent was asked for.
+        Ok(check) if check.answer == AgentAnswer::NoChannel && request == ShutdownRequest::Auto => {
+            (ShutdownMode::Acpi, None)
+        }
+        Ok(check) => (
+            ShutdownMode::Acpi,
+            Some(health::unanswered(&check, guest, system, ping)),
+        ),
+        Err(e) => (
+            ShutdownMode::Acpi,
+            Some(format!(
+                "the guest agent of {guest} could not be asked: {e}"
+            )),
+        ),
+    }
 }
 
 /// What Offline asks before it shuts a running guest down, `used` into the offline (the wait it

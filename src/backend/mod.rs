@@ -141,6 +141,66 @@ impl std::fmt::Display for ShutdownAsked {
     }
 }
 
+vocabulary! {
+    /// What the QEMU guest agent did when asked to answer a ping (`agent` in the JSON).
+    pub enum AgentAnswer {
+        /// The guest has no guest agent channel: it cannot have an agent.
+        NoChannel = "no-channel",
+        /// The channel exists but nothing in the guest has opened it (no agent installed, not
+        /// running yet, or stopped).
+        NotConnected = "not-connected",
+        /// The agent answered in time.
+        Answered = "answered",
+        /// The agent holds its channel open but did not answer in time: it, or the guest OS under
+        /// it, is hung.
+        Silent = "silent",
+    }
+}
+
+/// The guest agent asked for a sign of life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentCheck {
+    pub answer: AgentAnswer,
+    /// Names this run of the guest on this host (libvirt's domain id): a new start, or an arrival
+    /// by migration, is a new run.
+    pub run: String,
+    /// The hypervisor's words when the agent did not answer.
+    pub detail: Option<String>,
+}
+
+vocabulary! {
+    /// Where a guest's addresses came from (`address_source` in the JSON).
+    pub enum AddressSource {
+        /// The guest agent, from inside the guest.
+        Agent = "agent",
+        /// The DHCP leases of the hypervisor's virtual network.
+        Lease = "lease",
+        /// Nowhere: no agent answered and no lease is known.
+        Nowhere = "none",
+    }
+}
+
+/// A network interface inside the guest, with its addresses (`192.0.2.50/24`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GuestInterface {
+    pub name: String,
+    pub mac: Option<String>,
+    pub addresses: Vec<String>,
+}
+
+/// What the guest says about itself, through its agent, or what the host knows of its addresses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GuestDetails {
+    pub agent: AgentAnswer,
+    pub host_name: Option<String>,
+    /// The OS's pretty name (`/etc/os-release`).
+    pub os: Option<String>,
+    pub kernel: Option<String>,
+    pub address_source: AddressSource,
+    /// Loopback interfaces and addresses left out.
+    pub interfaces: Vec<GuestInterface>,
+}
+
 /// How the guest's memory moves during a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transfer {
@@ -201,6 +261,11 @@ pub trait Host: Send + Sync {
         request: &MigrationRequest,
         progress: &dyn Fn(&MigrationProgress),
     ) -> Result<MigrationDone>;
+    /// Ask the guest's QEMU guest agent for a ping, answered within `within`.
+    fn agent(&self, name: &str, within: Duration) -> Result<AgentCheck>;
+    /// What the running guest says about itself (each agent call answered within `within`), or,
+    /// when its agent does not answer, the addresses the host knows from its DHCP leases.
+    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails>;
     /// Who keeps the guests' definitions, with what that keeper can do.
     fn keeper(&self) -> Keeper<'_>;
 }

@@ -5,6 +5,7 @@
 //! deadline is abandoned: its thread stays blocked until the process exits, which for a command
 //! line tool is the right trade (the command ends, with UNKNOWN and a clear error).
 
+mod agent;
 mod events;
 pub mod states;
 
@@ -19,8 +20,8 @@ use virt::error::{Error as VirtError, ErrorNumber};
 use virt::sys;
 
 use super::{
-    Definitions, Guest, Host, HostEvent, Keeper, MigrationDone, MigrationProgress,
-    MigrationRequest, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
+    AgentCheck, Definitions, Guest, GuestDetails, Host, HostEvent, Keeper, MigrationDone,
+    MigrationProgress, MigrationRequest, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::System;
@@ -242,17 +243,23 @@ impl LibvirtHost {
         what: &str,
         call: impl FnOnce(&virt::domain::Domain) -> std::result::Result<T, VirtError> + Send + 'static,
     ) -> Result<T> {
+        self.on_guest_for(name, what, self.timeout, call)
+    }
+
+    /// [`Self::on_guest`] for calls that wait on the guest itself (its agent) up to `limit`.
+    fn on_guest_for<T: Send + 'static>(
+        &self,
+        name: &str,
+        what: &str,
+        limit: Duration,
+        call: impl FnOnce(&virt::domain::Domain) -> std::result::Result<T, VirtError> + Send + 'static,
+    ) -> Result<T> {
         let conn = self.conn.clone();
         let guest = name.to_owned();
-        bounded(
-            &self.place,
-            &format!("{what} {name}"),
-            self.timeout,
-            move || {
-                let dom = conn.lookup_domain_by_name(&guest)?;
-                call(&dom)
-            },
-        )
+        bounded(&self.place, &format!("{what} {name}"), limit, move || {
+            let dom = conn.lookup_domain_by_name(&guest)?;
+            call(&dom)
+        })
     }
 }
 
@@ -416,6 +423,22 @@ impl Host for LibvirtHost {
             ))),
             Err(e) => Err(classify(&self.place, &e)),
         }
+    }
+
+    fn agent(&self, name: &str, within: Duration) -> Result<AgentCheck> {
+        self.on_guest_for(
+            name,
+            "ping the guest agent of",
+            self.timeout + within,
+            move |dom| agent::ping(dom, within),
+        )
+    }
+
+    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails> {
+        // A ping, the host name, the OS and the addresses: four agent calls at most.
+        self.on_guest_for(name, "details of", self.timeout + within * 4, move |dom| {
+            agent::details(dom, within)
+        })
     }
 
     fn keeper(&self) -> Keeper<'_> {

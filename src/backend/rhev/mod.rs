@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
-    Activity, EngineControl, EngineHost, EngineVms, Guest, GuestState, Host, HostStatus, Keeper,
-    MigrationDone, MigrationProgress, MigrationRequest, Observed, Payload, Placement,
-    ShutdownAsked, ShutdownMode, SurveyId, Transfer,
+    Activity, AgentCheck, EngineControl, EngineHost, EngineVms, Guest, GuestDetails, GuestState,
+    Host, HostStatus, Keeper, MigrationDone, MigrationProgress, MigrationRequest, Observed,
+    Payload, Placement, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
@@ -390,6 +390,17 @@ impl RhevHost {
     }
 }
 
+impl RhevHost {
+    /// The engine talks to its VMs' guest agents itself and offers no call through to them.
+    fn agent_is_the_engines(name: &str) -> Error {
+        Error::Usage(format!(
+            "{name} is a RHEV VM: its engine talks to the guest agent itself (see the VM's \
+             guest information in the Administration Portal); kvmguestctl asks guest agents of \
+             KVM (libvirt) guests only"
+        ))
+    }
+}
+
 impl Host for RhevHost {
     fn guests(&self, survey: SurveyId) -> Result<Vec<Guest>> {
         let vms = self.engine.vms(survey)?;
@@ -501,6 +512,14 @@ impl Host for RhevHost {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    fn agent(&self, name: &str, _within: Duration) -> Result<AgentCheck> {
+        Err(Self::agent_is_the_engines(name))
+    }
+
+    fn details(&self, name: &str, _within: Duration) -> Result<GuestDetails> {
+        Err(Self::agent_is_the_engines(name))
     }
 
     fn keeper(&self) -> Keeper<'_> {
