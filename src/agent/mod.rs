@@ -9,6 +9,7 @@ pub mod definition;
 pub mod devscan;
 mod domain_xml;
 pub mod evacuate;
+pub mod health;
 pub mod migrate;
 pub mod monitor;
 mod offline;
@@ -36,6 +37,9 @@ pub use monitor::{ResourceState, ResourceStatus, SystemStatus, Verdict, status};
 pub use offline::{OfflineOptions, RESEND, STOP, ShutdownRequest, offline, shutdown_question};
 pub use online::{OnlineOptions, online};
 pub use readiness::{Finding, readiness};
+
+/// Where kvmguestctl keeps what it remembers from one command to the next, unless told otherwise.
+pub const STATE_DIR: &str = "/var/lib/kvmguestctl";
 
 /// How often a waiting entry point looks at the guest again.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -97,6 +101,9 @@ pub struct Hosts<'a> {
     cache: Mutex<Connections>,
     /// One lock per fixed migration port: see [`Hosts::incoming`].
     ports: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Where monitors remember what they saw for the next monitor (GuestHealth); nowhere when
+    /// `None`, and then an agent's silence never counts against a guest.
+    memory: Option<std::path::PathBuf>,
 }
 
 impl<'a> Hosts<'a> {
@@ -106,7 +113,20 @@ impl<'a> Hosts<'a> {
             connector,
             cache: Mutex::new(HashMap::new()),
             ports: Mutex::new(HashMap::new()),
+            memory: None,
         }
+    }
+
+    /// Monitors through these hosts remember what they saw in `dir` (the state directory).
+    pub fn remembering(self, dir: std::path::PathBuf) -> Self {
+        Hosts {
+            memory: Some(dir),
+            ..self
+        }
+    }
+
+    pub fn memory(&self) -> Option<&std::path::Path> {
+        self.memory.as_deref()
     }
 
     /// The site of a system, for disaster-recovery rules.

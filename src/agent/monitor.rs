@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Hosts, Survey};
-use crate::backend::{Activity, GuestState, Observed, Placement};
+use crate::backend::{Activity, AgentAnswer, GuestDetails, GuestState, Observed, Placement};
 use crate::error::{Error, Exit, Result};
 use crate::resource::Resource;
 use crate::vocabulary::vocabulary;
@@ -106,6 +106,12 @@ pub struct SystemStatus {
     /// One line for a person when the hypervisor state alone does not explain the resource state
     /// (not defined here, running elsewhere); empty otherwise.
     pub why: String,
+    /// What the guest agent did when pinged (GuestHealth on, and the guest running here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentAnswer>,
+    /// What the guest says about itself (`status --detail`, where it runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<GuestDetails>,
     /// Set when the system could not be asked (unreachable, timed out).
     pub error: Option<String>,
     #[serde(skip)]
@@ -214,6 +220,13 @@ impl SystemStatus {
         }
     }
 
+    /// Running, but GuestHealth lowered the confidence: its guest agent stopped answering.
+    pub fn agent_degraded(&self) -> bool {
+        self.state == ResourceState::Online
+            && self.agent.is_some_and(|a| a != AgentAnswer::Answered)
+            && self.confidence == Some(super::health::DEGRADED)
+    }
+
     /// The verdict this status was made from (for a report about this system).
     pub fn verdict(&self) -> Verdict {
         Verdict {
@@ -227,10 +240,60 @@ impl SystemStatus {
     }
 }
 
-/// Monitor many resources: every system involved is asked once, all at the same time.
+/// Monitor many resources: every system involved is asked once, all at the same time; then the
+/// guest agents of those with GuestHealth, all at the same time.
 pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
     let survey = hosts.survey(resources);
-    resources.iter().map(|r| judge(r, &survey)).collect()
+    let mut statuses: Vec<ResourceStatus> = resources.iter().map(|r| judge(r, &survey)).collect();
+    super::health::check(hosts, resources, &mut statuses);
+    statuses
+}
+
+/// Ask each guest where it holds a live instance what it says about itself (host name, OS,
+/// addresses), all at once, each agent call bounded by the resource's PingTimeout. What could
+/// not be asked is returned, naming the guest and the system.
+pub fn details(
+    hosts: &Hosts,
+    resources: &[&Resource],
+    statuses: &mut [ResourceStatus],
+) -> Vec<Error> {
+    let work: Vec<(usize, &Resource, String)> = resources
+        .iter()
+        .zip(statuses.iter())
+        .enumerate()
+        .flat_map(|(i, (res, status))| {
+            status
+                .systems
+                .iter()
+                .filter(|s| s.active)
+                .map(move |s| (i, *res, s.system.clone()))
+        })
+        .collect();
+    let found = super::batch::bounded(&work, super::health::AT_ONCE, |(_, res, system)| {
+        let within = super::seconds(res.guest_health.ping_timeout);
+        hosts
+            .get(res, system)
+            .and_then(|host| host.details(&res.guest_name, within))
+    });
+    let mut failed = Vec::new();
+    for ((i, res, system), details) in work.iter().zip(found) {
+        match details {
+            Ok(details) => {
+                if let Some(here) = statuses[*i]
+                    .systems
+                    .iter_mut()
+                    .find(|s| &s.system == system)
+                {
+                    here.details = Some(details);
+                }
+            }
+            Err(e) => failed.push(Error::Failed(format!(
+                "details of {} on {system}: {e}",
+                res.guest_name
+            ))),
+        }
+    }
+    failed
 }
 
 /// One resource's status from a survey of its systems.
@@ -265,6 +328,8 @@ pub fn judge(res: &Resource, survey: &Survey) -> ResourceStatus {
                         hypervisor_reason: verdict.observed.map(|o| o.reason),
                         activity: verdict.activity,
                         why,
+                        agent: None,
+                        details: None,
                         error: None,
                         error_class: None,
                     }
@@ -328,6 +393,8 @@ fn unknown(system: &str, e: Error) -> SystemStatus {
         hypervisor_reason: None,
         activity: None,
         why: "the hypervisor could not be asked".into(),
+        agent: None,
+        details: None,
         error: Some(e.to_string()),
         error_class: Some(e),
     }

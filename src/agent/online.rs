@@ -1,12 +1,13 @@
 //! Online: define if configured, start, wait DelayAfterGuestOnline, verify by monitoring.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::monitor::{self, ResourceState};
 use super::{
-    Action, Console, Hosts, Report, check_system, definition, domain_xml, seconds, watch_guest,
+    Action, Console, Hosts, Report, check_system, definition, domain_xml, health, seconds,
+    watch_guest,
 };
-use crate::backend::{Definitions, EngineVms, Host, Keeper, Payload};
+use crate::backend::{AgentAnswer, Definitions, EngineVms, Host, Keeper, Payload};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -15,11 +16,19 @@ use crate::resource::Resource;
 pub const DR_PAYLOAD_FILE: &str = "kvmguestctl-dr.conf";
 pub const DR_PAYLOAD_FORMAT: &str = "kvmguestctl-dr/1";
 
+/// How much longer than DelayAfterGuestOnline `start` waits for the guest agent (GuestHealth):
+/// an OS takes tens of seconds to boot to the point where its agent runs.
+pub const AGENT_MARGIN: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Clone, Default)]
 pub struct OnlineOptions {
     /// Systems that could not be asked but that the administrator vouches for (fenced, powered
     /// off): the guest is taken as not running there.
     pub assume_stopped: Vec<String>,
+    /// The wait for the guest agent ends at most this long after the online began: a caller with
+    /// its own timeout (a cluster engine's start) keeps the rest for the verification. `None`:
+    /// DelayAfterGuestOnline plus [`AGENT_MARGIN`].
+    pub until: Option<Duration>,
 }
 
 pub fn online(
@@ -69,7 +78,18 @@ pub fn online(
         }
     }
     let launched = Instant::now();
-    let v = settle(res, &*host, console)?;
+    let (v, agent) = match host.keeper() {
+        Keeper::Hypervisor(_) if res.guest_health.enabled => {
+            let limit = (seconds(res.delay_after_guest_online) + AGENT_MARGIN).min(
+                opts.until.map_or(Duration::MAX, |until| {
+                    until.saturating_sub(started.elapsed())
+                }),
+            );
+            let (v, note) = wait_for_the_agent(res, system, &*host, limit, console)?;
+            (v, Some(note))
+        }
+        _ => (settle(res, &*host, console)?, None),
+    };
     let observed = v.observed.map_or("not defined".to_owned(), |o| {
         format!("{} ({})", o.state, o.reason)
     });
@@ -91,12 +111,16 @@ pub fn online(
             after.running_on.join(" and ")
         )));
     }
+    let detail = match agent {
+        Some(note) => format!("{observed}; {note}"),
+        None => observed,
+    };
     Ok(Report::new(
         res,
         system,
         Action::Started,
         &v,
-        observed,
+        detail,
         started,
     ))
 }
@@ -295,6 +319,63 @@ fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<moni
         |v| !v.active,
     )
 }
+
+/// GuestHealth's proof of life: wait until the guest agent answers (or the guest dies, or it
+/// turns out to have no agent channel), at most `limit`. The last look, and what became of the
+/// agent, for the report.
+fn wait_for_the_agent(
+    res: &Resource,
+    system: &str,
+    host: &dyn Host,
+    limit: Duration,
+    console: &dyn Console,
+) -> Result<(monitor::Verdict, String)> {
+    let guest = res.guest_name.as_str();
+    let ping = seconds(res.guest_health.ping_timeout);
+    let message = format!(
+        "{guest}: waiting for its guest agent, up to {}s",
+        limit.as_secs()
+    );
+    let launched = Instant::now();
+    let mut last = None;
+    let mut answered = None;
+    super::wait_every(console, &message, limit, AGENT_POLL, |_| {
+        let v = super::verdict(host, guest)?;
+        let gone = !v.active;
+        last = Some(v);
+        if gone {
+            return Ok(true);
+        }
+        let check = host.agent(guest, ping)?;
+        let done = matches!(check.answer, AgentAnswer::Answered | AgentAnswer::NoChannel);
+        answered = Some((check, launched.elapsed()));
+        Ok(done)
+    })?;
+    let v = match last {
+        Some(v) => v,
+        None => super::verdict(host, guest)?,
+    };
+    let note = match answered {
+        Some((check, after)) if check.answer == AgentAnswer::Answered => format!(
+            "up in {:.1}s: its guest agent answered",
+            after.as_secs_f64()
+        ),
+        Some((check, _)) if check.answer == AgentAnswer::NoChannel => format!(
+            "{}: GuestHealth has no agent to wait for",
+            health::unanswered(&check, guest, system, ping)
+        ),
+        Some((check, _)) => format!(
+            "{} after {}s; its silence is not held against it until it has answered once",
+            health::unanswered(&check, guest, system, ping),
+            limit.as_secs()
+        ),
+        None => "it stopped before its guest agent was asked".to_owned(),
+    };
+    Ok((v, note))
+}
+
+/// How often `start` asks the guest agent whether it is up yet.
+const AGENT_POLL: Duration = Duration::from_secs(1);
 
 /// The site's network settings for the guest, as `KEY=VALUE` lines (values are validated
 /// addresses and names, never quoted; lists are space-separated; unset keys are empty).

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::backend::{
-    Activity, Definitions, GuestState, Keeper, Observed, Placement, ShutdownAsked, ShutdownMode,
+    Activity, AddressSource, AgentAnswer, AgentCheck, Definitions, GuestDetails, GuestState,
+    Keeper, Observed, Placement, ShutdownAsked, ShutdownMode,
 };
 use crate::resource::{ConfigSource, Environment, System};
 
@@ -37,6 +38,9 @@ struct Fake {
     /// Shutdown requests each guest ignores before it obeys (u32::MAX: never obeys).
     deaf: Mutex<HashMap<String, u32>>,
     agent_fails: bool,
+    /// What the agent answers to each ping in turn (the last one again and again); no channel
+    /// when empty.
+    agent: Mutex<Vec<AgentAnswer>>,
     /// The guest crashes as soon as it is started.
     dies_on_start: bool,
     xml: String,
@@ -56,6 +60,13 @@ impl Fake {
     }
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
+    }
+    /// A running guest whose agent answers pings as scripted.
+    fn with_agent(name: &str, deaf: u32, answers: &[AgentAnswer]) -> Arc<Fake> {
+        Arc::new(Fake {
+            agent: Mutex::new(answers.to_vec()),
+            ..Arc::try_unwrap(Fake::running(name, deaf)).ok().unwrap()
+        })
     }
     fn set(&self, name: &str, state: GuestState) {
         self.guests.lock().unwrap().insert(name.to_owned(), state);
@@ -127,6 +138,30 @@ impl Host for Fake {
         _: &dyn Fn(&crate::backend::MigrationProgress),
     ) -> Result<crate::backend::MigrationDone> {
         unreachable!("migration is tested on the real testbed")
+    }
+    fn agent(&self, _: &str, _: Duration) -> Result<AgentCheck> {
+        let mut answers = self.agent.lock().unwrap();
+        let answer = match answers.len() {
+            0 => AgentAnswer::NoChannel,
+            1 => answers[0],
+            _ => answers.remove(0),
+        };
+        self.calls.lock().unwrap().push(format!("ping {answer}"));
+        Ok(AgentCheck {
+            answer,
+            run: "1".into(),
+            detail: None,
+        })
+    }
+    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails> {
+        Ok(GuestDetails {
+            agent: self.agent(name, within)?.answer,
+            host_name: None,
+            os: None,
+            kernel: None,
+            address_source: AddressSource::Nowhere,
+            interfaces: Vec::new(),
+        })
     }
     fn keeper(&self) -> Keeper<'_> {
         Keeper::Hypervisor(self)
@@ -346,31 +381,32 @@ fn offline_with_no_kill_leaves_the_guest_running_and_fails() {
 }
 
 #[test]
-fn auto_mode_uses_the_guest_agent_and_falls_back_to_acpi() {
-    let agent_xml = "<domain><name>g</name><devices><channel type='unix'>\
-        <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>";
-    let fake = Arc::new(Fake {
+fn auto_mode_uses_an_agent_that_answers_and_falls_back_to_acpi() {
+    use AgentAnswer::*;
+    // The agent answers the ping, but then does not take the request.
+    let fails = Arc::new(Fake {
         agent_fails: true,
-        xml: agent_xml.into(),
-        ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
+        ..Arc::try_unwrap(Fake::with_agent("g", 0, &[Answered]))
+            .ok()
+            .unwrap()
     });
     let (report, steps) = offline_with(
-        &fake,
+        &fails,
         "DelayAfterGuestOffline: 5",
         ShutdownRequest::Auto,
         true,
     );
     assert_eq!(report.unwrap().detail, "g shut down (ACPI)");
-    assert_eq!(fake.calls(), ["shutdown Agent", "shutdown Acpi"]);
+    assert_eq!(
+        fails.calls(),
+        ["ping answered", "shutdown Agent", "shutdown Acpi"]
+    );
     assert!(
         steps[0].starts_with("the guest agent did not take the request"),
         "{steps:?}"
     );
 
-    let obeys = Arc::new(Fake {
-        xml: agent_xml.into(),
-        ..Arc::try_unwrap(Fake::running("g", 0)).ok().unwrap()
-    });
+    let obeys = Fake::with_agent("g", 0, &[Answered]);
     let (report, _) = offline_with(
         &obeys,
         "DelayAfterGuestOffline: 5",
@@ -378,7 +414,99 @@ fn auto_mode_uses_the_guest_agent_and_falls_back_to_acpi() {
         true,
     );
     assert_eq!(report.unwrap().detail, "g shut down (guest agent)");
-    assert_eq!(obeys.calls(), ["shutdown Agent"]);
+    assert_eq!(obeys.calls(), ["ping answered", "shutdown Agent"]);
+
+    for (answer, why) in [
+        (NoChannel, "asked g to shut down (ACPI, request 1)"),
+        (
+            NotConnected,
+            "the guest agent of g on a is not connected (qemu-ga is not running in the guest); \
+             asking by ACPI",
+        ),
+        (
+            Silent,
+            "the guest agent of g on a did not answer a ping within 2s; asking by ACPI",
+        ),
+    ] {
+        let fake = Fake::with_agent("g", 0, &[answer]);
+        let (report, steps) = offline_with(
+            &fake,
+            "DelayAfterGuestOffline: 5",
+            ShutdownRequest::Auto,
+            true,
+        );
+        assert_eq!(report.unwrap().detail, "g shut down (ACPI)");
+        assert_eq!(
+            fake.calls(),
+            [format!("ping {answer}"), "shutdown Acpi".into()]
+        );
+        assert_eq!(steps[0], why);
+    }
+}
+
+#[test]
+fn auto_mode_turns_to_the_agent_once_a_booting_guest_has_it_up() {
+    use AgentAnswer::*;
+    // ACPI is not heard yet, and the agent is not up yet; at the second request it is.
+    let fake = Fake::with_agent("g", 1, &[NotConnected, Answered]);
+    let (report, steps) = offline_with(
+        &fake,
+        "DelayAfterGuestOffline: 5",
+        ShutdownRequest::Auto,
+        true,
+    );
+    assert_eq!(
+        report.unwrap().detail,
+        "g shut down (ACPI)",
+        "the first request's method"
+    );
+    assert_eq!(
+        fake.calls(),
+        [
+            "ping not-connected",
+            "shutdown Acpi",
+            "ping answered",
+            "shutdown Agent"
+        ]
+    );
+    assert!(
+        steps.contains(&"the guest agent answers now; asking through it".to_owned()),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn agent_mode_refuses_before_any_request_when_the_agent_does_not_answer() {
+    for answer in [
+        AgentAnswer::NoChannel,
+        AgentAnswer::NotConnected,
+        AgentAnswer::Silent,
+    ] {
+        let fake = Fake::with_agent("g", 0, &[answer]);
+        let (report, _) = offline_with(
+            &fake,
+            "DelayAfterGuestOffline: 5",
+            ShutdownRequest::Agent,
+            true,
+        );
+        let err = report.unwrap_err();
+        assert_eq!(err.exit(), crate::error::Exit::Failed);
+        assert!(
+            err.to_string()
+                .contains("--mode agent needs a guest agent that answers"),
+            "{err}"
+        );
+        assert_eq!(fake.calls(), [format!("ping {answer}")], "nothing was sent");
+        assert_eq!(fake.guest("g").unwrap().unwrap().state, RUNNING);
+    }
+    let obeys = Fake::with_agent("g", 0, &[AgentAnswer::Answered]);
+    let (report, _) = offline_with(
+        &obeys,
+        "DelayAfterGuestOffline: 5",
+        ShutdownRequest::Agent,
+        true,
+    );
+    assert_eq!(report.unwrap().detail, "g shut down (guest agent)");
 }
 
 #[test]
@@ -769,4 +897,88 @@ fn offline_destroys_a_faulted_guest_at_once_instead_of_asking_it_to_shut_down() 
     assert_eq!(fake.calls(), ["destroy"]);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(steps, ["g is FAULTED (paused, I/O error); destroying it"]);
+}
+
+#[test]
+fn guest_health_lowers_the_confidence_of_a_silent_agent_then_faults_it() {
+    use AgentAnswer::*;
+    let fake = Fake::with_agent("g", 0, &[Answered, Silent, Silent, Silent]);
+    let (dir, config) = config("GuestHealth: { Enabled: 1, DegradeAfter: 2, FaultAfter: 100 }");
+    let connector = FakeConnector::one(fake.clone());
+    let hosts = Hosts::new(&config, &connector).remembering(dir.path().join("state"));
+    let res = &config.resources["r"];
+    let look = || status(&hosts, &[res]).remove(0).systems.remove(0);
+
+    let first = look();
+    assert_eq!(
+        (first.state, first.confidence, first.agent),
+        (ResourceState::Online, Some(100), Some(Answered))
+    );
+    let missed = look();
+    assert_eq!(
+        (missed.state, missed.confidence),
+        (ResourceState::Online, Some(100))
+    );
+    assert!(
+        missed
+            .why
+            .contains("did not answer a ping within 2s (1 monitor(s) in a row"),
+        "{}",
+        missed.why
+    );
+    let degraded = look();
+    assert_eq!(
+        (degraded.state, degraded.confidence),
+        (ResourceState::Online, Some(health::DEGRADED))
+    );
+
+    // As if the agent had been silent since long before the FaultAfter bound.
+    let file = dir.path().join("state/r.health");
+    let mut memory: health::Memory =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    memory.silent_since = memory.silent_since.map(|t| t - 100);
+    std::fs::write(&file, serde_json::to_vec(&memory).unwrap()).unwrap();
+    let faulted = look();
+    assert_eq!(
+        (faulted.state, faulted.confidence),
+        (ResourceState::Faulted, None)
+    );
+    assert!(
+        faulted.why.contains("the guest OS is taken as hung"),
+        "{}",
+        faulted.why
+    );
+}
+
+#[test]
+fn guest_health_never_holds_a_missing_agent_against_a_guest() {
+    let fake = Fake::with_agent("g", 0, &[AgentAnswer::NotConnected]);
+    let (dir, config) = config("GuestHealth: { Enabled: 1, DegradeAfter: 1, FaultAfter: 1 }");
+    let connector = FakeConnector::one(fake.clone());
+    let hosts = Hosts::new(&config, &connector).remembering(dir.path().join("state"));
+    for _ in 0..3 {
+        let here = status(&hosts, &[&config.resources["r"]])
+            .remove(0)
+            .systems
+            .remove(0);
+        assert_eq!(
+            (here.state, here.confidence),
+            (ResourceState::Online, Some(100))
+        );
+        assert!(here.why.contains("not held against it"), "{}", here.why);
+    }
+}
+
+#[test]
+fn without_guest_health_the_monitor_never_pings() {
+    let fake = Fake::with_agent("g", 0, &[AgentAnswer::Silent]);
+    let (_dir, config) = config("DelayAfterGuestOffline: 5");
+    let connector = FakeConnector::one(fake.clone());
+    let hosts = Hosts::new(&config, &connector);
+    let here = status(&hosts, &[&config.resources["r"]])
+        .remove(0)
+        .systems
+        .remove(0);
+    assert_eq!((here.confidence, here.agent), (Some(100), None));
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }

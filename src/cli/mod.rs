@@ -122,6 +122,12 @@ pub struct Cli {
           default_value = crate::secret::DEFAULT_KEY_FILE)]
     key_file: PathBuf,
 
+    /// Where what one command leaves for the next is kept: watch's <RESOURCE>.migrated files,
+    /// the monitor's <RESOURCE>.health memory of guest agents (GuestHealth)
+    #[arg(long, global = true, help_heading = GLOBAL, env = "KVMGUESTCTL_STATE_DIR",
+          value_name = "PATH", default_value = crate::agent::STATE_DIR)]
+    state_dir: PathBuf,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -165,6 +171,7 @@ struct Context {
     timeout: Duration,
     ca_file: Option<PathBuf>,
     key_file: PathBuf,
+    state_dir: PathBuf,
 }
 
 impl Context {
@@ -189,7 +196,7 @@ impl Context {
     fn with_hosts<T>(&self, run: impl FnOnce(&Config, &Hosts) -> Result<T>) -> Result<T> {
         let config = self.config()?;
         let connector = self.backends();
-        let hosts = Hosts::new(&config, &connector);
+        let hosts = Hosts::new(&config, &connector).remembering(self.state_dir.clone());
         run(&config, &hosts)
     }
 }
@@ -223,6 +230,7 @@ pub fn main() -> ExitCode {
         timeout: Duration::from_secs(cli.timeout),
         ca_file: cli.ca_file,
         key_file: cli.key_file,
+        state_dir: cli.state_dir,
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&context, args),

@@ -42,6 +42,7 @@ pub struct Args {
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
     let options = OnlineOptions {
         assume_stopped: args.assume_stopped.clone(),
+        until: None,
     };
     let parallel = usize::from(args.parallel);
     super::act(

@@ -1,6 +1,5 @@
 //! `watch`: follow managed guests on every system and detect migrations (vcskvmguestd).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -30,14 +29,6 @@ pub struct Args {
     /// Resource names [default: all]
     #[arg(value_name = "RESOURCE", add = super::names::resources())]
     names: Vec<String>,
-    /// Where migration state files are written
-    #[arg(
-        long,
-        env = "KVMGUESTCTL_STATE_DIR",
-        value_name = "PATH",
-        default_value = "/var/lib/kvmguestctl"
-    )]
-    state_dir: PathBuf,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<Exit> {
@@ -61,7 +52,7 @@ pub fn run(context: &Context, args: &Args) -> Result<Exit> {
         &config,
         &connector,
         &resources,
-        &args.state_dir,
+        &context.state_dir,
         stop,
         &mut emit,
     )?;

@@ -7,9 +7,10 @@ use serde_saphyr::Spanned;
 
 use super::raw::{Count, Flag, RawFile, RawResource, origin, set};
 use super::{
-    CeInfo, Config, DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE,
-    DEFAULT_MIGRATE_TIMEOUT, DEFAULT_MIGRATE_WAIT_LIMIT, Diagnostic, DrOpts, Engine, Environment,
-    Origin, PasswordSource, Resource, RhevmInfo, Severity, System, resolve,
+    CeInfo, Config, DEFAULT_DEGRADE_AFTER, DEFAULT_DELAY_AFTER_GUEST_OFFLINE,
+    DEFAULT_DELAY_AFTER_GUEST_ONLINE, DEFAULT_FAULT_AFTER, DEFAULT_MIGRATE_TIMEOUT,
+    DEFAULT_MIGRATE_WAIT_LIMIT, DEFAULT_PING_TIMEOUT, Diagnostic, DrOpts, Engine, Environment,
+    GuestHealth, Origin, PasswordSource, Resource, RhevmInfo, Severity, System, resolve,
 };
 use super::{suggest, validate};
 
@@ -697,5 +698,11 @@ fn resolve_resource(
         migrate_timeout: count(raw.MigrateTimeout, DEFAULT_MIGRATE_TIMEOUT),
         migrate_wait_limit: count(raw.MigrateWaitLimit, DEFAULT_MIGRATE_WAIT_LIMIT),
         transient: flag(raw.Transient.map(|s| s.value), false),
+        guest_health: GuestHealth {
+            enabled: flag(raw.GuestHealth.Enabled.map(|s| s.value), false),
+            ping_timeout: count(raw.GuestHealth.PingTimeout, DEFAULT_PING_TIMEOUT),
+            degrade_after: count(raw.GuestHealth.DegradeAfter, DEFAULT_DEGRADE_AFTER),
+            fault_after: count(raw.GuestHealth.FaultAfter, DEFAULT_FAULT_AFTER),
+        },
     }
 }

@@ -23,6 +23,10 @@ pub const DEFAULT_DELAY_AFTER_GUEST_ONLINE: u32 = 5;
 pub const DEFAULT_DELAY_AFTER_GUEST_OFFLINE: u32 = 30;
 pub const DEFAULT_MIGRATE_TIMEOUT: u32 = 300;
 pub const DEFAULT_MIGRATE_WAIT_LIMIT: u32 = 2;
+/// Defaults of the GuestHealth extension.
+pub const DEFAULT_PING_TIMEOUT: u32 = 2;
+pub const DEFAULT_DEGRADE_AFTER: u32 = 2;
+pub const DEFAULT_FAULT_AFTER: u32 = 120;
 
 /// Everything the configuration defines, merged from all its files.
 #[derive(Debug, Clone)]
@@ -187,8 +191,29 @@ pub struct Resource {
     /// every start and leaving no persistent definition on any host, as rgmanager does.
     #[serde(rename = "Transient", serialize_with = "vcs_bool")]
     pub transient: bool,
+    /// Extension: watch the guest OS through its QEMU guest agent, not only the QEMU process.
+    #[serde(rename = "GuestHealth")]
+    pub guest_health: GuestHealth,
     #[serde(skip)]
     pub environment: Environment,
+}
+
+/// The GuestHealth extension: the monitor also pings the guest agent of a running guest. An
+/// agent that stopped answering lowers the confidence after DegradeAfter monitors, and makes the
+/// resource FAULTED once it has been silent for FaultAfter seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuestHealth {
+    #[serde(rename = "Enabled", serialize_with = "vcs_bool")]
+    pub enabled: bool,
+    /// Seconds the agent has to answer a ping (also what `stop` gives it before choosing ACPI).
+    #[serde(rename = "PingTimeout")]
+    pub ping_timeout: u32,
+    /// Monitors in a row without an answer before the confidence is lowered.
+    #[serde(rename = "DegradeAfter")]
+    pub degrade_after: u32,
+    /// Seconds of silence from a connected agent before the resource is FAULTED.
+    #[serde(rename = "FaultAfter")]
+    pub fault_after: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -61,6 +61,8 @@ pub(super) struct RawResource {
     pub MigrateTimeout: Option<Spanned<Count>>,
     pub MigrateWaitLimit: Option<Spanned<Count>>,
     pub Transient: Option<Spanned<Flag>>,
+    #[serde(default)]
+    pub GuestHealth: RawGuestHealth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +72,16 @@ pub(super) struct RawCeInfo {
     pub Enabled: Option<Flag>,
     pub CESystem: Option<Spanned<String>>,
     pub FaultOnHBLoss: Option<Flag>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub(super) struct RawGuestHealth {
+    pub Enabled: Option<Spanned<Flag>>,
+    pub PingTimeout: Option<Spanned<Count>>,
+    pub DegradeAfter: Option<Spanned<Count>>,
+    pub FaultAfter: Option<Spanned<Count>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -142,9 +142,13 @@ pub(super) fn resource(
         Some(_) => {}
     }
 
+    let health = &raw.GuestHealth;
     for (value, attr) in [
         (&raw.MigrateTimeout, "MigrateTimeout"),
         (&raw.MigrateWaitLimit, "MigrateWaitLimit"),
+        (&health.PingTimeout, "GuestHealth.PingTimeout"),
+        (&health.DegradeAfter, "GuestHealth.DegradeAfter"),
+        (&health.FaultAfter, "GuestHealth.FaultAfter"),
     ] {
         if let Some(v) = value.as_ref().filter(|v| v.value.0 == 0) {
             err(at(v), format!("{attr} must be at least 1"));
@@ -208,6 +212,17 @@ pub(super) fn resource(
             at(t),
             "Transient = 1 needs GuestConfigFilePath: a transient guest is created from it at \
              every start"
+                .into(),
+        );
+    }
+
+    if let Some(on) = raw.GuestHealth.Enabled.as_ref().filter(|e| e.value.0)
+        && raw.RHEVMInfo.Enabled.as_ref().is_some_and(|e| e.value.0)
+    {
+        err(
+            at(on),
+            "GuestHealth applies to KVM (libvirt) resources only: with RHEVMInfo.Enabled = 1 the \
+             engine watches its VMs' guest agents itself"
                 .into(),
         );
     }

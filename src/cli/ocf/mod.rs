@@ -165,6 +165,8 @@ struct Params {
     /// The RHEV engine's CA and the password key, from the same variables as every command's.
     ca_file: Option<PathBuf>,
     key_file: PathBuf,
+    /// Where the monitor remembers its guest agents (KVMGUESTCTL_STATE_DIR).
+    state_dir: PathBuf,
 }
 
 impl Params {
@@ -200,7 +202,17 @@ impl Params {
                 var("KVMGUESTCTL_KEY_FILE")
                     .unwrap_or_else(|| crate::secret::DEFAULT_KEY_FILE.to_owned()),
             ),
+            state_dir: PathBuf::from(
+                var("KVMGUESTCTL_STATE_DIR").unwrap_or_else(|| crate::agent::STATE_DIR.to_owned()),
+            ),
         }
+    }
+
+    /// When an operation's wait ends: its last two calls (a stop's destroy and check, a start's
+    /// verification) and a second for the rest are left of the timeout.
+    fn until(&self) -> Duration {
+        self.timeout
+            .saturating_sub(self.call_timeout() * 2 + Duration::from_secs(1))
     }
 
     /// Each hypervisor call gets a quarter of the operation's timeout, at most [`MAX_CALL`]: a
@@ -300,7 +312,7 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
         params.ca_file.clone(),
         params.key_file.clone(),
     );
-    let hosts = Hosts::new(&config, &backends);
+    let hosts = Hosts::new(&config, &backends).remembering(params.state_dir.clone());
     match action {
         Action::Validate => Rc::Success,
         Action::Monitor => monitor(&hosts, res, &system, params, log),
@@ -313,17 +325,13 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
             );
             let options = OnlineOptions {
                 assume_stopped: vouched_for(res, &system, params, log),
+                until: Some(params.until()),
             };
             done(agent::online(&hosts, res, &system, &options, log), log)
         }
         Action::Stop => {
             let options = OfflineOptions {
-                // Leave the destroy and its check their calls, and a second for the rest.
-                graceful_until: Some(
-                    params
-                        .timeout
-                        .saturating_sub(params.call_timeout() * 2 + Duration::from_secs(1)),
-                ),
+                graceful_until: Some(params.until()),
                 ..agent::STOP
             };
             enough_time(
@@ -430,11 +438,18 @@ fn monitor(hosts: &Hosts, res: &Resource, system: &str, params: &Params, log: &A
     let rc = monitor_rc(&status, system, params.degraded_known);
     match rc {
         Rc::Success | Rc::NotRunning => {}
-        Rc::Degraded => log.warn(&format!(
-            "{}: degraded until it is resumed",
-            explain(&status, system)
-        )),
+        Rc::Degraded => {
+            let until = match status.on(system).and_then(|h| h.activity) {
+                Some(Activity::Paused) => "until it is resumed",
+                _ => "while its guest agent does not answer",
+            };
+            log.warn(&format!("{}: degraded {until}", explain(&status, system)))
+        }
         _ => log.error(&explain(&status, system)),
+    }
+    // Without the degraded code, a guest whose agent stopped answering is still worth a word.
+    if rc == Rc::Success && status.on(system).is_some_and(|h| h.agent_degraded()) {
+        log.warn(&explain(&status, system));
     }
     rc
 }
@@ -452,8 +467,12 @@ fn monitor_rc(status: &ResourceStatus, system: &str, degraded_known: bool) -> Rc
         return Rc::Generic;
     }
     match here.state {
-        // Paused stays paused until someone resumes it: worth showing, never worth a restart.
-        ResourceState::Online if degraded_known && here.activity == Some(Activity::Paused) => {
+        // Paused stays paused until someone resumes it, and a silent guest agent may speak
+        // again: worth showing, not yet worth a restart.
+        ResourceState::Online
+            if degraded_known
+                && (here.activity == Some(Activity::Paused) || here.agent_degraded()) =>
+        {
             Rc::Degraded
         }
         ResourceState::Online => Rc::Success,
@@ -480,7 +499,14 @@ fn explain(status: &ResourceStatus, system: &str) -> String {
     let hypervisor = here
         .hypervisor_words()
         .unwrap_or_else(|| "no state".to_owned());
-    format!("{} is {} here ({hypervisor})", status.guest, here.state)
+    let why = match here.why.as_str() {
+        "" => String::new(),
+        why => format!(": {why}"),
+    };
+    format!(
+        "{} is {} here ({hypervisor}){why}",
+        status.guest, here.state
+    )
 }
 
 /// migrate_from, on the target once migrate_to has returned: the guest must be ONLINE here.

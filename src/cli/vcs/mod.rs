@@ -388,7 +388,8 @@ impl Call<'_> {
         let (settings, loaded) = self.load(&arglist, target.as_deref()).ok_or(())?;
         let res = loaded.resource().ok_or(())?;
         let backends = self.backends(&settings);
-        let hosts = Hosts::new(&loaded.config, &backends);
+        let hosts =
+            Hosts::new(&loaded.config, &backends).remembering(self.context.state_dir.clone());
         let node = settings.node.as_str();
         Ok(match entry {
             EntryPoint::Monitor => self.monitor(&hosts, res, node),
@@ -469,7 +470,9 @@ impl Call<'_> {
         // Only what VCS will act on without knowing why: a fault (reported OFFLINE, so that VCS
         // cleans and fails over) and an unknown state. The normal states go unlogged, as a monitor
         // runs every MonitorInterval.
-        if matches!(here.state, ResourceState::Faulted | ResourceState::Unknown) {
+        if matches!(here.state, ResourceState::Faulted | ResourceState::Unknown)
+            || here.agent_degraded()
+        {
             self.log.warn(&format!(
                 "{} is {} on {node}{}: exit {code}",
                 res.guest_name,
@@ -540,10 +543,11 @@ fn monitor_code(here: &SystemStatus) -> u8 {
 }
 
 fn hypervisor(here: &SystemStatus) -> String {
-    match here.hypervisor_words() {
-        Some(words) => format!(" ({words})"),
-        None if !here.why.is_empty() => format!(" ({})", here.why),
-        None => String::new(),
+    match (here.hypervisor_words(), here.why.as_str()) {
+        (Some(words), "") => format!(" ({words})"),
+        (Some(words), why) => format!(" ({words}; {why})"),
+        (None, "") => String::new(),
+        (None, why) => format!(" ({why})"),
     }
 }
 
