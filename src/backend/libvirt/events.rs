@@ -1,10 +1,10 @@
-//! Domain lifecycle events from libvirt's event loop, one connection per system, reconnected
-//! whenever its libvirtd goes away (restart, crash). The callbacks have no safe wrapper in the
+//! Domain and guest agent lifecycle events from libvirt's event loop, one connection per system,
+//! reconnected whenever its libvirtd goes away (restart, crash). The callbacks have no safe wrapper in the
 //! `virt` crate, so this module registers them through the C API; each callback only forwards
 //! what it received into a channel.
 
 use std::ffi::CStr;
-use std::os::raw::{c_int, c_void};
+use std::os::raw::{c_int, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
@@ -213,6 +213,27 @@ fn subscribe(
     if !registered {
         return Err(format!("cannot watch {uri}: event registration refused"));
     }
+    // SAFETY: on_agent_lifecycle has the signature of VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE's
+    // callback and reads EventData.
+    let registered = unsafe {
+        subscription.register(
+            sys::VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+            std::mem::transmute::<
+                sys::virConnectDomainEventAgentLifecycleCallback,
+                sys::virConnectDomainEventGenericCallback,
+            >(Some(on_agent_lifecycle)),
+            system,
+            sink,
+        )
+    };
+    // Migrations and failovers are what the watcher is for: a libvirtd without agent events
+    // (older than 1.2.11) is still watched, without them.
+    if !registered {
+        log::warn!(
+            "libvirt {}: no guest agent events (registration refused)",
+            system.name
+        );
+    }
     Ok(subscription)
 }
 
@@ -255,6 +276,21 @@ unsafe extern "C" fn on_lifecycle(
         })
     };
     0
+}
+
+unsafe extern "C" fn on_agent_lifecycle(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    state: c_int,
+    reason: c_int,
+    opaque: *mut c_void,
+) {
+    // SAFETY: libvirt calls this with the EventData registered with it and a live domain.
+    unsafe {
+        forward(dom, opaque, |system, guest| {
+            agent_lifecycle(system, guest, state, reason)
+        })
+    };
 }
 
 unsafe extern "C" fn free_event_data(opaque: *mut c_void) {
@@ -330,5 +366,65 @@ fn lifecycle(system: &str, guest: String, event: c_int, detail: c_int) -> Lifecy
         event: name,
         detail: detail_name,
         migrated: detail_name == "migrated",
+    }
+}
+
+/// libvirt's virConnectDomainEventAgentLifecycleState and its reason, the reason in words that say
+/// what happened: libvirt's ("domain started", "channel event") say little in a watch line.
+fn agent_lifecycle(system: &str, guest: String, state: c_int, reason: c_int) -> Lifecycle {
+    use sys::{
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL as CHANNEL,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_STARTED as DOMAIN_STARTED,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED as CONNECTED,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED as DISCONNECTED,
+    };
+    let event = match c_uint::try_from(state) {
+        Ok(CONNECTED) => LifecycleEvent::AgentConnected,
+        Ok(DISCONNECTED) => LifecycleEvent::AgentDisconnected,
+        _ => LifecycleEvent::Unknown,
+    };
+    let detail = match (event, c_uint::try_from(reason)) {
+        // The channel's state as the guest started here: not yet connected after a boot, already
+        // connected after an incoming migration or a restore.
+        (_, Ok(DOMAIN_STARTED)) => "the guest started",
+        (LifecycleEvent::AgentConnected, Ok(CHANNEL)) => "the guest agent opened its channel",
+        (LifecycleEvent::AgentDisconnected, Ok(CHANNEL)) => "the guest agent closed its channel",
+        _ => "unknown",
+    };
+    Lifecycle {
+        system: system.to_owned(),
+        guest,
+        event,
+        detail,
+        migrated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_lifecycle_states_and_reasons_become_event_and_detail_words() {
+        let words = |state, reason| {
+            let event = agent_lifecycle("a", "g".into(), state, reason);
+            assert!(!event.migrated, "an agent event is never a migration");
+            (event.event.as_str(), event.detail)
+        };
+        assert_eq!(
+            words(1, 2),
+            ("agent-connected", "the guest agent opened its channel")
+        );
+        assert_eq!(
+            words(2, 2),
+            ("agent-disconnected", "the guest agent closed its channel")
+        );
+        assert_eq!(words(2, 1), ("agent-disconnected", "the guest started"));
+        assert_eq!(words(1, 1), ("agent-connected", "the guest started"));
+        assert_eq!(words(1, 0), ("agent-connected", "unknown"));
+        // A state or reason a newer libvirt may add.
+        assert_eq!(words(0, 2), ("unknown", "unknown"));
+        assert_eq!(words(3, 2), ("unknown", "unknown"));
+        assert_eq!(words(2, 7), ("agent-disconnected", "unknown"));
     }
 }
