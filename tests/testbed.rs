@@ -1073,3 +1073,81 @@ fn ga_stop_mode_acpi_is_not_heard_by_the_agent_guest_and_it_is_destroyed() {
     assert!(!bed.agent_shut_it_down(), "no agent shutdown was asked for");
     assert_eq!(bed.state_on("a"), "OFFLINE");
 }
+
+// The watcher and the QEMU guest agent.
+
+impl Watcher {
+    /// Stop it as systemd does (SIGTERM) and wait for its end.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let kill = Process::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(kill.success(), "kill -TERM {pid}: {kill}");
+        self.child.wait().unwrap()
+    }
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_watch_reports_the_guest_agent_connecting_and_then_killed_inside_the_guest() {
+    let bed = Bed::new("ga-watch", 49210, "", &["--agent"]);
+    let state_dir = bed.dir.path().join("state");
+    let mut watcher = Watcher::start(&bed, &state_dir);
+    watcher.expect(Duration::from_secs(20), "connected on a", |v| {
+        v["event"] == "connected" && v["system"] == "a"
+    });
+    bed.start_with_agent();
+    let of_r =
+        |v: &Value, event: &str| v["event"] == event && v["resource"] == "r" && v["system"] == "a";
+    // libvirt reads the channel's state as it launches the guest, before "started" is said: no
+    // agent yet.
+    let launched = watcher.expect(
+        Duration::from_secs(10),
+        "agent-disconnected at launch",
+        |v| of_r(v, "agent-disconnected"),
+    );
+    assert_eq!(launched["detail"], "the guest started", "{launched}");
+    watcher.expect(Duration::from_secs(10), "started", |v| of_r(v, "started"));
+    let connected = watcher.expect(Duration::from_secs(10), "agent-connected", |v| {
+        of_r(v, "agent-connected")
+    });
+    assert_eq!(
+        (connected["detail"].as_str(), connected["guest"].as_str()),
+        (
+            Some("the guest agent opened its channel"),
+            Some(bed.guest.as_str())
+        ),
+        "{connected}"
+    );
+
+    // qemu-ga runs `killall qemu-ga` for us: it ends, and the guest closes its port.
+    let exec = bed.virsh(
+        "a",
+        &[
+            "qemu-agent-command",
+            &bed.guest,
+            r#"{"execute":"guest-exec","arguments":{"path":"/bin/busybox","arg":["killall","qemu-ga"]}}"#,
+        ],
+    );
+    assert!(
+        exec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exec.stderr)
+    );
+    let gone = watcher.expect(Duration::from_secs(10), "agent-disconnected", |v| {
+        of_r(v, "agent-disconnected")
+    });
+    assert_eq!(
+        gone["detail"], "the guest agent closed its channel",
+        "{gone}"
+    );
+    assert!(
+        !state_dir.join("r.migrated").exists(),
+        "an agent's coming and going is no migration"
+    );
+    for line in [&launched, &connected, &gone] {
+        eprintln!("{line}");
+    }
+
+    let status = watcher.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM stops the watcher cleanly");
+}

@@ -214,6 +214,9 @@ pub fn watch(
                             incoming.remove(&key);
                             known.retain(|s| *s != ev.system);
                         }
+                        // An agent that comes or goes inside a running guest says nothing about
+                        // where the guest runs: reported, no migration, no status refresh.
+                        LifecycleEvent::AgentConnected | LifecycleEvent::AgentDisconnected => {}
                         _ => {}
                     }
                 }

@@ -301,13 +301,14 @@ pub trait EngineVms {
     fn migratable(&self, name: &str) -> Result<()>;
 }
 
-/// A guest's lifecycle event.
+/// A guest's lifecycle event, or its QEMU guest agent's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lifecycle {
     pub system: String,
     pub guest: String,
     pub event: LifecycleEvent,
-    /// The hypervisor's own words for why: booted, migrated, destroyed, ...
+    /// Why, in the hypervisor's own words (booted, migrated, destroyed, ...); for the guest
+    /// agent, what changed the state of its channel.
     pub detail: &'static str,
     /// The guest arrived or left by migration.
     pub migrated: bool,
@@ -325,6 +326,10 @@ vocabulary! {
         Shutdown = "shutdown",
         Pmsuspended = "pmsuspended",
         Crashed = "crashed",
+        /// The QEMU guest agent is connected to its channel: it can answer (a shutdown request).
+        AgentConnected = "agent-connected",
+        /// The guest agent is not connected: nothing answers a request to it.
+        AgentDisconnected = "agent-disconnected",
         /// An event a newer hypervisor added.
         Unknown = "unknown",
     }

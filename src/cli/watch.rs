@@ -20,8 +20,9 @@ use super::Context;
     ),
     long_about = "Follow the lifecycle of managed guests on all their systems through \
 libvirt's events (no polling), reconnecting whenever a libvirtd restarts, and report every start, \
-stop, crash, suspend and migration, naming the resource. When a guest arrives somewhere by \
-migration (also one made with plain virsh), run the guestmigrated action: write \
+stop, crash, suspend and migration, naming the resource, and the QEMU guest agent connecting \
+(agent-connected) or disconnecting (agent-disconnected) inside the guest. When a guest arrives \
+somewhere by migration (also one made with plain virsh), run the guestmigrated action: write \
 <state-dir>/<resource>.migrated and refresh the resource's status. One line per event; one JSON \
 object per line with -o json. SIGTERM or SIGINT stops it cleanly (exit 0)."
 )]

@@ -1,10 +1,10 @@
-//! Domain lifecycle events from libvirt's event loop, one connection per system, reconnected
-//! whenever its libvirtd goes away (restart, crash). The callbacks have no safe wrapper in the
+//! Domain and guest agent lifecycle events from libvirt's event loop, one connection per system,
+//! reconnected whenever its libvirtd goes away (restart, crash). The callbacks have no safe wrapper in the
 //! `virt` crate, so this module registers them through the C API; each callback only forwards
 //! what it received into a channel.
 
 use std::ffi::CStr;
-use std::os::raw::{c_int, c_void};
+use std::os::raw::{c_int, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, OnceLock};
@@ -96,22 +96,65 @@ fn supervise(system: &System, timeout: Duration, sink: &Sender<HostEvent>, stop:
     }
 }
 
-/// A registered connection; dropping it deregisters the lifecycle callback.
+/// A registered connection; dropping it deregisters its event callbacks.
 struct Subscription {
     conn: Connect,
-    callback: c_int,
+    callbacks: Vec<c_int>,
     closed: Arc<AtomicBool>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // SAFETY: callback was returned by virConnectDomainEventRegisterAny on this connection.
-        // On a closed connection this fails harmlessly; libvirt frees the callback data either way.
-        unsafe { sys::virConnectDomainEventDeregisterAny(self.conn.as_ptr(), self.callback) };
+        for &callback in &self.callbacks {
+            // SAFETY: callback was returned by virConnectDomainEventRegisterAny on this connection.
+            // On a closed connection this fails harmlessly; libvirt frees the callback data either
+            // way.
+            unsafe { sys::virConnectDomainEventDeregisterAny(self.conn.as_ptr(), callback) };
+        }
     }
 }
 
-/// What the lifecycle callback needs; owned by libvirt until it calls `free_event_data`.
+impl Subscription {
+    /// Register `callback` for the events `id` of every guest, with its own `EventData`; false
+    /// when libvirt refuses it.
+    ///
+    /// # Safety
+    /// `callback` is a function of the signature libvirt calls for `id`, cast to the generic type
+    /// (the C API's VIR_DOMAIN_EVENT_CALLBACK cast), that reads its opaque argument as `EventData`.
+    unsafe fn register(
+        &mut self,
+        id: sys::virDomainEventID,
+        callback: sys::virConnectDomainEventGenericCallback,
+        system: &System,
+        sink: &Sender<HostEvent>,
+    ) -> bool {
+        let data = Box::into_raw(Box::new(EventData {
+            system: system.name.clone(),
+            sink: sink.clone(),
+        })) as *mut c_void;
+        // SAFETY: callback fits id (the caller's promise); data is owned by libvirt until
+        // free_event_data.
+        let registered = unsafe {
+            sys::virConnectDomainEventRegisterAny(
+                self.conn.as_ptr(),
+                std::ptr::null_mut(),
+                id as c_int,
+                callback,
+                data,
+                Some(free_event_data),
+            )
+        };
+        if registered < 0 {
+            // SAFETY: registration failed, so libvirt did not take ownership of data.
+            unsafe { free_event_data(data) };
+            return false;
+        }
+        self.callbacks.push(registered);
+        true
+    }
+}
+
+/// What an event callback needs; owned by libvirt until it calls `free_event_data`.
 struct EventData {
     system: String,
     sink: Sender<HostEvent>,
@@ -149,50 +192,74 @@ fn subscribe(
         return Err(format!("cannot watch {uri}: close callback refused"));
     }
 
-    let data = Box::into_raw(Box::new(EventData {
-        system: system.name.clone(),
-        sink: sink.clone(),
-    })) as *mut c_void;
-    // SAFETY: libvirt calls every event callback with the lifecycle signature when registered for
-    // VIR_DOMAIN_EVENT_ID_LIFECYCLE; the generic type is only how the C API spells "any callback"
-    // (the VIR_DOMAIN_EVENT_CALLBACK cast). `data` is owned by libvirt until free_event_data.
-    let callback = unsafe {
-        let lifecycle: unsafe extern "C" fn(
-            sys::virConnectPtr,
-            sys::virDomainPtr,
-            c_int,
-            c_int,
-            *mut c_void,
-        ) -> c_int = on_lifecycle;
-        let generic = std::mem::transmute::<
-            unsafe extern "C" fn(
-                sys::virConnectPtr,
-                sys::virDomainPtr,
-                c_int,
-                c_int,
-                *mut c_void,
-            ) -> c_int,
-            unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void),
-        >(lifecycle);
-        sys::virConnectDomainEventRegisterAny(
-            conn.as_ptr(),
-            std::ptr::null_mut(),
-            sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE as c_int,
-            Some(generic),
-            data,
-            Some(free_event_data),
+    let mut subscription = Subscription {
+        conn,
+        callbacks: Vec::new(),
+        closed,
+    };
+    // SAFETY: on_lifecycle has the signature of VIR_DOMAIN_EVENT_ID_LIFECYCLE's callback and
+    // reads EventData.
+    let registered = unsafe {
+        subscription.register(
+            sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            std::mem::transmute::<
+                sys::virConnectDomainEventCallback,
+                sys::virConnectDomainEventGenericCallback,
+            >(Some(on_lifecycle)),
+            system,
+            sink,
         )
     };
-    if callback < 0 {
-        // SAFETY: registration failed, so libvirt did not take ownership of data.
-        unsafe { free_event_data(data) };
+    if !registered {
         return Err(format!("cannot watch {uri}: event registration refused"));
     }
-    Ok(Subscription {
-        conn,
-        callback,
-        closed,
-    })
+    // SAFETY: on_agent_lifecycle has the signature of VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE's
+    // callback and reads EventData.
+    let registered = unsafe {
+        subscription.register(
+            sys::VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+            std::mem::transmute::<
+                sys::virConnectDomainEventAgentLifecycleCallback,
+                sys::virConnectDomainEventGenericCallback,
+            >(Some(on_agent_lifecycle)),
+            system,
+            sink,
+        )
+    };
+    // Migrations and failovers are what the watcher is for: a libvirtd without agent events
+    // (older than 1.2.11) is still watched, without them.
+    if !registered {
+        log::warn!(
+            "libvirt {}: no guest agent events (registration refused)",
+            system.name
+        );
+    }
+    Ok(subscription)
+}
+
+/// Send the lifecycle event `event` makes of the system and the guest's name into the sink of
+/// the callback's `EventData`.
+///
+/// # Safety
+/// `opaque` is the `EventData` registered with the calling callback and `dom` the domain it was
+/// called for: both alive for the duration of the callback.
+unsafe fn forward(
+    dom: sys::virDomainPtr,
+    opaque: *mut c_void,
+    event: impl FnOnce(&str, String) -> Lifecycle,
+) {
+    // SAFETY: the caller's promise.
+    let (data, guest) = unsafe {
+        (
+            &*(opaque as *const EventData),
+            CStr::from_ptr(sys::virDomainGetName(dom))
+                .to_string_lossy()
+                .into_owned(),
+        )
+    };
+    let _ = data
+        .sink
+        .send(HostEvent::Lifecycle(event(&data.system, guest)));
 }
 
 unsafe extern "C" fn on_lifecycle(
@@ -202,27 +269,32 @@ unsafe extern "C" fn on_lifecycle(
     detail: c_int,
     opaque: *mut c_void,
 ) -> c_int {
-    // SAFETY: opaque is the EventData registered with this callback, alive until freed by libvirt;
-    // dom is valid for the duration of the callback.
-    let (data, guest) = unsafe {
-        (
-            &*(opaque as *const EventData),
-            CStr::from_ptr(sys::virDomainGetName(dom))
-                .to_string_lossy()
-                .into_owned(),
-        )
+    // SAFETY: libvirt calls this with the EventData registered with it and a live domain.
+    unsafe {
+        forward(dom, opaque, |system, guest| {
+            lifecycle(system, guest, event, detail)
+        })
     };
-    let _ = data.sink.send(HostEvent::Lifecycle(lifecycle(
-        &data.system,
-        guest,
-        event,
-        detail,
-    )));
     0
 }
 
+unsafe extern "C" fn on_agent_lifecycle(
+    _conn: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    state: c_int,
+    reason: c_int,
+    opaque: *mut c_void,
+) {
+    // SAFETY: libvirt calls this with the EventData registered with it and a live domain.
+    unsafe {
+        forward(dom, opaque, |system, guest| {
+            agent_lifecycle(system, guest, state, reason)
+        })
+    };
+}
+
 unsafe extern "C" fn free_event_data(opaque: *mut c_void) {
-    // SAFETY: opaque came from Box::into_raw in subscribe and is freed exactly once, here.
+    // SAFETY: opaque came from Box::into_raw in register and is freed exactly once, here.
     drop(unsafe { Box::from_raw(opaque as *mut EventData) });
 }
 
@@ -294,5 +366,65 @@ fn lifecycle(system: &str, guest: String, event: c_int, detail: c_int) -> Lifecy
         event: name,
         detail: detail_name,
         migrated: detail_name == "migrated",
+    }
+}
+
+/// libvirt's virConnectDomainEventAgentLifecycleState and its reason, the reason in words that say
+/// what happened: libvirt's ("domain started", "channel event") say little in a watch line.
+fn agent_lifecycle(system: &str, guest: String, state: c_int, reason: c_int) -> Lifecycle {
+    use sys::{
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_CHANNEL as CHANNEL,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_STARTED as DOMAIN_STARTED,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED as CONNECTED,
+        VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED as DISCONNECTED,
+    };
+    let event = match c_uint::try_from(state) {
+        Ok(CONNECTED) => LifecycleEvent::AgentConnected,
+        Ok(DISCONNECTED) => LifecycleEvent::AgentDisconnected,
+        _ => LifecycleEvent::Unknown,
+    };
+    let detail = match (event, c_uint::try_from(reason)) {
+        // The channel's state as the guest started here: not yet connected after a boot, already
+        // connected after an incoming migration or a restore.
+        (_, Ok(DOMAIN_STARTED)) => "the guest started",
+        (LifecycleEvent::AgentConnected, Ok(CHANNEL)) => "the guest agent opened its channel",
+        (LifecycleEvent::AgentDisconnected, Ok(CHANNEL)) => "the guest agent closed its channel",
+        _ => "unknown",
+    };
+    Lifecycle {
+        system: system.to_owned(),
+        guest,
+        event,
+        detail,
+        migrated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_lifecycle_states_and_reasons_become_event_and_detail_words() {
+        let words = |state, reason| {
+            let event = agent_lifecycle("a", "g".into(), state, reason);
+            assert!(!event.migrated, "an agent event is never a migration");
+            (event.event.as_str(), event.detail)
+        };
+        assert_eq!(
+            words(1, 2),
+            ("agent-connected", "the guest agent opened its channel")
+        );
+        assert_eq!(
+            words(2, 2),
+            ("agent-disconnected", "the guest agent closed its channel")
+        );
+        assert_eq!(words(2, 1), ("agent-disconnected", "the guest started"));
+        assert_eq!(words(1, 1), ("agent-connected", "the guest started"));
+        assert_eq!(words(1, 0), ("agent-connected", "unknown"));
+        // A state or reason a newer libvirt may add.
+        assert_eq!(words(0, 2), ("unknown", "unknown"));
+        assert_eq!(words(3, 2), ("unknown", "unknown"));
+        assert_eq!(words(2, 7), ("agent-disconnected", "unknown"));
     }
 }
