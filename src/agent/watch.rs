@@ -110,11 +110,13 @@ pub fn watch(
         .collect::<Result<Vec<_>>>()?;
 
     // Where each resource's guest runs, so a migration can say where it came from.
-    let mut running_on: BTreeMap<String, Vec<String>> =
-        monitor::status(&Hosts::new(config, connector), resources)
-            .into_iter()
-            .map(|s| (s.resource, s.running_on))
-            .collect();
+    let mut running_on: BTreeMap<String, Vec<String>> = monitor::status(
+        &Hosts::new(config, connector).remembering(state_dir.to_owned()),
+        resources,
+    )
+    .into_iter()
+    .map(|s| (s.resource, s.running_on))
+    .collect();
     let (tx, rx) = mpsc::channel();
     connector.watch(&systems, tx, stop.clone())?;
     let mut reachable: BTreeMap<String, bool> = BTreeMap::new();
@@ -144,7 +146,10 @@ pub fn watch(
                     .copied()
                     .filter(|r| r.systems.contains(&system))
                     .collect();
-                let statuses = monitor::status(&Hosts::new(config, connector), &affected);
+                let statuses = monitor::status(
+                    &Hosts::new(config, connector).remembering(state_dir.to_owned()),
+                    &affected,
+                );
                 let detail = if first { "" } else { "reconnected" };
                 emit(&WatchLine::new(
                     &system,
@@ -254,7 +259,11 @@ fn guestmigrated(
         .find(|s| *s != to)
         .cloned()
         .or(departed.filter(|s| s != to));
-    let status = monitor::status(&Hosts::new(config, connector), &[res]).remove(0);
+    let status = monitor::status(
+        &Hosts::new(config, connector).remembering(state_dir.to_owned()),
+        &[res],
+    )
+    .remove(0);
     let here = status.on(to);
     // The source may still hold its paused, finishing copy for a moment: the guest is on `to`.
     *running_on = vec![to.to_owned()];
