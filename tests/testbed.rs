@@ -168,9 +168,15 @@ impl Bed {
         cmd.env_remove("KVMGUESTCTL_CONFIG")
             .arg("--config")
             .arg(&self.config)
-            .args(["--sys", sys, "--yes"])
+            .args(["--sys", sys, "--yes", "--state-dir"])
+            .arg(self.state_dir())
             .timeout(Duration::from_secs(120));
         cmd
+    }
+
+    /// The bed's own state directory (GuestHealth's memory, watch's files).
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
     }
 
     /// Run and parse: (exit code, JSON document, stderr); panics when stdout is not JSON.
@@ -1005,6 +1011,24 @@ impl Bed {
         self.wait_for_the_agent("a");
     }
 
+    /// Have the agent guest's qemu-ga run busybox with `args` (guest-exec): how a test stops or
+    /// freezes the agent from inside the guest.
+    fn in_the_guest(&self, args: &[&str]) {
+        let command = serde_json::json!({
+            "execute": "guest-exec",
+            "arguments": { "path": "/bin/busybox", "arg": args },
+        });
+        let exec = self.virsh(
+            "a",
+            &["qemu-agent-command", &self.guest, &command.to_string()],
+        );
+        assert!(
+            exec.status.success(),
+            "guest-exec {args:?}: {}",
+            String::from_utf8_lossy(&exec.stderr)
+        );
+    }
+
     /// Whether the guest's own `/sbin/shutdown` (which only qemu-ga's guest-shutdown runs) ran.
     fn agent_shut_it_down(&self) -> bool {
         std::fs::read_to_string(self.serial_log())
@@ -1120,19 +1144,7 @@ fn ga_watch_reports_the_guest_agent_connecting_and_then_killed_inside_the_guest(
     );
 
     // qemu-ga runs `killall qemu-ga` for us: it ends, and the guest closes its port.
-    let exec = bed.virsh(
-        "a",
-        &[
-            "qemu-agent-command",
-            &bed.guest,
-            r#"{"execute":"guest-exec","arguments":{"path":"/bin/busybox","arg":["killall","qemu-ga"]}}"#,
-        ],
-    );
-    assert!(
-        exec.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exec.stderr)
-    );
+    bed.in_the_guest(&["killall", "qemu-ga"]);
     let gone = watcher.expect(Duration::from_secs(10), "agent-disconnected", |v| {
         of_r(v, "agent-disconnected")
     });
@@ -1150,4 +1162,270 @@ fn ga_watch_reports_the_guest_agent_connecting_and_then_killed_inside_the_guest(
 
     let status = watcher.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM stops the watcher cleanly");
+}
+
+// GuestHealth, status --detail and the agent's absence, against the real qemu-ga.
+
+/// The resource's status on a, as JSON, and how long the status took.
+fn status_on_a(bed: &Bed, extra: &[&str]) -> (Value, Duration) {
+    let started = Instant::now();
+    let mut args = vec!["status", "r"];
+    args.extend_from_slice(extra);
+    let (_, doc, err) = bed.run("a", &args);
+    let took = started.elapsed();
+    let a = doc["resources"][0]["systems"]
+        .as_array()
+        .and_then(|systems| systems.iter().find(|s| s["system"] == "a").cloned())
+        .unwrap_or_else(|| panic!("no system a: {doc}\n{err}"));
+    (a, took)
+}
+
+/// The OCF monitor of r on a, as Pacemaker 2.1 (OCF 1.1) calls it: its exit code and stderr.
+fn ocf_monitor(bed: &Bed) -> (Option<i32>, String) {
+    let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+        .args(["ocf", "monitor"])
+        .env_remove("KVMGUESTCTL_CONFIG")
+        .env("OCF_RESKEY_config", &bed.config)
+        .env("OCF_RESOURCE_INSTANCE", "r")
+        .env("OCF_RESKEY_CRM_meta_on_node", "a")
+        .env("OCF_RESKEY_CRM_meta_interval", "10000")
+        .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+        .env("OCF_RA_VERSION_MAJOR", "1")
+        .env("OCF_RA_VERSION_MINOR", "1")
+        .env("KVMGUESTCTL_STATE_DIR", bed.state_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_status_detail_shows_what_the_agent_says_and_start_waits_for_the_agent() {
+    let bed = Bed::new(
+        "ga-detail",
+        49211,
+        "    GuestHealth: { Enabled: 1 }\n",
+        &["--agent", "--nic"],
+    );
+    let _ = std::fs::remove_file(bed.serial_log());
+    let (code, doc, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let detail = doc["results"][0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("its guest agent answered"),
+        "start waits for the agent: {doc}\n{err}"
+    );
+    // The agent answered, so it was up: no wait of our own is needed before asking it.
+    let (a, _) = status_on_a(&bed, &["--detail"]);
+    assert_eq!(a["agent"], "answered", "{a}");
+    let details = &a["details"];
+    assert_eq!(details["host_name"], "kvmgt-agent-guest", "{a}");
+    assert_eq!(details["os"], "kvmguestctl testbed agent guest", "{a}");
+    assert_eq!(details["address_source"], "agent", "{a}");
+    let eth0 = details["interfaces"]
+        .as_array()
+        .and_then(|i| i.iter().find(|i| i["name"] == "eth0"))
+        .unwrap_or_else(|| panic!("no eth0: {a}"));
+    assert!(
+        eth0["addresses"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("192.0.2.50/24")),
+        "the static address the guest's init set: {eth0}"
+    );
+    assert!(
+        !details["interfaces"].to_string().contains("127.0.0.1"),
+        "loopback is left out: {a}"
+    );
+
+    // The table has the same, in columns of its own.
+    let out = bed
+        .kvm("a")
+        .args(["status", "r", "--detail"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    for column in [
+        "HOSTNAME",
+        "OS",
+        "ADDRESSES",
+        "kvmgt-agent-guest",
+        "192.0.2.50/24 (eth0)",
+    ] {
+        assert!(table.contains(column), "{column} in:\n{table}");
+    }
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_uses_acpi() {
+    let bed = Bed::new(
+        "ga-frozen",
+        49212,
+        "    DelayAfterGuestOffline: 3\n    GuestHealth: { Enabled: 1, DegradeAfter: 2, FaultAfter: 15 }\n",
+        &["--agent"],
+    );
+    bed.start_with_agent();
+    let (a, _) = status_on_a(&bed, &[]);
+    assert_eq!(
+        (&a["state"], &a["confidence"], &a["agent"]),
+        (
+            &Value::from("ONLINE"),
+            &Value::from(100),
+            &Value::from("answered")
+        ),
+        "{a}"
+    );
+    assert_eq!(ocf_monitor(&bed).0, Some(0));
+
+    // SIGSTOP: qemu-ga keeps its channel open and never answers, as under a hung kernel.
+    bed.in_the_guest(&["killall", "-STOP", "qemu-ga"]);
+    let (first, took) = status_on_a(&bed, &[]);
+    assert_eq!(
+        (&first["state"], &first["confidence"], &first["agent"]),
+        (
+            &Value::from("ONLINE"),
+            &Value::from(100),
+            &Value::from("silent")
+        ),
+        "one miss does not count yet: {first}"
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "the ping is bounded by PingTimeout: {took:?}"
+    );
+    let (second, _) = status_on_a(&bed, &[]);
+    assert_eq!(
+        (&second["state"], &second["confidence"]),
+        (&Value::from("ONLINE"), &Value::from(50)),
+        "{second}"
+    );
+    assert!(
+        second["why"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer a ping within 2s"),
+        "{second}"
+    );
+    let (rc, stderr) = ocf_monitor(&bed);
+    assert_eq!(rc, Some(190), "degraded for OCF 1.1: {stderr}");
+    assert!(
+        stderr.contains("degraded while its guest agent does not answer"),
+        "{stderr}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let faulted = loop {
+        let (a, took) = status_on_a(&bed, &[]);
+        assert!(took < Duration::from_secs(8), "{took:?}");
+        if a["state"] == "FAULTED" {
+            break a;
+        }
+        assert_eq!(a["state"], "ONLINE", "{a}");
+        assert!(Instant::now() < deadline, "never FAULTED: {a}");
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(
+        faulted["why"]
+            .as_str()
+            .unwrap()
+            .contains("the guest OS is taken as hung"),
+        "{faulted}"
+    );
+    assert_eq!(
+        faulted["hypervisor_state"], "running",
+        "QEMU still runs: {faulted}"
+    );
+    let (rc, stderr) = ocf_monitor(&bed);
+    assert_eq!(rc, Some(1), "{stderr}");
+    assert!(stderr.contains("the guest OS is taken as hung"), "{stderr}");
+
+    // A stop does not wait on the silent agent: ACPI (which this guest does not hear), then the
+    // destroy after DelayAfterGuestOffline.
+    let started = Instant::now();
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "auto"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("did not answer a ping within 2s; asking by ACPI"),
+        "{err}"
+    );
+    assert_eq!(doc["results"][0]["action"], "killed", "{doc}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!bed.agent_shut_it_down());
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_a_guest_without_an_agent_is_never_held_against_by_guest_health() {
+    let bed = Bed::new(
+        "ga-none",
+        49213,
+        "    GuestHealth: { Enabled: 1, DegradeAfter: 1, FaultAfter: 1 }\n",
+        &[],
+    );
+    let started = Instant::now();
+    let (code, doc, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        doc["results"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GuestHealth has no agent to wait for"),
+        "{doc}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "no wait for an agent it cannot have"
+    );
+    for _ in 0..3 {
+        let (a, _) = status_on_a(&bed, &[]);
+        assert_eq!(
+            (&a["state"], &a["confidence"], &a["agent"]),
+            (
+                &Value::from("ONLINE"),
+                &Value::from(100),
+                &Value::from("no-channel")
+            ),
+            "{a}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn ga_stop_mode_auto_falls_back_to_acpi_when_no_agent_runs_and_mode_agent_refuses() {
+    // The plain guest (acpid, no qemu-ga) with the agent's channel: nothing opens it.
+    let bed = Bed::new("ga-noagent", 49214, "", &["--agent-channel"]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "agent"]);
+    assert_eq!(code, 1, "{doc}\n{err}");
+    assert!(
+        err.contains("is not connected (qemu-ga is not running in the guest): --mode agent needs a guest agent that answers"),
+        "{err}"
+    );
+    assert_eq!(bed.state_on("a"), "ONLINE", "nothing was sent");
+
+    let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "auto"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("is not connected (qemu-ga is not running in the guest); asking by ACPI"),
+        "{err}"
+    );
+    let result = &doc["results"][0];
+    assert_eq!(result["action"], "stopped", "{doc}\n{err}");
+    assert_eq!(
+        result["detail"],
+        format!("{} shut down (ACPI)", bed.guest),
+        "{doc}\n{err}"
+    );
 }

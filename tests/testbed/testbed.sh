@@ -5,7 +5,7 @@
 #   testbed.sh down      remove every kvmgt-* guest, stop the daemons this script started
 #   testbed.sh status    say whether each host answers; exit 0 only when both do
 #   testbed.sh env       NAME=value lines for a test harness (safe to `source` or to parse)
-#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel] [--agent]
+#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]
 #                        print a domain XML for the tiny guest (--agent: the kind that runs a real
 #                        QEMU guest agent and has no acpid)
 #
@@ -31,7 +31,7 @@ B_URI="qemu:///system?socket=$B_RUN/libvirt-sock"
 B_HOST_UUID=6b766d67-7465-7374-6265-640000000b0b
 KERNEL=$TB_DIR/vmlinuz
 INITRD=$TB_DIR/initrd.img
-AGENT_INITRD=$TB_DIR/initrd-agent.img   # the agent guest's: qemu-ga, no acpid
+AGENT_INITRD=   # the agent guest's: qemu-ga, no acpid; named after its recipe, set below
 LOG_DIR=$TB_DIR/logs
 MIGRATE_PORT_BASE=49152
 WAIT_SECONDS=30
@@ -187,6 +187,7 @@ kernel_package() {
 # another build does not load), so a cached kernel that apt has since replaced is rebuilt first.
 build_agent_guest() {
     [ -s "$AGENT_INITRD" ] && return 0
+    rm -f "$TB_DIR"/initrd-agent*.img
     apt_update_once
     local kpkg build
     kpkg=$(kernel_package)
@@ -217,7 +218,8 @@ build_agent_guest() {
     cp "$build/x/usr/sbin/qemu-ga" "$r/usr/sbin/qemu-ga"
     # In the cloud kernel virtio, virtio_pci and virtio_console are modules, in this load order
     # (the .deb has no modules.dep; `strings X.ko | grep ^depends=` gave it).
-    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+    for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console \
+        failover net_failover virtio_net; do
         find "$build"/x/lib/modules/ -name "$m.ko" -exec cp {} "$r/lib/modules/" \;
         [ -s "$r/lib/modules/$m.ko" ] || die "no $m.ko in $kpkg"
     done
@@ -240,9 +242,17 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 hostname -F /etc/hostname
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console \
+    failover net_failover virtio_net; do
     insmod /lib/modules/$m.ko
 done
+# A guest given a NIC (guest-xml --nic) has a known static address, for what the agent reports.
+for _ in $(seq 20); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set eth0 up
+    ip addr add 192.0.2.50/24 dev eth0
+    echo "kvmgt-guest: eth0 192.0.2.50/24"
+fi
 # No udev: find the agent's port by its name and give it the path qemu-ga is told to open.
 port=
 for _ in $(seq 50); do
@@ -278,6 +288,8 @@ EOF
     rm -rf "$build"
     trap - EXIT
 }
+# The file is named after the recipe above: a changed recipe is built afresh, not taken from a cache.
+AGENT_INITRD=$TB_DIR/initrd-agent-$(declare -f build_agent_guest | sha1sum | cut -c1-12).img
 
 start_host_a() {
     mkdir -p "$A_RUN" /var/log/libvirt /run/libvirt /var/lib/libvirt/qemu /var/cache/libvirt
@@ -418,17 +430,19 @@ EOF
 # The serial log is opened with append='on' so the destination QEMU of a migration does not truncate
 # it; a test that looks for "userland up" should delete NAME's log before starting the guest.
 # --agent-channel only adds the channel (nothing in the plain guest answers on it); --agent boots
-# the agent guest's initramfs, whose qemu-ga does answer, and has the channel.
+# the agent guest's initramfs, whose qemu-ga does answer, and has the channel. --nic adds a
+# user-mode (slirp) virtio NIC, to which the agent guest gives the address 192.0.2.50/24.
 cmd_guest_xml() {
-    local name=${1:-} kernel=yes agent=no initrd=$INITRD
+    local name=${1:-} kernel=yes agent=no initrd=$INITRD nic=no
     [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
-        die "usage: guest-xml NAME [--no-kernel] [--agent-channel] [--agent]"
+        die "usage: guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]"
     shift
     for arg in "$@"; do
         case $arg in
             --no-kernel) kernel=no ;;
             --agent-channel) agent=yes ;;
             --agent) agent=yes initrd=$AGENT_INITRD ;;
+            --nic) nic=yes ;;
             *) die "guest-xml: unknown option $arg" ;;
         esac
     done
@@ -453,6 +467,9 @@ cmd_guest_xml() {
     if [ $agent = yes ]; then
         echo "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
     fi
+    if [ $nic = yes ]; then
+        echo "    <interface type='user'><model type='virtio'/></interface>"
+    fi
     echo "    <memballoon model='none'/>"
     echo "  </devices>"
     echo "</domain>"
@@ -465,5 +482,5 @@ case ${1:-} in
     env) cmd_env ;;
     guest-xml) shift; cmd_guest_xml "$@" ;;
     _hostb-inside) hostb_inside ;;
-    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent]" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]" >&2; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ use virt::domain::Domain;
 use virt::error::Error as VirtError;
 use virt::sys;
 
-use crate::backend::{AddressSource, AgentAnswer, AgentCheck, GuestDetails, GuestInterface};
+use crate::backend::{AddressSource, AgentAnswer, GuestDetails, GuestInterface};
 
 /// The virtio-serial channel name of the QEMU guest agent.
 const GUEST_AGENT_CHANNEL: &str = "org.qemu.guest_agent.0";
@@ -67,29 +67,35 @@ fn whole_seconds(within: Duration) -> i32 {
     within.as_secs_f64().ceil().clamp(1.0, i32::MAX as f64) as i32
 }
 
-/// Ping the agent of a running domain.
-pub fn ping(dom: &Domain, within: Duration) -> Result<AgentCheck, VirtError> {
+/// The agent's channel of a running domain, and which run of it this is; `None` when there is
+/// an agent to ping (a channel that is, or may be, connected).
+pub fn unpingable(dom: &Domain) -> Result<(Option<AgentAnswer>, String), VirtError> {
     let run = dom.id().map_or_else(|| "-".to_owned(), |id| id.to_string());
-    let (answer, detail) = match channel(&dom.xml_desc(0)?) {
-        Channel::Absent => (AgentAnswer::NoChannel, None),
-        Channel::Disconnected => (AgentAnswer::NotConnected, None),
-        Channel::Present => {
-            match dom.qemu_agent_command(r#"{"execute":"guest-ping"}"#, whole_seconds(within), 0) {
-                Ok(_) => (AgentAnswer::Answered, None),
-                Err(e) => (AgentAnswer::Silent, Some(e.message().to_owned())),
-            }
-        }
+    let answer = match channel(&dom.xml_desc(0)?) {
+        Channel::Absent => Some(AgentAnswer::NoChannel),
+        Channel::Disconnected => Some(AgentAnswer::NotConnected),
+        Channel::Present => None,
     };
-    Ok(AgentCheck {
-        answer,
-        run,
-        detail,
-    })
+    Ok((answer, run))
 }
 
-/// What the guest says about itself when its agent answers; else its DHCP leases' addresses.
-pub fn details(dom: &Domain, within: Duration) -> Result<GuestDetails, VirtError> {
-    let agent = ping(dom, within)?.answer;
+/// `guest-ping`, answered within `within` or not at all (the hypervisor's words why not).
+pub fn guest_ping(dom: &Domain, within: Duration) -> Result<Option<String>, VirtError> {
+    Ok(
+        match dom.qemu_agent_command(r#"{"execute":"guest-ping"}"#, whole_seconds(within), 0) {
+            Ok(_) => None,
+            Err(e) => Some(e.message().to_owned()),
+        },
+    )
+}
+
+/// What the guest says about itself when its agent has just answered a ping; else its DHCP
+/// leases' addresses.
+pub fn details(
+    dom: &Domain,
+    agent: AgentAnswer,
+    within: Duration,
+) -> Result<GuestDetails, VirtError> {
     if agent != AgentAnswer::Answered {
         return Ok(nowhere_when_empty(GuestDetails {
             agent,

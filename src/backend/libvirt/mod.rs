@@ -20,8 +20,9 @@ use virt::error::{Error as VirtError, ErrorNumber};
 use virt::sys;
 
 use super::{
-    AgentCheck, Definitions, Guest, GuestDetails, Host, HostEvent, Keeper, MigrationDone,
-    MigrationProgress, MigrationRequest, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
+    AgentAnswer, AgentCheck, Definitions, Guest, GuestDetails, Host, HostEvent, Keeper,
+    MigrationDone, MigrationProgress, MigrationRequest, ShutdownAsked, ShutdownMode, SurveyId,
+    Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::System;
@@ -426,18 +427,40 @@ impl Host for LibvirtHost {
     }
 
     fn agent(&self, name: &str, within: Duration) -> Result<AgentCheck> {
-        self.on_guest_for(
+        let (answer, run) = self.on_guest(name, "agent channel of", agent::unpingable)?;
+        if let Some(answer) = answer {
+            return Ok(AgentCheck {
+                answer,
+                run,
+                detail: None,
+            });
+        }
+        // After one silence libvirt first resynchronises with the agent, for a fixed 5 s: the
+        // answer is not waited for beyond `within` (and a second for the call itself).
+        let ping = self.on_guest_for(
             name,
             "ping the guest agent of",
-            self.timeout + within,
-            move |dom| agent::ping(dom, within),
-        )
+            within + Duration::from_secs(1),
+            move |dom| agent::guest_ping(dom, within),
+        );
+        let (answer, detail) = match ping {
+            Ok(None) => (AgentAnswer::Answered, None),
+            Ok(Some(why)) => (AgentAnswer::Silent, Some(why)),
+            Err(Error::Timeout { .. }) => (AgentAnswer::Silent, None),
+            Err(e) => return Err(e),
+        };
+        Ok(AgentCheck {
+            answer,
+            run,
+            detail,
+        })
     }
 
     fn details(&self, name: &str, within: Duration) -> Result<GuestDetails> {
-        // A ping, the host name, the OS and the addresses: four agent calls at most.
-        self.on_guest_for(name, "details of", self.timeout + within * 4, move |dom| {
-            agent::details(dom, within)
+        let agent = self.agent(name, within)?.answer;
+        // The host name, the OS and the addresses: three agent calls at most.
+        self.on_guest_for(name, "details of", self.timeout + within * 3, move |dom| {
+            agent::details(dom, agent, within)
         })
     }
 
