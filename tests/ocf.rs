@@ -671,3 +671,94 @@ fn the_engines_ca_comes_from_kvmguestctl_ca_file_as_for_every_command() {
         got.stderr
     );
 }
+
+/// GuestHealth through the OCF monitor: a guest whose agent answered once and then stopped
+/// answering is degraded (190 to an OCF 1.1 caller, 0 with a warning before), then FAULTED (1).
+/// The test driver's agent never answers (it has none), so the agent's earlier answer is the
+/// memory the state directory keeps, written here as a monitor would have.
+#[test]
+fn guest_health_maps_a_silent_agent_to_degraded_then_to_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.xml"),
+        "<node><domain type='test'><name>ga01</name><memory>131072</memory>\
+         <os><type>hvm</type></os><devices><channel type='unix'>\
+         <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>\
+         </domain></node>",
+    )
+    .unwrap();
+    let config = write_config(
+        dir.path(),
+        "systems:\n  a: { uri: 'test:node.xml' }\nresources:\n  ga_vm:\n    type: KVMGuest\n    \
+         systems: [a]\n    GuestName: ga01\n    \
+         GuestHealth: { Enabled: 1, DegradeAfter: 1, FaultAfter: 60 }\n",
+    );
+    let state = dir.path().join("state");
+    let monitor = |ocf_1_1: bool| {
+        let minor = if ocf_1_1 { "1" } else { "0" };
+        ocf(
+            "monitor",
+            &[
+                ("OCF_RESKEY_config", config.as_str()),
+                ("OCF_RESOURCE_INSTANCE", "ga_vm"),
+                ("OCF_RESKEY_CRM_meta_on_node", "a"),
+                ("OCF_RESKEY_CRM_meta_interval", "10000"),
+                ("OCF_RA_VERSION_MAJOR", "1"),
+                ("OCF_RA_VERSION_MINOR", minor),
+                ("KVMGUESTCTL_STATE_DIR", state.to_str().unwrap()),
+            ],
+        )
+    };
+    let memory_file = state.join("ga_vm.health");
+    let remember = |answered: bool, silent_for: u64| {
+        let mut memory: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&memory_file).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        memory["answered"] = answered.into();
+        memory["silent_since"] = (now - silent_for).into();
+        std::fs::write(&memory_file, memory.to_string()).unwrap();
+    };
+
+    let never = monitor(true);
+    assert_eq!(
+        never.rc, 0,
+        "an agent that never answered counts for nothing: {}",
+        never.stderr
+    );
+    assert_eq!(never.stderr, "");
+
+    remember(true, 0);
+    let old = monitor(false);
+    assert_eq!(old.rc, 0, "{}", old.stderr);
+    assert!(
+        old.stderr.contains("WARNING: ga01 is ONLINE here (running, unknown): the guest agent of ga01 on a did not answer a ping within 2s"),
+        "{}",
+        old.stderr
+    );
+    let new = monitor(true);
+    assert_eq!(new.rc, 190, "{}", new.stderr);
+    assert!(
+        new.stderr
+            .contains("degraded while its guest agent does not answer"),
+        "{}",
+        new.stderr
+    );
+
+    remember(true, 100);
+    let hung = monitor(true);
+    assert_eq!(hung.rc, 1, "{}", hung.stderr);
+    assert!(
+        hung.stderr
+            .contains("ga01 is FAULTED here (running, unknown)"),
+        "{}",
+        hung.stderr
+    );
+    assert!(
+        hung.stderr.contains("the guest OS is taken as hung"),
+        "{}",
+        hung.stderr
+    );
+}

@@ -1123,3 +1123,71 @@ fn a_real_live_migration_from_a_to_b() {
         100
     );
 }
+
+/// GuestHealth, added to the ArgList as VCS passes an association: a guest whose agent answered
+/// once and then went silent is ONLINE with confidence 50 (105), then FAULTED, which VCS reads
+/// as OFFLINE (100), each with the reason in the log. The test driver's agent never answers; its
+/// earlier answer is the memory a monitor would have left in the state directory.
+#[test]
+fn guest_health_lowers_the_confidence_then_faults_a_guest_whose_agent_went_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node.xml");
+    std::fs::write(
+        &node,
+        "<node><domain type='test'><name>ga01</name><memory>131072</memory>\
+         <os><type>hvm</type></os><devices><channel type='unix'>\
+         <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>\
+         </domain></node>",
+    )
+    .unwrap();
+    let uri = format!("test://{}", node.display());
+    let state = dir.path().join("state");
+    let monitor = || {
+        let mut cmd = vcs("a", &uri);
+        cmd.env("KVMGUESTCTL_STATE_DIR", &state);
+        run(
+            &mut cmd,
+            &words(
+                "monitor r GuestName 1 ga01 GuestHealth 6 Enabled 1 DegradeAfter 1 FaultAfter 60",
+            ),
+        )
+    };
+    let memory_file = state.join("r.health");
+    let remember = |silent_for: u64| {
+        let mut memory: Value =
+            serde_json::from_slice(&std::fs::read(&memory_file).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        memory["answered"] = true.into();
+        memory["silent_since"] = (now - silent_for).into();
+        std::fs::write(&memory_file, memory.to_string()).unwrap();
+    };
+
+    let never = monitor();
+    assert_eq!(
+        never.code, 110,
+        "never answered: not held against it: {}",
+        never.stderr
+    );
+    remember(0);
+    let silent = monitor();
+    assert_eq!(silent.code, 105, "{}", silent.stderr);
+    assert!(
+        silent.stderr.contains(
+            "WARNING: ga01 is ONLINE on a (running, unknown; the guest agent of ga01 on a did not \
+             answer a ping within 2s"
+        ),
+        "{}",
+        silent.stderr
+    );
+    remember(100);
+    let hung = monitor();
+    assert_eq!(hung.code, 100, "{}", hung.stderr);
+    assert!(
+        hung.stderr.contains("ga01 is FAULTED on a") && hung.stderr.contains("taken as hung"),
+        "{}",
+        hung.stderr
+    );
+}

@@ -35,6 +35,7 @@ const ATTRIBUTES: &[(&str, Shape)] = &[
     ("IntentionalOffline", Shape::Flag),
     ("MigrateTimeout", Shape::Count),
     ("MigrateWaitLimit", Shape::Count),
+    ("GuestHealth", Shape::Association),
 ];
 
 /// How many of [`ATTRIBUTES`] are the type's ArgList proper (the rest are optional additions).
@@ -49,6 +50,10 @@ const KEYS: &[(&str, &str, Shape)] = &[
     ("RHEVMInfo", "PasswordFile", Shape::Path),
     ("RHEVMInfo", "CAFile", Shape::Path),
     ("DROpts", "ConfigureNetwork", Shape::Flag),
+    ("GuestHealth", "Enabled", Shape::Flag),
+    ("GuestHealth", "PingTimeout", Shape::Count),
+    ("GuestHealth", "DegradeAfter", Shape::Count),
+    ("GuestHealth", "FaultAfter", Shape::Count),
 ];
 
 fn shape_of(name: &str) -> Option<(&'static str, Shape)> {
