@@ -1369,3 +1369,24 @@ fn evacuate_migrates_through_the_engine_and_leaves_a_pinned_vm() {
         assert_eq!(sim.get(&format!("/vms/{vm}"))["host"], host, "{vm}");
     }
 }
+
+#[test]
+fn status_detail_does_not_ask_an_engines_vm_and_says_so() {
+    let sim = Sim::start(&scenario(
+        "  - { name: app1, cluster: site-a, status: up, host: a1 }\n",
+    ));
+    let config = sim.config(SITES, &[("app", "systems: [a1, a2]\n    GuestName: app1")]);
+    let (status, code, stderr) =
+        json_of(sim.kvm(&config, "a1").args(["status", "app", "--detail"]));
+    assert_eq!(code, 0, "{stderr}");
+    let a1 = &status["resources"][0]["systems"][0];
+    assert_eq!(
+        (&a1["state"], &a1["details"]),
+        (&Value::from("ONLINE"), &Value::Null),
+        "{status}"
+    );
+    assert!(
+        stderr.contains("warning: details of app1 on a1: app1 is a RHEV VM: its engine talks to the guest agent itself"),
+        "{stderr}"
+    );
+}
