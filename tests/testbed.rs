@@ -1282,7 +1282,26 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     assert_eq!(ocf_monitor(&bed).0, Some(0));
 
     // SIGSTOP: qemu-ga keeps its channel open and never answers, as under a hung kernel.
+    // guest-exec returns before its command runs: wait until a ping goes unanswered.
     bed.in_the_guest(&["killall", "-STOP", "qemu-ga"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bed
+        .virsh(
+            "a",
+            &[
+                "qemu-agent-command",
+                "--timeout",
+                "1",
+                &bed.guest,
+                r#"{"execute":"guest-ping"}"#,
+            ],
+        )
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "qemu-ga was never stopped");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (first, took) = status_on_a(&bed, &[]);
     assert_eq!(
         (&first["state"], &first["confidence"], &first["agent"]),
