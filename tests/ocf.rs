@@ -679,14 +679,7 @@ fn the_engines_ca_comes_from_kvmguestctl_ca_file_as_for_every_command() {
 #[test]
 fn guest_health_maps_a_silent_agent_to_degraded_then_to_a_failure() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("node.xml"),
-        "<node><domain type='test'><name>ga01</name><memory>131072</memory>\
-         <os><type>hvm</type></os><devices><channel type='unix'>\
-         <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>\
-         </domain></node>",
-    )
-    .unwrap();
+    common::agent_guest_node(dir.path());
     let config = write_config(
         dir.path(),
         "systems:\n  a: { uri: 'test:node.xml' }\nresources:\n  ga_vm:\n    type: KVMGuest\n    \
@@ -710,17 +703,6 @@ fn guest_health_maps_a_silent_agent_to_degraded_then_to_a_failure() {
         )
     };
     let memory_file = state.join("ga_vm.health");
-    let remember = |answered: bool, silent_for: u64| {
-        let mut memory: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&memory_file).unwrap()).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        memory["answered"] = answered.into();
-        memory["silent_since"] = (now - silent_for).into();
-        std::fs::write(&memory_file, memory.to_string()).unwrap();
-    };
 
     let never = monitor(true);
     assert_eq!(
@@ -730,7 +712,7 @@ fn guest_health_maps_a_silent_agent_to_degraded_then_to_a_failure() {
     );
     assert_eq!(never.stderr, "");
 
-    remember(true, 0);
+    common::remember_a_silent_agent(&memory_file, 0);
     let old = monitor(false);
     assert_eq!(old.rc, 0, "{}", old.stderr);
     assert!(
@@ -747,7 +729,7 @@ fn guest_health_maps_a_silent_agent_to_degraded_then_to_a_failure() {
         new.stderr
     );
 
-    remember(true, 100);
+    common::remember_a_silent_agent(&memory_file, 100);
     let hung = monitor(true);
     assert_eq!(hung.rc, 1, "{}", hung.stderr);
     assert!(

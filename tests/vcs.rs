@@ -1131,15 +1131,7 @@ fn a_real_live_migration_from_a_to_b() {
 #[test]
 fn guest_health_lowers_the_confidence_then_faults_a_guest_whose_agent_went_silent() {
     let dir = tempfile::tempdir().unwrap();
-    let node = dir.path().join("node.xml");
-    std::fs::write(
-        &node,
-        "<node><domain type='test'><name>ga01</name><memory>131072</memory>\
-         <os><type>hvm</type></os><devices><channel type='unix'>\
-         <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>\
-         </domain></node>",
-    )
-    .unwrap();
+    let node = common::agent_guest_node(dir.path());
     let uri = format!("test://{}", node.display());
     let state = dir.path().join("state");
     let monitor = || {
@@ -1153,17 +1145,6 @@ fn guest_health_lowers_the_confidence_then_faults_a_guest_whose_agent_went_silen
         )
     };
     let memory_file = state.join("r.health");
-    let remember = |silent_for: u64| {
-        let mut memory: Value =
-            serde_json::from_slice(&std::fs::read(&memory_file).unwrap()).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        memory["answered"] = true.into();
-        memory["silent_since"] = (now - silent_for).into();
-        std::fs::write(&memory_file, memory.to_string()).unwrap();
-    };
 
     let never = monitor();
     assert_eq!(
@@ -1171,7 +1152,7 @@ fn guest_health_lowers_the_confidence_then_faults_a_guest_whose_agent_went_silen
         "never answered: not held against it: {}",
         never.stderr
     );
-    remember(0);
+    common::remember_a_silent_agent(&memory_file, 0);
     let silent = monitor();
     assert_eq!(silent.code, 105, "{}", silent.stderr);
     assert!(
@@ -1182,7 +1163,7 @@ fn guest_health_lowers_the_confidence_then_faults_a_guest_whose_agent_went_silen
         "{}",
         silent.stderr
     );
-    remember(100);
+    common::remember_a_silent_agent(&memory_file, 100);
     let hung = monitor();
     assert_eq!(hung.code, 100, "{}", hung.stderr);
     assert!(

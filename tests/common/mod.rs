@@ -202,3 +202,31 @@ pub fn testbed_env() -> std::collections::HashMap<String, String> {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
 }
+
+/// A test-driver node file in `dir` with one running guest, `ga01`, that has the QEMU guest
+/// agent's channel: the test driver has no agent, so every ping of it goes unanswered.
+pub fn agent_guest_node(dir: &Path) -> PathBuf {
+    let node = dir.join("node.xml");
+    std::fs::write(
+        &node,
+        "<node><domain type='test'><name>ga01</name><memory>131072</memory>\
+         <os><type>hvm</type></os><devices><channel type='unix'>\
+         <target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>\
+         </domain></node>",
+    )
+    .unwrap();
+    node
+}
+
+/// Rewrite GuestHealth's memory (`<state>/<resource>.health`, left by a first monitor) as if the
+/// agent had answered in this run and then been silent for `silent_for` seconds.
+pub fn remember_a_silent_agent(memory_file: &Path, silent_for: u64) {
+    let mut memory: Value = serde_json::from_slice(&std::fs::read(memory_file).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    memory["answered"] = true.into();
+    memory["silent_since"] = (now - silent_for).into();
+    std::fs::write(memory_file, memory.to_string()).unwrap();
+}
