@@ -12,6 +12,7 @@ use crate::resource::Resource;
 pub fn clean(hosts: &Hosts, res: &Resource, system: &str, console: &dyn Console) -> Result<Report> {
     let mut started = Instant::now();
     let guest = res.guest_name.as_str();
+    let _lock = hosts.hold(res, console)?;
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
         Local::Undefined(report) => return Ok(report),

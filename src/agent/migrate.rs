@@ -44,6 +44,7 @@ pub fn migrate(
         )));
     }
     within_site(hosts, res, from, to)?;
+    let _lock = hosts.hold(res, console)?;
     let status = monitor::judge(res, &hosts.survey(&[res]));
     let here = status.usable(from)?;
     let there = status.usable(to)?;

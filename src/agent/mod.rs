@@ -10,6 +10,7 @@ pub mod devscan;
 mod domain_xml;
 pub mod evacuate;
 pub mod health;
+pub mod lock;
 pub mod migrate;
 pub mod monitor;
 mod offline;
@@ -104,6 +105,8 @@ pub struct Hosts<'a> {
     /// Where monitors remember what they saw for the next monitor (GuestHealth); nowhere when
     /// `None`, and then an agent's silence never counts against a guest.
     memory: Option<std::path::PathBuf>,
+    /// The guests' locks on this machine; none taken when `None` (a scripted test's hosts).
+    locks: Option<lock::Locks>,
 }
 
 impl<'a> Hosts<'a> {
@@ -114,7 +117,24 @@ impl<'a> Hosts<'a> {
             cache: Mutex::new(HashMap::new()),
             ports: Mutex::new(HashMap::new()),
             memory: None,
+            locks: None,
         }
+    }
+
+    /// The entry points through these hosts that change a guest hold its lock while they act.
+    pub fn locking(self, locks: lock::Locks) -> Self {
+        Hosts {
+            locks: Some(locks),
+            ..self
+        }
+    }
+
+    /// The lock of the resource's guest, held until the returned guard is dropped.
+    fn hold(&self, res: &Resource, console: &dyn Console) -> Result<Option<lock::Held>> {
+        self.locks
+            .as_ref()
+            .map(|locks| locks.take(res, console))
+            .transpose()
     }
 
     /// Monitors through these hosts remember what they saw in `dir` (the state directory).

@@ -80,6 +80,7 @@ pub(super) fn shut_down(
 ) -> Result<(Report, Option<String>)> {
     let started = Instant::now();
     let guest = res.guest_name.as_str();
+    let _lock = hosts.hold(res, console)?;
     let (host, before) = match local(hosts, res, system, started)? {
         Local::Defined(host, before) => (host, before),
         Local::Undefined(report) => {

@@ -41,6 +41,8 @@ pub fn online(
     check_system(res, system)?;
     let started = Instant::now();
     let guest = res.guest_name.as_str();
+    // Taken before the look: what is decided from it stays true while this online acts.
+    let _lock = hosts.hold(res, console)?;
     let status = monitor::judge(res, &hosts.survey(&[res]));
     refuse_a_second_copy(res, system, &status, opts)?;
     let here = status.usable(system)?;

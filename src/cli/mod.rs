@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::agent::lock::Locks;
 use crate::agent::{self, Hosts, Report};
 use crate::backend::Backends;
 use crate::error::{Error, Exit, Outcome, Result};
@@ -128,6 +129,18 @@ pub struct Cli {
           value_name = "PATH", default_value = crate::agent::STATE_DIR)]
     state_dir: PathBuf,
 
+    /// Where the guests' locks are: one command at a time changes a guest on this machine
+    #[arg(long, global = true, help_heading = GLOBAL, env = "KVMGUESTCTL_LOCK_DIR",
+          value_name = "PATH", default_value = crate::agent::lock::LOCK_DIR)]
+    lock_dir: PathBuf,
+
+    /// Seconds a command waits for a guest that another command is changing, then gives up
+    /// (exit 5, naming the other command's pid and command line)
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "SECONDS",
+          default_value_t = crate::agent::lock::LOCK_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=86400))]
+    lock_timeout: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -172,6 +185,8 @@ struct Context {
     ca_file: Option<PathBuf>,
     key_file: PathBuf,
     state_dir: PathBuf,
+    lock_dir: PathBuf,
+    lock_timeout: Duration,
 }
 
 impl Context {
@@ -187,6 +202,14 @@ impl Context {
         })
     }
 
+    /// The guests' locks, waited for at most `wait`.
+    fn locks(&self, wait: Duration) -> Locks {
+        Locks {
+            dir: self.lock_dir.clone(),
+            wait,
+        }
+    }
+
     fn backends(&self) -> Backends {
         Backends::new(self.timeout, self.ca_file.clone(), self.key_file.clone())
     }
@@ -196,7 +219,9 @@ impl Context {
     fn with_hosts<T>(&self, run: impl FnOnce(&Config, &Hosts) -> Result<T>) -> Result<T> {
         let config = self.config()?;
         let connector = self.backends();
-        let hosts = Hosts::new(&config, &connector).remembering(self.state_dir.clone());
+        let hosts = Hosts::new(&config, &connector)
+            .remembering(self.state_dir.clone())
+            .locking(self.locks(self.lock_timeout));
         run(&config, &hosts)
     }
 }
@@ -231,6 +256,8 @@ pub fn main() -> ExitCode {
         ca_file: cli.ca_file,
         key_file: cli.key_file,
         state_dir: cli.state_dir,
+        lock_dir: cli.lock_dir,
+        lock_timeout: Duration::from_secs(cli.lock_timeout),
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&context, args),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::agent::lock::Locks;
 use crate::agent::migrate::{MigrateMode, migrate};
 use crate::agent::{self, Hosts, OfflineOptions, OnlineOptions, ResourceState, ResourceStatus};
 use crate::backend::{Activity, Backends};
@@ -168,6 +169,8 @@ struct Params {
     key_file: PathBuf,
     /// Where the monitor remembers its guest agents (KVMGUESTCTL_STATE_DIR).
     state_dir: PathBuf,
+    /// Where the guests' locks are (KVMGUESTCTL_LOCK_DIR).
+    lock_dir: PathBuf,
 }
 
 impl Params {
@@ -205,6 +208,10 @@ impl Params {
             ),
             state_dir: PathBuf::from(
                 var("KVMGUESTCTL_STATE_DIR").unwrap_or_else(|| crate::agent::STATE_DIR.to_owned()),
+            ),
+            lock_dir: PathBuf::from(
+                var("KVMGUESTCTL_LOCK_DIR")
+                    .unwrap_or_else(|| crate::agent::lock::LOCK_DIR.to_owned()),
             ),
         }
     }
@@ -313,7 +320,14 @@ fn perform(action: Action, params: &Params, log: &AgentLog) -> Rc {
         params.ca_file.clone(),
         params.key_file.clone(),
     );
-    let hosts = Hosts::new(&config, &backends).remembering(params.state_dir.clone());
+    // Pacemaker's operation waits for a command a person started at most a call's time: the
+    // rest of its timeout is the operation's own.
+    let hosts = Hosts::new(&config, &backends)
+        .remembering(params.state_dir.clone())
+        .locking(Locks {
+            dir: params.lock_dir.clone(),
+            wait: params.call_timeout(),
+        });
     match action {
         Action::Validate => Rc::Success,
         Action::Monitor => monitor(&hosts, res, &system, params, log),

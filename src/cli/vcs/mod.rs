@@ -388,8 +388,9 @@ impl Call<'_> {
         let (settings, loaded) = self.load(&arglist, target.as_deref()).ok_or(())?;
         let res = loaded.resource().ok_or(())?;
         let backends = self.backends(&settings);
-        let hosts =
-            Hosts::new(&loaded.config, &backends).remembering(self.context.state_dir.clone());
+        let hosts = Hosts::new(&loaded.config, &backends)
+            .remembering(self.context.state_dir.clone())
+            .locking(self.context.locks(settings.timeout));
         let node = settings.node.as_str();
         Ok(match entry {
             EntryPoint::Monitor => self.monitor(&hosts, res, node),

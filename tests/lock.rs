@@ -1,0 +1,170 @@
+//! One actor per guest on a machine, through the binary: a command that changes a guest holds its
+//! lock for as long as it acts; a second one waits (`--lock-timeout`) and then gives up naming the
+//! holder; a monitor never waits; a killed holder never blocks. libvirt's test driver (whose state
+//! is per process: the holder's start, which waits DelayAfterGuestOnline, is what takes time).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{fixtures, kvm, run_json};
+
+/// A configuration whose `slow` resource's start waits 4 s (DelayAfterGuestOnline), its `other`
+/// resource another guest; and a lock directory of the test's own.
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("r.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "systems:\n  a: {{ uri: 'test://{}' }}\nresources:\n  \
+                 slow: {{ type: KVMGuest, systems: [a], GuestName: shutoff01, \
+                 DelayAfterGuestOnline: 4 }}\n  \
+                 other: {{ type: KVMGuest, systems: [a], GuestName: running01 }}\n",
+                fixtures().join("node-a.xml").display()
+            ),
+        )
+        .unwrap();
+        Setup { dir, config }
+    }
+
+    fn locks(&self) -> PathBuf {
+        self.dir.path().join("lock")
+    }
+
+    /// `kvmguestctl --sys a --yes --lock-dir LOCKS ARGS...`, as a test command.
+    fn kvm(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = kvm(&self.config);
+        cmd.args(["--sys", "a", "--yes", "--lock-dir"])
+            .arg(self.locks())
+            .args(args);
+        cmd
+    }
+
+    /// The slow start, in the background, once it holds the lock.
+    fn holder(&self) -> Child {
+        let child = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+            .env_remove("KVMGUESTCTL_CONFIG")
+            .arg("--config")
+            .arg(&self.config)
+            .args(["--sys", "a", "--yes", "--lock-dir"])
+            .arg(self.locks())
+            .args(["start", "slow"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_holder(&self.locks().join("shutoff01.lock"), child.id());
+        child
+    }
+}
+
+/// Wait until the lock file names `pid` as its holder.
+fn wait_for_holder(path: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .contains(&format!("\"pid\":{pid}"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{} never held by {pid}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_command_on_the_same_guest_gives_up_naming_the_holder() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    let started = Instant::now();
+    let ran = run_json(&mut setup.kvm(&["clean", "slow", "--lock-timeout", "1"]));
+    let took = started.elapsed();
+    assert_eq!(ran.code, 5, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(
+            "shutoff01 is busy: pid {} (`{}",
+            holder.id(),
+            assert_cmd::cargo::cargo_bin("kvmguestctl").display()
+        )) && ran.stderr.contains("start slow`) has acted on it for")
+            && ran.stderr.contains("gave up after 1s (--lock-timeout)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(holder.wait().unwrap().success());
+}
+
+#[test]
+fn a_second_command_waits_for_the_holder_and_then_acts() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    let ran = run_json(&mut setup.kvm(&["clean", "slow", "--lock-timeout", "30"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains(&format!("waiting for shutoff01: pid {}", holder.id())),
+        "{}",
+        ran.stderr
+    );
+    assert!(holder.wait().unwrap().success());
+}
+
+#[test]
+fn status_and_other_guests_never_wait_for_a_lock() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    let started = Instant::now();
+    let status = run_json(&mut setup.kvm(&["status", "slow"]));
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let other = run_json(&mut setup.kvm(&["clean", "other", "--lock-timeout", "0"]));
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(holder.wait().unwrap().success());
+}
+
+#[test]
+fn the_lock_of_a_killed_holder_never_blocks() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let ran = run_json(&mut setup.kvm(&["clean", "slow", "--lock-timeout", "0"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(!ran.stderr.contains("waiting"), "{}", ran.stderr);
+}
+
+#[test]
+fn a_lock_directory_that_cannot_be_made_is_a_clear_error() {
+    let setup = Setup::new();
+    let file = setup.dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let ran = run_json(
+        kvm(&setup.config)
+            .args(["--sys", "a", "--yes", "--lock-dir"])
+            .arg(file.join("lock"))
+            .args(["clean", "slow"]),
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("the lock of shutoff01")
+            && ran
+                .stderr
+                .contains("set --lock-dir or KVMGUESTCTL_LOCK_DIR"),
+        "{}",
+        ran.stderr
+    );
+}
