@@ -120,11 +120,14 @@ impl Bed {
     }
 
     /// One more resource `name` on `systems` (YAML list), its guest `<bed's guest>-<name>` defined
-    /// from its own GuestConfigFilePath: for tests that need several guests at once.
-    fn also(mut self, name: &str, systems: &str) -> Bed {
+    /// from its own GuestConfigFilePath (`testbed.sh guest-xml` with `flags`): for tests that need
+    /// several guests at once.
+    fn also(mut self, name: &str, systems: &str, flags: &[&str]) -> Bed {
         let guest = format!("{}-{name}", self.guest);
         let xml = self.dir.path().join(format!("{guest}.xml"));
-        std::fs::write(&xml, common::testbed(&["guest-xml", &guest])).unwrap();
+        let mut args = vec!["guest-xml", guest.as_str()];
+        args.extend_from_slice(flags);
+        std::fs::write(&xml, common::testbed(&args)).unwrap();
         let mut yaml = std::fs::read_to_string(&self.config).unwrap();
         yaml.push_str(&format!(
             "  {name}:\n    type: KVMGuest\n    systems: {systems}\n    GuestName: {guest}\n    \
@@ -469,8 +472,8 @@ fn running_on(bed: &Bed) -> HashMap<String, Value> {
 #[ignore = "needs the real testbed: scripts/test runs it"]
 fn evacuate_a_moves_two_guests_live_to_b_and_leaves_the_one_that_may_run_only_on_a() {
     let bed = Bed::new("evac-r", 49180, "", &[])
-        .also("s", "[a, b]")
-        .also("pinned", "[a]");
+        .also("s", "[a, b]", &[])
+        .also("pinned", "[a]", &[]);
     for res in ["r", "s", "pinned"] {
         let (code, _, err) = bed.run("a", &["start", res]);
         assert_eq!(code, 0, "{res}: {err}");
@@ -1447,4 +1450,99 @@ fn ga_stop_mode_auto_falls_back_to_acpi_when_no_agent_runs_and_mode_agent_refuse
         format!("{} shut down (ACPI)", bed.guest),
         "{doc}\n{err}"
     );
+}
+
+// Across hosts: libvirt's lock manager (virtlockd, its lockspace on the shared /srv) and QEMU's
+// image locks. Each kvmguestctl below gets a lock directory of its own, as on two machines, so
+// that only the hosts' locks stand between the two starts.
+
+/// `kvmguestctl start RESOURCE` on `system` with the lock directory `locks`, as a child process.
+fn start_apart(bed: &Bed, system: &str, resource: &str, locks: &Path) -> std::process::Child {
+    Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+        .env_remove("KVMGUESTCTL_CONFIG")
+        .arg("--config")
+        .arg(&bed.config)
+        .args(["--sys", system, "--yes", "-o", "json", "--lock-dir"])
+        .arg(locks)
+        .args(["start", resource])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn lease_a_second_guest_on_the_same_disk_is_refused_on_the_other_host() {
+    let bed = Bed::new("lease", 49215, "", &["--disk=kvmgt-lease"]).also(
+        "twin",
+        "[b]",
+        &["--disk=kvmgt-lease"],
+    );
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    // Another guest, that kvmguestctl cannot know shares the disk: the hosts refuse it.
+    let (code, doc, err) = bed.run("b", &["start", "twin"]);
+    assert_eq!(code, 5, "{doc}\n{err}");
+    assert!(
+        err.contains("b: the guest's disk is in use: ")
+            && err.contains("kvmgt-lease.img")
+            && err.contains("It runs (or is starting) elsewhere; nothing was started here"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("qemu-system-x86_64:"),
+        "no raw libvirt error: {err}"
+    );
+    assert_eq!(bed.state_on("a"), "ONLINE");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn lease_two_starts_on_a_and_b_at_the_same_instant_end_with_one_guest() {
+    let bed = Bed::new("race", 49216, "", &["--disk=kvmgt-race"]);
+    // Defined on both beforehand, so that both starts go straight to libvirt.
+    for system in ["a", "b"] {
+        let define = bed.virsh(system, &["define", bed.xml_path().to_str().unwrap()]);
+        assert!(define.status.success(), "{define:?}");
+    }
+    for round in 0..3 {
+        let locks = bed.dir.path().join(format!("locks-{round}"));
+        let (a, b) = (
+            start_apart(&bed, "a", "r", &locks.join("a")),
+            start_apart(&bed, "b", "r", &locks.join("b")),
+        );
+        let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+        let said: Vec<String> = outputs
+            .iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect();
+        let running: Vec<&str> = ["a", "b"]
+            .into_iter()
+            .filter(|s| {
+                String::from_utf8_lossy(&bed.virsh(s, &["domstate", &bed.guest]).stdout).trim()
+                    == "running"
+            })
+            .collect();
+        assert_eq!(running.len(), 1, "round {round}: {codes:?} {said:?}");
+        let mut sorted = codes.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [Some(0), Some(5)],
+            "one start, one refusal: {said:?}"
+        );
+        let loser = &said[codes.iter().position(|c| *c == Some(5)).unwrap()];
+        assert!(
+            loser.contains("already runs on") || loser.contains("the guest's disk is in use"),
+            "round {round}: {loser}"
+        );
+        eprintln!(
+            "round {round}: running on {running:?}; the other said: {}",
+            loser.trim()
+        );
+        let (code, _, err) = bed.run(running[0], &["clean", "r"]);
+        assert_eq!(code, 0, "{err}");
+    }
 }

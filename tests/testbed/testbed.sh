@@ -5,7 +5,7 @@
 #   testbed.sh down      remove every kvmgt-* guest, stop the daemons this script started
 #   testbed.sh status    say whether each host answers; exit 0 only when both do
 #   testbed.sh env       NAME=value lines for a test harness (safe to `source` or to parse)
-#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]
+#   testbed.sh guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic] [--disk=NAME]
 #                        print a domain XML for the tiny guest (--agent: the kind that runs a real
 #                        QEMU guest agent and has no acpid)
 #
@@ -33,6 +33,8 @@ KERNEL=$TB_DIR/vmlinuz
 INITRD=$TB_DIR/initrd.img
 AGENT_INITRD=   # the agent guest's: qemu-ga, no acpid; named after its recipe, set below
 LOG_DIR=$TB_DIR/logs
+LOCKSPACE=$TB_DIR/lockspace               # virtlockd's leases, shared by both hosts
+DISK_DIR=$TB_DIR/disks                    # guest disks on the shared storage (guest-xml --disk)
 MIGRATE_PORT_BASE=49152
 WAIT_SECONDS=30
 # The libvirt directories host B gets private copies of.
@@ -105,13 +107,16 @@ create_users() {
 # QEMU runs as root with no security driver: no AppArmor/SELinux/DAC relabelling on this machine,
 # and the guest files in /srv need no chown. Without libvirt-daemon-system (which would pull in
 # polkit, firewalld and init scripts) there is no qemu.conf at all: libvirt's defaults then apply.
+# Both hosts use libvirt's lock manager, virtlockd, with its lockspace on the storage they share
+# (/srv): a disk one host's guest uses cannot be opened by a guest on the other (B copies these
+# files). Our lines replace any earlier ones, so an older testbed's qemu.conf is brought up to date.
 configure_qemu_conf() {
     local f=/etc/libvirt/qemu.conf
-    mkdir -p /etc/libvirt && touch "$f"
-    if ! grep -q '^# kvmguestctl-testbed' "$f"; then
-        sed -i -E '/^[[:space:]]*(user|group|security_driver)[[:space:]]*=/d' "$f"
-        printf '%s\n' '# kvmguestctl-testbed' 'user = "root"' 'group = "root"' 'security_driver = "none"' >>"$f"
-    fi
+    mkdir -p /etc/libvirt "$LOCKSPACE" "$DISK_DIR" && touch "$f"
+    sed -i -E '/^[[:space:]]*(user|group|security_driver|lock_manager)[[:space:]]*=/d;/^# kvmguestctl-testbed/d' "$f"
+    printf '%s\n' '# kvmguestctl-testbed' 'user = "root"' 'group = "root"' 'security_driver = "none"' \
+        'lock_manager = "lockd"' >>"$f"
+    printf '# kvmguestctl-testbed\nfile_lockspace_dir = "%s"\n' "$LOCKSPACE" >/etc/libvirt/qemu-lockd.conf
 }
 
 # Download one cloud kernel (the exact package linux-image-cloud-amd64 depends on: a glob would
@@ -301,6 +306,9 @@ start_host_a() {
     if ! alive "$A_RUN/virtlogd.pid" virtlogd && ! alive /run/virtlogd.pid virtlogd; then
         virtlogd -d -p "$A_RUN/virtlogd.pid" 9>&-
     fi
+    if ! alive "$A_RUN/virtlockd.pid" virtlockd && ! alive /run/virtlockd.pid virtlockd; then
+        virtlockd -d -p "$A_RUN/virtlockd.pid" 9>&-
+    fi
     say "host A: starting libvirtd"
     # Pinned to one CPU: libvirt 9.0 keys its cache of QEMU capabilities on the host CPUID, which
     # on this VM differs from core to core, so an unpinned libvirtd re-probes QEMU (~10 s) on about
@@ -316,6 +324,7 @@ start_host_b() {
     fi
     # A virtlogd left alone in an old namespace would keep that namespace alive: start afresh.
     stop_pidfile "$B_RUN/virtlogd.pid" virtlogd
+    stop_pidfile "$B_RUN/virtlockd.pid" virtlockd
     local d
     for d in "${B_DIRS[@]}"; do mkdir -p "$d" "$B_STATE$d"; done
     # B's config: A's top-level config files (never A's domain definitions in the subdirectories),
@@ -333,6 +342,7 @@ hostb_inside() {
     local d
     for d in "${B_DIRS[@]}"; do mount --bind "$B_STATE$d" "$d"; done
     virtlogd -d -p "$B_RUN/virtlogd.pid"
+    virtlockd -d -p "$B_RUN/virtlockd.pid"
     # Pinned to one CPU for the same reason as host A's (see start_host_a).
     taskset -c 0 libvirtd -d -f /etc/libvirt/libvirtd.conf -p "$B_RUN/libvirtd.pid"
 }
@@ -392,8 +402,10 @@ cmd_down() {
     remove_guests "$A_URI"
     stop_pidfile "$B_RUN/libvirtd.pid" libvirtd
     stop_pidfile "$B_RUN/virtlogd.pid" virtlogd
+    stop_pidfile "$B_RUN/virtlockd.pid" virtlockd
     stop_pidfile "$A_RUN/libvirtd.pid" libvirtd
     stop_pidfile "$A_RUN/virtlogd.pid" virtlogd
+    stop_pidfile "$A_RUN/virtlockd.pid" virtlockd
     # B's mounts live only in its namespace, which is gone once its processes are; a guest still
     # running there (not a kvmgt-* one) would keep it, so say so.
     local p held=
@@ -401,7 +413,7 @@ cmd_down() {
         grep -qs " $B_STATE/" "$p/mountinfo" && held+=" ${p#/proc/}"
     done
     [ -z "$held" ] || say "warning: host B's namespace is still held by pid(s)$held"
-    rm -f "$LOG_DIR"/kvmgt-*.log
+    rm -f "$LOG_DIR"/kvmgt-*.log "$DISK_DIR"/kvmgt-*.img
     say "down"
 }
 
@@ -432,10 +444,12 @@ EOF
 # --agent-channel only adds the channel (nothing in the plain guest answers on it); --agent boots
 # the agent guest's initramfs, whose qemu-ga does answer, and has the channel. --nic adds a
 # user-mode (slirp) virtio NIC, to which the agent guest gives the address 192.0.2.50/24.
+# --disk=NAME adds the disk $DISK_DIR/NAME.img (created empty when missing): guests that name the
+# same disk are leased by virtlockd, so only one of them can run, on either host.
 cmd_guest_xml() {
-    local name=${1:-} kernel=yes agent=no initrd=$INITRD nic=no
+    local name=${1:-} kernel=yes agent=no initrd=$INITRD nic=no disk=
     [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
-        die "usage: guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]"
+        die "usage: guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic] [--disk=NAME]"
     shift
     for arg in "$@"; do
         case $arg in
@@ -443,6 +457,7 @@ cmd_guest_xml() {
             --agent-channel) agent=yes ;;
             --agent) agent=yes initrd=$AGENT_INITRD ;;
             --nic) nic=yes ;;
+            --disk=*) disk=${arg#--disk=} ;;
             *) die "guest-xml: unknown option $arg" ;;
         esac
     done
@@ -467,6 +482,12 @@ cmd_guest_xml() {
     if [ $agent = yes ]; then
         echo "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
     fi
+    if [ -n "$disk" ]; then
+        [[ $disk =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "guest-xml: --disk=NAME: a plain file name"
+        # Raw and empty: the guest never reads it; QEMU opens it, so virtlockd leases it.
+        [ -e "$DISK_DIR/$disk.img" ] || truncate -s 1M "$DISK_DIR/$disk.img"
+        echo "    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$DISK_DIR/$disk.img'/><target dev='vdb' bus='virtio'/></disk>"
+    fi
     if [ $nic = yes ]; then
         echo "    <interface type='user'><model type='virtio'/></interface>"
     fi
@@ -482,5 +503,5 @@ case ${1:-} in
     env) cmd_env ;;
     guest-xml) shift; cmd_guest_xml "$@" ;;
     _hostb-inside) hostb_inside ;;
-    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic]" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic] [--disk=NAME]" >&2; exit 2 ;;
 esac

@@ -182,6 +182,30 @@ fn is(e: &VirtError, number: ErrorNumber) -> bool {
     e.code() == virt::enumutil::Enum::Known(number)
 }
 
+/// A start refused because another guest holds the disk: a lease of libvirt's lock manager
+/// (virtlockd, sanlock: "resource busy"), or QEMU's own lock on the image file, which refuses
+/// first when both guests' QEMU run on one kernel. Their words, one line.
+fn disk_in_use(e: &VirtError) -> Option<String> {
+    let message = e.message();
+    if is(e, ErrorNumber::ResourceBusy) {
+        return Some(format!(
+            "libvirt's lock manager holds its lease elsewhere ({})",
+            message.lines().next().unwrap_or_default()
+        ));
+    }
+    if !message.contains("Failed to get \"write\" lock") {
+        return None;
+    }
+    let image = message
+        .lines()
+        .find_map(|l| l.strip_prefix("Is another process using the image "))
+        .map(|i| i.trim_matches(|c| matches!(c, '[' | ']' | '?')));
+    Some(match image {
+        Some(image) => format!("QEMU could not lock its image {image}"),
+        None => "QEMU could not lock its image".to_owned(),
+    })
+}
+
 /// libvirt's error numbers, sorted into the classes the exit codes distinguish.
 fn classify(place: &Place, e: &VirtError) -> Error {
     let detail = format!("{}: {}", place.system, e.message());
@@ -286,7 +310,22 @@ impl Host for LibvirtHost {
     }
 
     fn start(&self, name: &str) -> Result<()> {
-        self.on_guest(name, "start", |dom| dom.create().map(drop))
+        let conn = self.conn.clone();
+        let guest = name.to_owned();
+        bounded_with(
+            &self.place,
+            &format!("start {name}"),
+            self.timeout,
+            move || conn.lookup_domain_by_name(&guest)?.create().map(drop),
+            |place, e| match disk_in_use(e) {
+                Some(why) => Error::Refused(format!(
+                    "{}: the guest's disk is in use: {why}. It runs (or is starting) elsewhere; \
+                     nothing was started here",
+                    place.system
+                )),
+                None => classify(place, e),
+            },
+        )
     }
 
     fn shutdown(&self, name: &str, mode: ShutdownMode) -> Result<ShutdownAsked> {
