@@ -89,12 +89,14 @@ pub enum Error {
         detail: String,
     },
     #[error(
-        "{system}: {what} did not answer within {seconds} s (is the hypervisor or engine hung?)"
+        "{system}: {what} did not answer within {seconds} s (is the hypervisor or engine hung?){then}"
     )]
     Timeout {
         system: String,
         what: String,
         seconds: u64,
+        /// What was learnt afterwards ("; ..."), or nothing.
+        then: String,
     },
     #[error("{0}")]
     Refused(String),
@@ -114,6 +116,39 @@ impl Error {
             Error::Refused(_) => Exit::Refused,
             Error::Concurrency(_) => Exit::Concurrency,
             Error::Failed(_) => Exit::Failed,
+        }
+    }
+
+    /// The same error, its message followed by `more` (what the caller learnt since).
+    pub fn amended(self, more: &str) -> Error {
+        let add = |s: String| format!("{s}; {more}");
+        match self {
+            Error::Config(s) => Error::Config(add(s)),
+            Error::Usage(s) => Error::Usage(add(s)),
+            Error::Unknown(s) => Error::Unknown(add(s)),
+            Error::Unreachable {
+                system,
+                uri,
+                detail,
+            } => Error::Unreachable {
+                system,
+                uri,
+                detail: add(detail),
+            },
+            Error::Timeout {
+                system,
+                what,
+                seconds,
+                then,
+            } => Error::Timeout {
+                system,
+                what,
+                seconds,
+                then: add(then),
+            },
+            Error::Refused(s) => Error::Refused(add(s)),
+            Error::Concurrency(s) => Error::Concurrency(add(s)),
+            Error::Failed(s) => Error::Failed(add(s)),
         }
     }
 

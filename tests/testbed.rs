@@ -1456,19 +1456,27 @@ fn ga_stop_mode_auto_falls_back_to_acpi_when_no_agent_runs_and_mode_agent_refuse
 // image locks. Each kvmguestctl below gets a lock directory of its own, as on two machines, so
 // that only the hosts' locks stand between the two starts.
 
-/// `kvmguestctl start RESOURCE` on `system` with the lock directory `locks`, as a child process.
-fn start_apart(bed: &Bed, system: &str, resource: &str, locks: &Path) -> std::process::Child {
+/// `kvmguestctl --sys SYSTEM -o json EXTRA... ARGS...` on the bed's configuration, as a child
+/// process whose stdout and stderr are piped.
+fn spawn_kvm(bed: &Bed, system: &str, extra: &[&str], args: &[&str]) -> Child {
     Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
         .env_remove("KVMGUESTCTL_CONFIG")
         .arg("--config")
         .arg(&bed.config)
-        .args(["--sys", system, "--yes", "-o", "json", "--lock-dir"])
-        .arg(locks)
-        .args(["start", resource])
+        .args(["--sys", system, "--yes", "-o", "json", "--state-dir"])
+        .arg(bed.state_dir())
+        .args(extra)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// `kvmguestctl start RESOURCE` on `system` with the lock directory `locks`, as a child process.
+fn start_apart(bed: &Bed, system: &str, resource: &str, locks: &Path) -> Child {
+    let locks = locks.to_str().unwrap();
+    spawn_kvm(bed, system, &["--lock-dir", locks], &["start", resource])
 }
 
 #[test]
@@ -1545,4 +1553,285 @@ fn lease_two_starts_on_a_and_b_at_the_same_instant_end_with_one_guest() {
         let (code, _, err) = bed.run(running[0], &["clean", "r"]);
         assert_eq!(code, 0, "{err}");
     }
+}
+
+// Faults in the middle of an operation: a hypervisor daemon killed or frozen, kvmguestctl itself
+// killed. Afterwards the guest runs on one host at most, its definition exists somewhere, the
+// command said what it knew, and nothing is left blocked.
+
+/// The pid of a testbed host's libvirtd.
+fn libvirtd_pid(system: &str) -> String {
+    std::fs::read_to_string(format!("/run/kvmguestctl-testbed/{system}/libvirtd.pid"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+fn signal(pid: &str, signal: &str) {
+    let sent = Process::new("kill").args([signal, pid]).status().unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
+/// Wait until `system` has a migration job of the bed's guest under way.
+fn wait_for_the_migration(bed: &Bed, system: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&bed.virsh(system, &["domjobinfo", &bed.guest]).stdout)
+        .contains("Unbounded")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no migration of {} on {system}",
+            bed.guest
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child's end: its exit code and stderr.
+fn ended(child: Child) -> (Option<i32>, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The guest runs on one host at most and is defined on at least one, once both hosts answer
+/// (a host's libvirtd that came back settles its guests first).
+fn one_guest_at_most(bed: &Bed) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, doc, err) = bed.run("a", &["status", "r"]);
+        let status = &doc["resources"][0];
+        if code == 0 {
+            assert!(
+                status["running_on"].as_array().unwrap().len() <= 1,
+                "one guest at most: {doc}"
+            );
+            assert!(
+                bed.defined_on("a") || bed.defined_on("b"),
+                "defined somewhere: {doc}"
+            );
+            return status.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never settled: {code} {doc} {err}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A live migration from a to b at 1 MiB/s (it takes minutes), running in the background.
+fn a_slow_migration(bed: &Bed) -> Child {
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        bed.virsh("a", &["migrate-setspeed", &bed.guest, "1"])
+            .status
+            .success()
+    );
+    let migration = spawn_kvm(
+        bed,
+        "a",
+        &["--timeout", "5"],
+        &["migrate", "r", "--to", "b"],
+    );
+    wait_for_the_migration(bed, "a");
+    migration
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_the_source_libvirtd_killed_mid_migration() {
+    let bed = Bed::exclusive("fault-src", 49217, "    MigrateTimeout: 120\n", &[]);
+    let migration = a_slow_migration(&bed);
+    signal(&libvirtd_pid("a"), "-KILL");
+    let (code, err) = ended(migration);
+    common::testbed(&["up"]);
+    assert!(matches!(code, Some(1 | 4)), "{code:?}: {err}");
+    assert!(err.contains(&bed.guest), "{err}");
+    let status = one_guest_at_most(&bed);
+    eprintln!("the migration said: {}\nafterwards: {status}", err.trim());
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_the_target_libvirtd_killed_mid_migration() {
+    let bed = Bed::exclusive("fault-dst", 49218, "    MigrateTimeout: 120\n", &[]);
+    let migration = a_slow_migration(&bed);
+    signal(&libvirtd_pid("b"), "-KILL");
+    let (code, err) = ended(migration);
+    common::testbed(&["up"]);
+    assert!(matches!(code, Some(1 | 4)), "{code:?}: {err}");
+    assert!(
+        err.contains("keeps running on a") || err.contains("is unknown"),
+        "{err}"
+    );
+    let status = one_guest_at_most(&bed);
+    eprintln!("the migration said: {}\nafterwards: {status}", err.trim());
+}
+
+/// Wait until a child's stderr (read on a thread into `seen`) has a line containing `what`.
+fn wait_for_line(seen: &std::sync::Mutex<String>, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen.lock().unwrap().contains(what) {
+        assert!(
+            Instant::now() < deadline,
+            "never said {what:?}: {}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child whose stderr is collected as it comes.
+fn watched(mut child: Child) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = child.stderr.take().unwrap();
+    let into = seen.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let mut seen = into.lock().unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    });
+    (child, seen)
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_libvirtd_frozen_during_a_stop_and_during_a_start() {
+    let bed = Bed::exclusive("fault-stop", 49219, "", &[]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Frozen between the shutdown request and its verification.
+    let (stop, seen) = watched(spawn_kvm(&bed, "a", &["--timeout", "3"], &["stop", "r"]));
+    wait_for_line(&seen, "to shut down (ACPI, request 1)");
+    let pid = libvirtd_pid("a");
+    signal(&pid, "-STOP");
+    let out = stop.wait_with_output().unwrap();
+    signal(&pid, "-CONT");
+    let said = seen.lock().unwrap().clone();
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("did not answer within 3 s")
+            && said.contains(
+                "a shutdown request may have reached it): check with status once a answers"
+            ),
+        "{said}"
+    );
+    one_guest_at_most(&bed);
+    let (code, _, err) = bed.run("a", &["clean", "r", "--lock-timeout", "0"]);
+    assert_eq!(code, 0, "nothing left blocked: {err}");
+
+    // Frozen as the start is asked for.
+    let (start, seen) = watched(spawn_kvm(&bed, "a", &["--timeout", "3"], &["start", "r"]));
+    wait_for_line(&seen, &format!("starting {} on a", bed.guest));
+    signal(&pid, "-STOP");
+    let out = start.wait_with_output().unwrap();
+    signal(&pid, "-CONT");
+    let said = seen.lock().unwrap().clone();
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("the start may still take effect once a answers: check with status")
+            || said.contains("was started on a; whether it runs now is unknown"),
+        "{said}"
+    );
+    let status = one_guest_at_most(&bed);
+    eprintln!("the start said: {}\nafterwards: {status}", said.trim());
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_kvmguestctl_killed_mid_migration_and_mid_stop() {
+    let bed = Bed::new(
+        "fault-self",
+        49220,
+        "    MigrateTimeout: 120\n",
+        &["--no-kernel"],
+    );
+    let mut migration = a_slow_migration(&bed);
+    migration.kill().unwrap();
+    migration.wait().unwrap();
+    // libvirt ends a migration whose client went away; the guest stays where it was.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = one_guest_at_most(&bed);
+        if status["running_on"] == serde_json::json!(["a"]) && !bed.defined_on("b") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!("after the killed migration: {status}");
+
+    // Killed while it waits for a guest that never hears ACPI (no kernel).
+    let (stop, seen) = watched(spawn_kvm(&bed, "a", &[], &["stop", "r"]));
+    wait_for_line(&seen, "to shut down (ACPI, request 1)");
+    let mut stop = stop;
+    stop.kill().unwrap();
+    stop.wait().unwrap();
+    assert_eq!(bed.state_on("a"), "ONLINE", "the status tells the truth");
+    let (code, _, err) = bed.run("a", &["clean", "r", "--lock-timeout", "0"]);
+    assert_eq!(code, 0, "the lock of the killed stop does not block: {err}");
+    let left: Vec<String> = std::fs::read_dir(bed.dir.path().join("sync"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files in SyncDir: {left:?}");
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_kvmguestctl_killed_during_vmconfigsync_leaves_a_whole_copy() {
+    let bed = Bed::new("fault-sync", 49221, "", &["--no-kernel"]);
+    let (code, _, err) = bed.run("a", &["start", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let sync = bed.dir.path().join("sync");
+    let copy = sync.join(format!("{}.xml", bed.guest));
+    let xml = String::from_utf8(
+        bed.virsh("a", &["dumpxml", "--inactive", "--migratable", &bed.guest])
+            .stdout,
+    )
+    .unwrap();
+    // Each round changes the definition a little, so that every sync writes, and kills the sync
+    // after 0 to 40 ms: before, during or after its write.
+    for round in 0..20u64 {
+        let changed = xml.replace(
+            "</domain>",
+            &format!("<description>round {round}</description></domain>"),
+        );
+        let file = bed.dir.path().join("round.xml");
+        std::fs::write(&file, &changed).unwrap();
+        assert!(
+            bed.virsh("a", &["define", file.to_str().unwrap()])
+                .status
+                .success()
+        );
+        let mut child = spawn_kvm(&bed, "a", &[], &["vmconfigsync", "r"]);
+        std::thread::sleep(Duration::from_millis(round * 2));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if let Ok(text) = std::fs::read_to_string(&copy) {
+            assert!(
+                text.trim_end().ends_with("</domain>") && text.contains(&bed.guest),
+                "round {round}: a torn copy: {text}"
+            );
+        }
+    }
+    let (code, _, err) = bed.run("a", &["vmconfigsync", "r", "--lock-timeout", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<String> = std::fs::read_dir(&sync)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains(".tmp")),
+        "the next sync removes what killed ones left: {names:?}"
+    );
+    assert!(std::fs::read_to_string(&copy).unwrap().contains("round 19"));
 }

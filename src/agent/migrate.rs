@@ -8,7 +8,7 @@ use super::offline::shut_down;
 use super::{
     Action, Console, Hosts, OnlineOptions, Report, check_system, definitions, online, verdict,
 };
-use crate::backend::{MigrationRequest, Transfer};
+use crate::backend::{Host, MigrationRequest, Transfer};
 use crate::error::{Error, Result};
 use crate::resource::Resource;
 
@@ -100,23 +100,9 @@ pub fn migrate(
             );
             console.transfer(&detail, p.processed_bytes, p.total_bytes);
         })
-        .map_err(|e| match e {
-            // Say where the guest is now, as seen now: that is what the administrator needs next.
-            Error::Failed(why) => {
-                let live =
-                    |host: &dyn crate::backend::Host| verdict(host, guest).is_ok_and(|v| v.active);
-                match (live(&*source), live(&*target)) {
-                    (true, false) => {
-                        Error::Failed(format!("{why}; {guest} keeps running on {from}"))
-                    }
-                    (false, true) => {
-                        Error::Failed(format!("{why}; {guest} is running on {to} now"))
-                    }
-                    _ => Error::Failed(why),
-                }
-            }
-            other => other,
-        });
+        // Say where the guest is now, as seen now, or that it cannot be seen: that is what the
+        // administrator needs next.
+        .map_err(|e| e.amended(&where_now(guest, (from, &*source), (to, &*target))));
     // The copy is over: the next migration to this port may begin.
     drop(one_at_a_time);
     let done = done?;
@@ -154,6 +140,24 @@ pub fn migrate(
         detail,
         started,
     ))
+}
+
+/// Where a guest runs after a migration that failed, in a message's words.
+fn where_now(guest: &str, from: (&str, &dyn Host), to: (&str, &dyn Host)) -> String {
+    let look = |host: &dyn Host| verdict(host, guest).map(|v| v.active);
+    match (look(from.1), look(to.1)) {
+        (Ok(true), Ok(false)) => format!("{guest} keeps running on {}", from.0),
+        (Ok(false), Ok(true)) => format!("{guest} is running on {} now", to.0),
+        (Ok(true), Ok(true)) => format!(
+            "{guest} is live on both {} and {} (a copy may be finishing the migration): check with \
+             status",
+            from.0, to.0
+        ),
+        (Ok(false), Ok(false)) => format!("{guest} runs on neither {} nor {}", from.0, to.0),
+        (Err(e), _) | (_, Err(e)) => format!(
+            "where {guest} runs now is unknown ({e}): check with status once both hosts answer"
+        ),
+    }
 }
 
 /// The disaster-recovery rule: a resource that configures the guest's network for its site

@@ -113,7 +113,15 @@ pub(super) fn shut_down(
             format!("{guest} was FAULTED ({how}) and was destroyed without a shutdown request"),
         )
     } else {
-        ask_to_shut_down(&*host, res, system, opts, started, console)?
+        ask_to_shut_down(&*host, res, system, opts, started, console).map_err(|e| {
+            super::online::unanswered(
+                e,
+                &format!(
+                    "whether {guest} stopped on {system} is unknown (a shutdown request may have \
+                     reached it): check with status once {system} answers"
+                ),
+            )
+        })?
     };
     let after = verdict(&*host, guest)?;
     let saved = save_definition(res, xml.as_deref())?;

@@ -69,29 +69,40 @@ pub fn online(
     let host = hosts.get(res, system)?;
     let defined = here.hypervisor_state.is_some();
     match host.keeper() {
-        Keeper::Engine(vms) => start_engine_vm(hosts, res, system, &*host, vms, defined, console)?,
+        Keeper::Engine(vms) => start_engine_vm(hosts, res, system, &*host, vms, defined, console),
         Keeper::Hypervisor(definitions) if res.transient => {
-            create_transient(res, system, definitions, defined, console)?
+            create_transient(res, system, definitions, defined, console)
         }
         Keeper::Hypervisor(definitions) => {
             define_if_configured(res, system, definitions, defined, console)?;
             console.step(&format!("starting {guest} on {system}"));
-            host.start(guest)?;
+            host.start(guest)
         }
     }
+    .map_err(|e| {
+        unanswered(
+            e,
+            &format!("the start may still take effect once {system} answers: check with status"),
+        )
+    })?;
     let launched = Instant::now();
-    let (v, agent) = match host.keeper() {
+    let waited = match host.keeper() {
         Keeper::Hypervisor(_) if res.guest_health.enabled => {
             let limit = (seconds(res.delay_after_guest_online) + AGENT_MARGIN).min(
                 opts.until.map_or(Duration::MAX, |until| {
                     until.saturating_sub(started.elapsed())
                 }),
             );
-            let (v, note) = wait_for_the_agent(res, system, &*host, limit, console)?;
-            (v, Some(note))
+            wait_for_the_agent(res, system, &*host, limit, console).map(|(v, note)| (v, Some(note)))
         }
-        _ => (settle(res, &*host, console)?, None),
+        _ => settle(res, &*host, console).map(|v| (v, None)),
     };
+    let (v, agent) = waited.map_err(|e| {
+        unanswered(
+            e,
+            &format!("{guest} was started on {system}; whether it runs now is unknown"),
+        )
+    })?;
     let observed = v.observed.map_or("not defined".to_owned(), |o| {
         format!("{} ({})", o.state, o.reason)
     });
@@ -125,6 +136,14 @@ pub fn online(
         detail,
         started,
     ))
+}
+
+/// A hypervisor that stopped answering mid-operation leaves its outcome open: say what is known.
+pub(super) fn unanswered(e: Error, known: &str) -> Error {
+    match e {
+        Error::Timeout { .. } | Error::Unreachable { .. } => e.amended(known),
+        other => other,
+    }
 }
 
 /// What a guest that is already ONLINE here is doing, and what to do about it when `start`

@@ -166,6 +166,7 @@ fn bounded_with<T: Send + 'static>(
             system: system.to_owned(),
             what: what.to_owned(),
             seconds: timeout.as_secs(),
+            then: String::new(),
         }),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Failed(format!(
             "{system}: {what}: the libvirt call panicked"

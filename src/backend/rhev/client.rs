@@ -132,6 +132,7 @@ impl Session {
                 system: format!("engine {}", self.url),
                 what: what.to_owned(),
                 seconds: self.timeout.as_secs(),
+                then: String::new(),
             }
         } else {
             Error::Unreachable {
