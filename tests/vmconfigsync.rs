@@ -174,6 +174,50 @@ fn check_reports_a_missing_shared_copy() {
         .code(7);
 }
 
+/// `--check` and the save call the same copies the same: a copy reformatted by hand that
+/// `--check` accepts is not rewritten, by vmconfigsync or by the save at every stop and clean,
+/// and its backup stays the previous definition.
+#[test]
+fn a_reformatted_copy_that_check_accepts_is_left_alone() {
+    let (_dir, config, sync) = setup();
+    let saved = sync.join("running01.xml");
+    std::fs::write(&saved, "<domain><name>running01</name></domain>").unwrap();
+    kvm(&config)
+        .args(["vmconfigsync", "running"])
+        .assert()
+        .success();
+    let backup = sync.join("running01.xml.bak");
+    let previous = std::fs::read_to_string(&backup).unwrap();
+    let reformatted = format!(
+        "<!-- tidied by hand -->\n{}",
+        std::fs::read_to_string(&saved)
+            .unwrap()
+            .replace("<domain type='test'>", "<domain  type=\"test\" >")
+            .replace("  <", "    <")
+    );
+    assert_ne!(reformatted, std::fs::read_to_string(&saved).unwrap());
+    std::fs::write(&saved, &reformatted).unwrap();
+    kvm(&config)
+        .args(["vmconfigsync", "--check", "running"])
+        .assert()
+        .success();
+
+    let ran = run_json(kvm(&config).args(["vmconfigsync", "running"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.doc["results"][0]["action"], "unchanged");
+    assert_eq!(ran.doc["results"][0]["backup"], Value::Null);
+    for command in ["stop", "clean"] {
+        let ran = run_json(kvm(&config).args(["--sys", "a", "--yes", command, "running"]));
+        assert_eq!(ran.code, 0, "{command}: {}", ran.stderr);
+        assert_eq!(
+            ran.doc["results"][0]["saved_definition"],
+            saved.display().to_string()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), reformatted);
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), previous);
+}
+
 /// The resource `r` on system a and on a system that cannot be reached.
 fn with_unreachable(guest: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
