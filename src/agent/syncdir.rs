@@ -6,20 +6,23 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::domain_xml;
 use crate::error::{Error, Result};
 
 /// What [`save`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
     pub path: PathBuf,
-    /// False when the file already held exactly this definition (nothing was written).
+    /// False when the file already held this definition (nothing was written).
     pub changed: bool,
     /// Where the previous version was kept, when there was one and it differed.
     pub backup: Option<PathBuf>,
 }
 
 /// Save a definition as `<dir>/<guest>.xml`, never leaving a torn or lost copy:
-/// - unchanged content is not rewritten;
+/// - a copy that already means the same (as `vmconfigsync --check` compares: attribute order,
+///   whitespace and comments aside) is not rewritten, and its backup is kept: otherwise a copy
+///   that `--check` accepts would be replaced at every stop, and its backup with it;
 /// - the new copy is written to a temporary file in the same directory, flushed, and renamed over
 ///   the old one, then the directory is flushed: a crash or a full disk leaves the old copy or the
 ///   new one;
@@ -50,7 +53,10 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(failed("read the previous copy", e)),
     };
-    if previous.as_deref() == Some(xml.as_bytes()) {
+    if previous
+        .as_deref()
+        .is_some_and(|old| same_definition(old, xml))
+    {
         return Ok(Saved {
             path: target,
             changed: false,
@@ -79,6 +85,21 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
         changed: true,
         backup,
     })
+}
+
+/// The same bytes, or the same canonical form. Text outside any element is not in that form, so
+/// two copies without one would compare equal whatever they hold: they are compared as bytes.
+fn same_definition(old: &[u8], new: &str) -> bool {
+    let canonical = |xml: &str| {
+        domain_xml::canonical(xml)
+            .ok()
+            .filter(|form| form.starts_with('<'))
+    };
+    old == new.as_bytes()
+        || std::str::from_utf8(old)
+            .ok()
+            .and_then(canonical)
+            .is_some_and(|form| Some(form) == canonical(new))
 }
 
 /// A failed step of [`write_atomically`]: what was being done, and why it failed.
@@ -298,6 +319,45 @@ mod tests {
             names(dir.path()),
             [elsewhere.as_str(), "g.xml", "g.xml.bak"]
         );
+    }
+
+    /// What `--check` calls the same is the same to save: a reformatted copy keeps its bytes and
+    /// the backup stays the previous definition.
+    #[test]
+    fn save_leaves_a_copy_that_means_the_same_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        save(
+            dir.path(),
+            "g",
+            "<domain><name>g</name><memory>1</memory></domain>",
+        )
+        .unwrap();
+        save(
+            dir.path(),
+            "g",
+            "<domain><name>g</name><memory>2</memory></domain>",
+        )
+        .unwrap();
+        let path = dir.path().join("g.xml");
+        let reformatted =
+            "<domain>\n  <!-- by hand -->\n  <name>g</name>\n  <memory> 2 </memory>\n</domain>\n";
+        fs::write(&path, reformatted).unwrap();
+        let again = save(
+            dir.path(),
+            "g",
+            "<domain><name>g</name><memory>2</memory></domain>",
+        )
+        .unwrap();
+        assert_eq!((again.changed, again.backup), (false, None));
+        assert_eq!(fs::read_to_string(&path).unwrap(), reformatted);
+        assert!(
+            fs::read_to_string(dir.path().join("g.xml.bak"))
+                .unwrap()
+                .contains("<memory>1</memory>")
+        );
+        // Texts without an element are compared as they are.
+        fs::write(&path, "old").unwrap();
+        assert!(save(dir.path(), "g", "new").unwrap().changed);
     }
 
     #[test]

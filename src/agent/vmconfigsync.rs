@@ -15,7 +15,8 @@ use crate::vocabulary::vocabulary;
 pub struct SyncReport {
     pub resource: String,
     pub guest: String,
-    /// The system the definition was taken from (where the guest runs, else where it is defined).
+    /// The system the definition was taken from: where the guest runs; else `--from`'s; else
+    /// the first where it is defined, all copies meaning the same.
     pub source: String,
     pub path: PathBuf,
     pub action: SyncAction,
@@ -27,12 +28,12 @@ vocabulary! {
     /// What happened to SyncDir's copy.
     pub enum SyncAction {
         Saved = "saved",
-        /// SyncDir already held exactly this definition.
+        /// SyncDir already held this definition, as `--check` compares: left as it was.
         Unchanged = "unchanged",
     }
 }
 
-/// Defining the saved definition on one other system.
+/// Defining the saved definition on one system.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DefinedOn {
     pub system: String,
@@ -45,20 +46,30 @@ pub struct DefinedOn {
 vocabulary! {
     pub enum DefineResult {
         Defined = "defined",
-        /// The guest runs there.
-        Refused = "refused",
+        /// The system the definition was taken from: it already holds it.
+        Skipped = "skipped",
         Failed = "failed",
     }
 }
 
-/// Save the definition to SyncDir, then define it on `define_on` (other systems of the resource),
-/// never on a system where the guest is live (that includes a concurrency violation: the copy
-/// saved is the one from the first system, in priority order, where the guest runs).
+/// Where the saved definition is defined besides SyncDir.
+#[derive(Debug, Clone, Copy)]
+pub enum DefineOn<'a> {
+    /// The systems named (`--define-on`); the source among them is `skipped`.
+    These(&'a [String]),
+    /// Every system of the resource but the source (`--everywhere`).
+    Everywhere,
+}
+
+/// Save the definition to SyncDir, then define it on other systems of the resource. The copy
+/// saved is never one that may be older than another (see [`source`]); `from` names the right
+/// one when the guest runs nowhere.
 pub fn vmconfigsync(
     hosts: &Hosts,
     res: &Resource,
     survey: &Survey,
-    define_on: &[String],
+    from: Option<&str>,
+    define_on: DefineOn,
     console: &dyn Console,
 ) -> Result<SyncReport> {
     let dir = res.sync_dir.as_deref().ok_or_else(|| {
@@ -67,42 +78,16 @@ pub fn vmconfigsync(
             res.name
         ))
     })?;
-    for target in define_on {
-        super::check_system(res, target)?;
+    let named = match define_on {
+        DefineOn::These(systems) => systems,
+        DefineOn::Everywhere => &[],
+    };
+    for system in named.iter().map(String::as_str).chain(from) {
+        super::check_system(res, system)?;
     }
     let guest = res.guest_name.as_str();
     let status = monitor::judge(res, survey);
-    // Without the running copy in sight, an inactive definition elsewhere may be stale: saving it
-    // would replace the good shared copy. Refuse while any system cannot be asked.
-    if !status.systems.iter().any(|s| s.active)
-        && let Some(unasked) = status.systems.iter().find(|s| s.error.is_some())
-    {
-        return Err(Error::Refused(format!(
-            "{guest} runs nowhere that could be asked, and {} could not be asked ({}): its copy \
-             may be the current one, so nothing is saved",
-            unasked.system,
-            unasked.error.as_deref().unwrap_or_default()
-        )));
-    }
-    let defined_here = |s: &&monitor::SystemStatus| s.hypervisor_state.is_some();
-    let source = status
-        .systems
-        .iter()
-        .find(|s| s.active)
-        .or_else(|| status.systems.iter().find(defined_here))
-        .map(|s| s.system.clone())
-        .ok_or_else(|| {
-            Error::Unknown(format!(
-                "{guest} is defined on none of {}",
-                res.systems.join(", ")
-            ))
-        })?;
-    let xml =
-        super::hypervisor_definition(&*hosts.get(res, &source)?, guest)?.ok_or_else(|| {
-            Error::Usage(format!(
-                "{guest}: its engine keeps its definition; there is nothing to save"
-            ))
-        })?;
+    let (source, xml) = source(hosts, res, &status, from)?;
     let saved = syncdir::save(dir, guest, &xml)?;
     console.step(&format!(
         "{guest}: definition from {source} {} {}",
@@ -114,10 +99,13 @@ pub fn vmconfigsync(
         saved.path.display()
     ));
 
-    let defined_on = define_on
-        .iter()
-        .filter(|t| **t != source)
-        .map(|target| define_there(hosts, res, &status, target, &xml, console))
+    let targets: Vec<&String> = match define_on {
+        DefineOn::These(systems) => systems.iter().collect(),
+        DefineOn::Everywhere => res.systems.iter().filter(|s| **s != source).collect(),
+    };
+    let defined_on = targets
+        .into_iter()
+        .map(|target| define_there(hosts, res, &status, &source, target, &xml, console))
         .collect();
     Ok(SyncReport {
         resource: res.name.clone(),
@@ -134,35 +122,184 @@ pub fn vmconfigsync(
     })
 }
 
+/// The system whose copy of the definition is saved, and that copy. The running guest's copy is
+/// the current one. A guest that runs nowhere leaves no clue which copy is the newer: `stop` saved
+/// the copy of the host it last ran on, and any host's copy may have been edited since, so none is
+/// preferred by where it is (`--sys` included: KVMGUESTCTL_SYS set on every node would make cron
+/// on each node prefer its own). Its copy is taken from `from` when named, else only when every
+/// copy means the same.
+fn source(
+    hosts: &Hosts,
+    res: &Resource,
+    status: &monitor::ResourceStatus,
+    from: Option<&str>,
+) -> Result<(String, String)> {
+    let guest = res.guest_name.as_str();
+    let definition = |system: &str| {
+        super::hypervisor_definition(&*hosts.get(res, system)?, guest)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{guest}: its engine keeps its definition; there is nothing to save"
+            ))
+        })
+    };
+    if let Some(live) = live_system(status)? {
+        return match from.filter(|f| *f != live) {
+            Some(from) => Err(Error::Refused(format!(
+                "{guest} runs on {live}: the definition there is the current one, not {from}'s"
+            ))),
+            None => Ok((live.to_owned(), definition(live)?)),
+        };
+    }
+    if let Some(from) = from {
+        let there = status.on(from);
+        if let Some(e) = there.and_then(|s| s.error_class.clone()) {
+            return Err(e);
+        }
+        if there.is_some_and(|s| s.hypervisor_state.is_none()) {
+            return Err(Error::Unknown(format!(
+                "{guest} is not defined on {from}: there is no copy to take from there"
+            )));
+        }
+        return Ok((from.to_owned(), definition(from)?));
+    }
+    // The running copy may be out of sight: an inactive definition elsewhere may be stale.
+    if let Some(unasked) = status.systems.iter().find(|s| s.error.is_some()) {
+        return Err(Error::Refused(format!(
+            "{guest} runs nowhere that could be asked, and {} could not be asked ({}): its copy \
+             may be the current one, so nothing is saved; --from SYSTEM names the copy to save",
+            unasked.system,
+            unasked.error.as_deref().unwrap_or_default()
+        )));
+    }
+    let copies: Vec<(&str, String)> = status
+        .systems
+        .iter()
+        .filter(|s| s.hypervisor_state.is_some())
+        .map(|s| definition(&s.system).map(|xml| (s.system.as_str(), xml)))
+        .collect::<Result<_>>()?;
+    let forms: Vec<String> = copies
+        .iter()
+        .map(|(_, xml)| domain_xml::canonical(xml))
+        .collect::<Result<_>>()?;
+    let Some((system, xml)) = copies.first() else {
+        return Err(Error::Unknown(format!(
+            "{guest} is defined on none of {}",
+            res.systems.join(", ")
+        )));
+    };
+    if forms.iter().all(|f| *f == forms[0]) {
+        Ok(((*system).to_owned(), xml.clone()))
+    } else {
+        Err(Error::Refused(diverged(res, &copies, &forms)))
+    }
+}
+
+/// The one system where the guest is live, if any. Live on two, there is no current copy to
+/// trust: both may be in use (a concurrency violation), or the guest is moving and the target's
+/// definition is not yet its own (a migration).
+fn live_system(status: &monitor::ResourceStatus) -> Result<Option<&str>> {
+    let live: Vec<&str> = status
+        .systems
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.system.as_str())
+        .collect();
+    match live.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ if status.concurrency_violation => Err(Error::Concurrency(format!(
+            "CONCURRENCY VIOLATION: {} runs on {} at once: which definition is current is not \
+             known, so nothing is saved or defined",
+            status.guest,
+            live.join(", ")
+        ))),
+        _ => Err(Error::Refused(format!(
+            "{} is migrating between {}: its definition is saved once the migration is over",
+            status.guest,
+            live.join(" and ")
+        ))),
+    }
+}
+
+/// Why differing copies of a guest that runs nowhere are not saved, with what tells them apart
+/// at a glance: which one SyncDir holds, and the first line where each departs from the first
+/// (`--check` shows the whole difference).
+fn diverged(res: &Resource, copies: &[(&str, String)], forms: &[String]) -> String {
+    let synced = res
+        .sync_file()
+        .and_then(|file| std::fs::read_to_string(file).ok())
+        .and_then(|xml| domain_xml::canonical(&xml).ok());
+    let (first_system, first) = (copies[0].0, &forms[0]);
+    let listed: Vec<String> = copies
+        .iter()
+        .zip(forms)
+        .map(|((system, _), form)| {
+            let mut hints = Vec::new();
+            if synced.as_ref() == Some(form) {
+                hints.push("as in SyncDir".to_owned());
+            }
+            if *system != first_system {
+                hints.push(if form == first {
+                    format!("as on {first_system}")
+                } else {
+                    let line = form
+                        .lines()
+                        .zip(first.lines())
+                        .find(|(mine, theirs)| mine != theirs)
+                        .map_or("its end", |(mine, _)| mine.trim());
+                    format!("first differs from {first_system} at {line}")
+                });
+            }
+            if hints.is_empty() {
+                (*system).to_owned()
+            } else {
+                format!("{system} ({})", hints.join("; "))
+            }
+        })
+        .collect();
+    format!(
+        "{} runs nowhere and its definitions differ: {}; nothing says which is the newer, so \
+         nothing is saved: name the copy to save with --from SYSTEM (vmconfigsync --check shows \
+         the differences)",
+        res.guest_name,
+        listed.join(", ")
+    )
+}
+
 fn define_there(
     hosts: &Hosts,
     res: &Resource,
     status: &monitor::ResourceStatus,
+    source: &str,
     target: &str,
     xml: &str,
     console: &dyn Console,
 ) -> DefinedOn {
     let guest = res.guest_name.as_str();
-    let here = status.on(target);
-    let refused = |detail: String| DefinedOn {
+    let failed = |e: Error| DefinedOn {
         system: target.to_owned(),
-        result: DefineResult::Refused,
-        error: Some(Error::Refused(detail.clone())),
-        detail,
+        result: DefineResult::Failed,
+        detail: e.to_string(),
+        error: Some(e),
     };
-    if let Some(s) = here.filter(|s| s.active) {
-        return refused(format!(
-            "{guest} is {} on {target}: its definition is not replaced under a live guest",
-            s.state
-        ));
-    }
-    if let Some(e) = here.and_then(|s| s.error_class.clone()) {
-        return DefinedOn {
-            system: target.to_owned(),
-            result: DefineResult::Failed,
-            detail: e.to_string(),
-            error: Some(e),
+    let done = |result, detail: String| DefinedOn {
+        system: target.to_owned(),
+        result,
+        detail,
+        error: None,
+    };
+    if target == source {
+        let runs = if status.on(source).is_some_and(|s| s.active) {
+            format!(": {guest} runs there")
+        } else {
+            String::new()
         };
+        let detail = format!("{target} is where the definition was taken from{runs}");
+        console.step(&format!("{guest}: not defined on {target}: {detail}"));
+        return done(DefineResult::Skipped, detail);
+    }
+    if let Some(e) = status.on(target).and_then(|s| s.error_class.clone()) {
+        return failed(e);
     }
     match hosts
         .get(res, target)
@@ -170,19 +307,9 @@ fn define_there(
     {
         Ok(()) => {
             console.step(&format!("{guest}: defined on {target}"));
-            DefinedOn {
-                system: target.to_owned(),
-                result: DefineResult::Defined,
-                detail: String::new(),
-                error: None,
-            }
+            done(DefineResult::Defined, String::new())
         }
-        Err(e) => DefinedOn {
-            system: target.to_owned(),
-            result: DefineResult::Failed,
-            detail: e.to_string(),
-            error: Some(e),
-        },
+        Err(e) => failed(e),
     }
 }
 
@@ -410,5 +537,57 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
         }),
         unreachable: copies.iter().any(|c| c.state == CopyState::Unreadable),
         copies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Activity, Guest, GuestState, Observed, Placement};
+
+    /// libvirt's test driver cannot pause a guest for a migration: the survey is written here.
+    #[test]
+    fn vmconfigsync_refuses_a_guest_in_the_middle_of_a_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yaml");
+        std::fs::write(
+            &path,
+            "systems:\n  a: { uri: 'fake:///a' }\n  b: { uri: 'fake:///b' }\nresources:\n  \
+             r: { type: KVMGuest, systems: [a, b], GuestName: g, SyncDir: /nonexistent }\n",
+        )
+        .unwrap();
+        let config = crate::resource::load(&crate::resource::ConfigSource::Path(path)).unwrap();
+        let res = &config.resources["r"];
+        let guest = |activity, state, reason| {
+            Ok(vec![Guest {
+                name: "g".into(),
+                state: GuestState {
+                    activity,
+                    live: true,
+                    placement: Placement::Here,
+                    observed: Some(Observed { state, reason }),
+                },
+            }])
+        };
+        let survey: Survey = [
+            (
+                (res.environment.clone(), "a".to_owned()),
+                guest(Activity::Running, "running", "booted"),
+            ),
+            (
+                (res.environment.clone(), "b".to_owned()),
+                guest(Activity::Migrating, "paused", "migration"),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let status = monitor::judge(res, &survey);
+        assert!(!status.concurrency_violation);
+        let refused = live_system(&status).unwrap_err();
+        assert_eq!(refused.exit(), Exit::Refused);
+        assert_eq!(
+            refused.to_string(),
+            "g is migrating between a and b: its definition is saved once the migration is over"
+        );
     }
 }

@@ -659,10 +659,19 @@ impl Action<'_> {
     }
 
     /// vmconfigsync: this node's definition saved to SyncDir (the core's vmconfigsync, defining
-    /// it nowhere else: havmconfigsync's part is `kvmguestctl vmconfigsync --define-on`).
+    /// it nowhere else: havmconfigsync's part is `kvmguestctl vmconfigsync --define-on`). This
+    /// node is the resource's one system, so its copy is the source without `--from`.
     fn vmconfigsync(&self) -> u8 {
         let survey = self.hosts.survey(&[self.res]);
-        match vmconfigsync::vmconfigsync(self.hosts, self.res, &survey, &[], &self.call.log) {
+        let nowhere = vmconfigsync::DefineOn::These(&[]);
+        match vmconfigsync::vmconfigsync(
+            self.hosts,
+            self.res,
+            &survey,
+            None,
+            nowhere,
+            &self.call.log,
+        ) {
             Ok(r) => {
                 let backup = r.backup.as_ref().map_or(String::new(), |b| {
                     format!("; the previous copy is {}", b.display())
