@@ -86,6 +86,8 @@ pub fn vmconfigsync(
         super::check_system(res, system)?;
     }
     let guest = res.guest_name.as_str();
+    // It saves and defines: one command at a time, like every other that changes the guest.
+    let _lock = hosts.hold(res, console)?;
     let status = monitor::judge(res, survey);
     let (source, xml) = source(hosts, res, &status, from)?;
     let saved = syncdir::save(dir, guest, &xml)?;
