@@ -559,11 +559,14 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn start(bed: &Bed, state_dir: &Path) -> Watcher {
+    /// `kvmguestctl --config BED -o json EXTRA... watch --state-dir STATE_DIR`.
+    fn start(bed: &Bed, state_dir: &Path, extra: &[&str]) -> Watcher {
         let mut child = Process::new(env!("CARGO_BIN_EXE_kvmguestctl"))
             .arg("--config")
             .arg(&bed.config)
-            .args(["-o", "json", "watch", "--state-dir"])
+            .args(["-o", "json"])
+            .args(extra)
+            .args(["watch", "--state-dir"])
             .arg(state_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -610,7 +613,7 @@ fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_rest
     let (code, _, err) = bed.run("a", &["start", "r"]);
     assert_eq!(code, 0, "{err}");
     let state_dir = bed.dir.path().join("state");
-    let watcher = Watcher::start(&bed, &state_dir);
+    let watcher = Watcher::start(&bed, &state_dir, &[]);
     let mut connected = std::collections::BTreeSet::new();
     while connected.len() < 2 {
         let line = watcher.expect(Duration::from_secs(20), "connected", |v| {
@@ -1118,7 +1121,7 @@ impl Watcher {
 fn ga_watch_reports_the_guest_agent_connecting_and_then_killed_inside_the_guest() {
     let bed = Bed::new("ga-watch", 49210, "", &["--agent"]);
     let state_dir = bed.dir.path().join("state");
-    let mut watcher = Watcher::start(&bed, &state_dir);
+    let mut watcher = Watcher::start(&bed, &state_dir, &[]);
     watcher.expect(Duration::from_secs(20), "connected on a", |v| {
         v["event"] == "connected" && v["system"] == "a"
     });
@@ -1834,4 +1837,62 @@ fn fault_kvmguestctl_killed_during_vmconfigsync_leaves_a_whole_copy() {
         "the next sync removes what killed ones left: {names:?}"
     );
     assert!(std::fs::read_to_string(&copy).unwrap().contains("round 19"));
+}
+
+#[test]
+#[ignore = "needs the real testbed: scripts/test runs it"]
+fn fault_a_frozen_host_for_the_whole_command_status_and_watch_answer_for_the_other() {
+    let bed = Bed::exclusive("fault-frozen", 49222, "", &["--no-kernel"]);
+    let pid = libvirtd_pid("b");
+    signal(&pid, "-STOP");
+    // Resumed whatever happens below: the other tests need host B.
+    struct Thaw(String);
+    impl Drop for Thaw {
+        fn drop(&mut self) {
+            let _ = Process::new("kill").args(["-CONT", &self.0]).status();
+        }
+    }
+    let thaw = Thaw(pid);
+
+    let started = Instant::now();
+    let (code, doc, err) = bed.run("a", &["--timeout", "3", "status", "r"]);
+    assert_eq!(code, 4, "{doc}\n{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let systems = &doc["resources"][0]["systems"];
+    assert_eq!(
+        (&systems[0]["state"], &systems[1]["state"]),
+        (&Value::from("OFFLINE"), &Value::from("UNKNOWN")),
+        "{doc}"
+    );
+    let (code, _, err) = bed.run("a", &["--timeout", "3", "start", "r"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("cannot tell whether") && err.contains("--assume-stopped b"),
+        "{err}"
+    );
+
+    let watcher = Watcher::start(&bed, &bed.state_dir(), &["--timeout", "3"]);
+    watcher.expect(Duration::from_secs(20), "connected on a", |v| {
+        v["event"] == "connected" && v["system"] == "a"
+    });
+    let (code, _, err) = bed.run(
+        "a",
+        &["--timeout", "3", "start", "r", "--assume-stopped", "b"],
+    );
+    assert_eq!(code, 0, "{err}");
+    watcher.expect(
+        Duration::from_secs(10),
+        "started on a while b is frozen",
+        |v| v["event"] == "started" && v["system"] == "a" && v["resource"] == "r",
+    );
+    drop(thaw);
+    watcher.expect(
+        Duration::from_secs(60),
+        "connected on b once it answers",
+        |v| v["event"] == "connected" && v["system"] == "b",
+    );
 }
