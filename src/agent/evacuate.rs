@@ -84,10 +84,7 @@ fn target(
     let guest = &res.guest_name;
     let elsewhere = status.running_elsewhere(system);
     if !elsewhere.is_empty() {
-        return Err(Error::Concurrency(format!(
-            "{guest} runs on {system} and {} at once (concurrency violation): resolve that first",
-            elsewhere.join(", ")
-        )));
+        return Err(migrate::live_twice(status, &[system], &elsewhere));
     }
     let here = status.usable(system)?;
     if here.state != ResourceState::Online {

@@ -203,10 +203,23 @@ pub fn source(status: &monitor::ResourceStatus) -> Result<String> {
                 ),
             }))
         }
-        many => Err(Error::Concurrency(format!(
-            "{guest} runs on {} at once (concurrency violation): name the system to migrate from with --sys",
-            many.join(" and ")
-        ))),
+        [first, others @ ..] => Err(live_twice(status, &[first], others)),
+    }
+}
+
+/// Why a guest live on `here` and on `elsewhere` does not move: two copies that run are a
+/// concurrency violation, for a person to resolve; one copy paused in transit is a migration under
+/// way (another command's), to be left alone.
+pub fn live_twice(status: &monitor::ResourceStatus, here: &[&str], elsewhere: &[&str]) -> Error {
+    let (guest, all) = (&status.guest, [here, elsewhere].concat().join(" and "));
+    if status.concurrency_violation {
+        Error::Concurrency(format!(
+            "{guest} runs on {all} at once (concurrency violation): resolve that first"
+        ))
+    } else {
+        Error::Refused(format!(
+            "{guest} is migrating between {all} (another command moves it): left alone"
+        ))
     }
 }
 

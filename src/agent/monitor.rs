@@ -2,6 +2,8 @@
 //! translate their hypervisors' states into [`GuestState`]; the table here is written once, over
 //! that shared vocabulary.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use super::{Hosts, Survey};
@@ -245,8 +247,31 @@ impl SystemStatus {
 pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
     let survey = hosts.survey(resources);
     let mut statuses: Vec<ResourceStatus> = resources.iter().map(|r| judge(r, &survey)).collect();
+    confirm_violations(hosts, resources, &mut statuses);
     super::health::check(hosts, resources, &mut statuses);
     statuses
+}
+
+/// How long after a look that shows a guest live on two systems the look is taken again.
+pub const CONFIRM_AFTER: Duration = Duration::from_millis(500);
+
+/// A concurrency violation is said only when a second look, [`CONFIRM_AFTER`] later, shows it
+/// too. The systems are asked at the same time but not at the same instant: a migration that ends
+/// between two answers shows the guest still running on the source and already running on the
+/// target, an instant that never was.
+fn confirm_violations(hosts: &Hosts, resources: &[&Resource], statuses: &mut [ResourceStatus]) {
+    let doubtful: Vec<usize> = (0..statuses.len())
+        .filter(|&i| statuses[i].concurrency_violation)
+        .collect();
+    if doubtful.is_empty() {
+        return;
+    }
+    std::thread::sleep(CONFIRM_AFTER);
+    let again: Vec<&Resource> = doubtful.iter().map(|&i| resources[i]).collect();
+    let survey = hosts.survey(&again);
+    for (&i, res) in doubtful.iter().zip(again) {
+        statuses[i] = judge(res, &survey);
+    }
 }
 
 /// Ask each guest where it holds a live instance what it says about itself (host name, OS,
@@ -368,8 +393,11 @@ pub fn judge(res: &Resource, survey: &Survey) -> ResourceStatus {
         }
     }
     // Two live copies are a violation, but a copy paused while it migrates (leaving the source, or
-    // arriving on the target) is one guest in transit, not a second one.
-    let in_transit = |s: &SystemStatus| s.activity == Some(Activity::Migrating);
+    // arriving on the target) is one guest in transit, not a second one; so is a copy whose CPUs
+    // have not run yet (an incoming migration's target is launched paused, "starting up", before
+    // the memory flows). A second start that goes on to run is seen running by the next look.
+    let in_transit =
+        |s: &SystemStatus| matches!(s.activity, Some(Activity::Migrating | Activity::Launching));
     let live = systems
         .iter()
         .filter(|s| s.active && !in_transit(s))

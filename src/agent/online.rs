@@ -74,7 +74,7 @@ pub fn online(
             create_transient(res, system, definitions, defined, console)
         }
         Keeper::Hypervisor(definitions) => {
-            define_if_configured(res, system, definitions, defined, console)?;
+            define_if_configured(hosts, res, system, definitions, defined, console)?;
             console.step(&format!("starting {guest} on {system}"));
             host.start(guest)
         }
@@ -289,8 +289,12 @@ fn create_transient(
 }
 
 /// Define the guest from GuestConfigFilePath when it is not defined here, or always with
-/// ResyncVMCfg (keeping the existing UUID, which libvirt requires of a redefinition).
+/// ResyncVMCfg. A file without a `<uuid>` gets the guest's existing one: the one it has here
+/// (libvirt requires it of a redefinition), else the one it has on another of its systems
+/// (libvirt would make up a new UUID on each host, and a migration to a host that holds the guest
+/// under another UUID fails: "domain already exists with uuid").
 fn define_if_configured(
+    hosts: &Hosts,
     res: &Resource,
     system: &str,
     definitions: &dyn Definitions,
@@ -301,7 +305,12 @@ fn define_if_configured(
     match &res.guest_config_file_path {
         Some(path) if !defined || res.resync_vm_cfg => {
             let mut xml = definition::read_config_file(path, guest)?;
-            if defined && let Some(existing) = domain_xml::uuid(&definitions.definition(guest)?) {
+            let existing = if defined {
+                domain_xml::uuid(&definitions.definition(guest)?)
+            } else {
+                uuid_elsewhere(hosts, res, system)
+            };
+            if let Some(existing) = existing {
                 xml = domain_xml::keeping_uuid(&xml, &existing);
             }
             let why = if defined {
@@ -339,6 +348,18 @@ fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<moni
         guest,
         |v| !v.active,
     )
+}
+
+/// The guest's UUID on the first other system of the resource that has it defined and answers.
+fn uuid_elsewhere(hosts: &Hosts, res: &Resource, system: &str) -> Option<String> {
+    res.systems
+        .iter()
+        .filter(|s| *s != system)
+        .find_map(|other| {
+            let host = hosts.get(res, other).ok()?;
+            let xml = super::hypervisor_definition(&*host, &res.guest_name).ok()??;
+            domain_xml::uuid(&xml)
+        })
 }
 
 /// GuestHealth's proof of life: wait until the guest agent answers (or the guest dies, or it
