@@ -181,12 +181,7 @@ pub fn within_site(hosts: &Hosts, res: &Resource, from: &str, to: &str) -> Resul
 /// exit 3, unless a system could not be asked (its error: the guest may run there); live on two
 /// is a concurrency violation, which no migration should pick a side of.
 pub fn source(status: &monitor::ResourceStatus) -> Result<String> {
-    let live: Vec<&str> = status
-        .systems
-        .iter()
-        .filter(|s| s.active)
-        .map(|s| s.system.as_str())
-        .collect();
+    let live = status.live_systems();
     let guest = &status.guest;
     match live.as_slice() {
         [one] => Ok((*one).to_owned()),

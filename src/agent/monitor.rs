@@ -187,6 +187,15 @@ impl crate::error::Outcome for ResourceStatus {
 }
 
 impl ResourceStatus {
+    /// The systems of the resource where the guest holds a live instance.
+    pub fn live_systems(&self) -> Vec<&str> {
+        self.systems
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| s.system.as_str())
+            .collect()
+    }
+
     /// Where the guest runs other than on `system`.
     pub fn running_elsewhere(&self, system: &str) -> Vec<&str> {
         self.running_on

@@ -200,12 +200,7 @@ fn source(
 /// trust: both may be in use (a concurrency violation), or the guest is moving and the target's
 /// definition is not yet its own (a migration).
 fn live_system(status: &monitor::ResourceStatus) -> Result<Option<&str>> {
-    let live: Vec<&str> = status
-        .systems
-        .iter()
-        .filter(|s| s.active)
-        .map(|s| s.system.as_str())
-        .collect();
+    let live = status.live_systems();
     match live.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one)),
