@@ -431,15 +431,23 @@ impl Host for LibvirtHost {
                 continue;
             }
             let poll = dom.clone();
-            if let Ok(stats) = bounded(&self.place, "job stats", self.timeout, move || {
-                poll.job_stats(0)
+            if let Ok(job) = bounded(&self.place, "job stats", self.timeout, move || {
+                ffi::job_stats(&poll, 0)
             }) {
+                use sys::*;
+                let either = |memory, data| job.get(memory).or(job.get(data)).unwrap_or(0);
                 progress(&MigrationProgress {
-                    processed_bytes: stats.mem_processed.or(stats.data_processed).unwrap_or(0),
-                    total_bytes: stats.mem_total.or(stats.data_total).unwrap_or(0),
-                    remaining_bytes: stats.mem_remaining.or(stats.data_remaining).unwrap_or(0),
-                    bytes_per_second: stats.mem_bps.unwrap_or(0),
-                    dirty_pages_per_second: stats.mem_dirty_rate.unwrap_or(0),
+                    processed_bytes: either(
+                        VIR_DOMAIN_JOB_MEMORY_PROCESSED,
+                        VIR_DOMAIN_JOB_DATA_PROCESSED,
+                    ),
+                    total_bytes: either(VIR_DOMAIN_JOB_MEMORY_TOTAL, VIR_DOMAIN_JOB_DATA_TOTAL),
+                    remaining_bytes: either(
+                        VIR_DOMAIN_JOB_MEMORY_REMAINING,
+                        VIR_DOMAIN_JOB_DATA_REMAINING,
+                    ),
+                    bytes_per_second: job.get(VIR_DOMAIN_JOB_MEMORY_BPS).unwrap_or(0),
+                    dirty_pages_per_second: job.get(VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE).unwrap_or(0),
                 });
             }
         };
@@ -451,10 +459,10 @@ impl Host for LibvirtHost {
                     &target.place,
                     "completed job stats",
                     self.timeout,
-                    move || arrived.job_stats(sys::VIR_DOMAIN_JOB_STATS_COMPLETED),
+                    move || ffi::job_stats(&arrived, sys::VIR_DOMAIN_JOB_STATS_COMPLETED),
                 )
                 .ok()
-                .and_then(|s| s.downtime)
+                .and_then(|job| job.get(sys::VIR_DOMAIN_JOB_DOWNTIME))
                 .map(Duration::from_millis);
                 Ok(MigrationDone { elapsed, downtime })
             }
@@ -539,8 +547,10 @@ impl Definitions for LibvirtHost {
 
 /// The calls the `virt` crate does not wrap, or not safely: the bulk state query (its wrapper
 /// never frees the records), a state query that reports failure (its `state()` swallows errors),
-/// and aborting a job.
+/// a job's statistics (its `job_stats()` hands libvirt's allocation to Rust's allocator, and
+/// aborts on the null list libvirt returns once the job has ended), and aborting a job.
 mod ffi {
+    use std::collections::HashMap;
     use std::ffi::CStr;
     use std::os::raw::c_int;
 
@@ -597,6 +607,48 @@ mod ffi {
         // SAFETY: records came from virConnectGetAllDomainStats and are freed exactly once.
         unsafe { sys::virDomainStatsRecordListFree(records) };
         Ok(guests)
+    }
+
+    /// The unsigned numbers of a domain's job statistics, by their libvirt names.
+    pub struct Job(HashMap<String, u64>);
+
+    impl Job {
+        pub fn get(&self, key: &CStr) -> Option<u64> {
+            self.0.get(key.to_str().ok()?).copied()
+        }
+    }
+
+    /// `virDomainGetJobStats`: no job (an empty list) is an empty [`Job`].
+    pub fn job_stats(dom: &Domain, flags: u32) -> Result<Job, VirtError> {
+        let mut kind: c_int = 0;
+        let mut params: sys::virTypedParameterPtr = std::ptr::null_mut();
+        let mut count: c_int = 0;
+        // SAFETY: dom is a live domain; on success libvirt hands us `count` parameters (or a null
+        // list) that we own until virTypedParamsFree, called below.
+        let rc = unsafe {
+            sys::virDomainGetJobStats(dom.as_ptr(), &mut kind, &mut params, &mut count, flags)
+        };
+        if rc < 0 {
+            return Err(VirtError::last_error());
+        }
+        let mut numbers = HashMap::new();
+        for i in 0..count.max(0) as usize {
+            // SAFETY: params is non-null when count > 0, and i < count.
+            unsafe {
+                let param = &*params.add(i);
+                if param.type_ as u32 == sys::VIR_TYPED_PARAM_ULLONG {
+                    let name = CStr::from_ptr(param.field.as_ptr())
+                        .to_string_lossy()
+                        .into_owned();
+                    numbers.insert(name, param.value.ul);
+                }
+            }
+        }
+        if !params.is_null() {
+            // SAFETY: params came from virDomainGetJobStats and is freed exactly once.
+            unsafe { sys::virTypedParamsFree(params, count) };
+        }
+        Ok(Job(numbers))
     }
 
     /// Abort the domain's current job (a migration), which the crate does not wrap.
