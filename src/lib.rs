@@ -10,6 +10,8 @@ pub mod agent;
 pub mod backend;
 pub mod cli;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod render;
 pub mod resource;
 pub mod secret;

@@ -8,7 +8,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::domain_xml::reference;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, one_line};
 
 /// Read a GuestConfigFilePath file and make sure it defines exactly the expected guest:
 /// well-formed XML whose root is `<domain>` and whose `<name>` is `guest`.
@@ -20,11 +20,17 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             crate::error::io(&e)
         ))
     })?;
+    check(&xml, path, guest)?;
+    Ok(xml)
+}
+
+/// [`read_config_file`]'s checks of the text read from `path`.
+pub(super) fn check(xml: &str, path: &Path, guest: &str) -> Result<()> {
     let located = |pos: u64, what: String| {
-        let (line, column) = line_column(&xml, pos as usize);
+        let (line, column) = line_column(xml, pos as usize);
         Error::Config(format!("{}:{line}:{column}: {what}", path.display()))
     };
-    let mut reader = Reader::from_str(&xml);
+    let mut reader = Reader::from_str(xml);
     reader.config_mut().check_end_names = true;
     let mut depth = 0usize;
     let mut root_seen = false;
@@ -36,7 +42,7 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             Err(e) => {
                 return Err(located(
                     reader.error_position(),
-                    format!("not well-formed XML: {e}"),
+                    format!("not well-formed XML: {}", one_line(&e.to_string())),
                 ));
             }
             Ok(Event::Eof) => break,
@@ -86,10 +92,11 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
         ));
     }
     match name.as_deref().map(str::trim) {
-        Some(n) if n == guest => Ok(xml),
+        Some(n) if n == guest => Ok(()),
         Some(n) => Err(Error::Config(format!(
-            "{}: defines guest '{n}', but the resource's GuestName is '{guest}'",
-            path.display()
+            "{}: defines guest '{}', but the resource's GuestName is '{guest}'",
+            path.display(),
+            one_line(n)
         ))),
         None => Err(Error::Config(format!(
             "{}: the <domain> has no <name>",

@@ -357,7 +357,8 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
             column,
         },
         resource: None,
-        message,
+        // The library's messages and ours quote keys and values, which may span lines.
+        message: crate::error::one_line(&message),
     }
 }
 
@@ -704,5 +705,111 @@ fn resolve_resource(
             degrade_after: count(raw.GuestHealth.DegradeAfter, DEFAULT_DEGRADE_AFTER),
             fault_after: count(raw.GuestHealth.FaultAfter, DEFAULT_FAULT_AFTER),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::{Target, campaign};
+
+    /// YAML's syntax, and the keys and values of the schema.
+    const WORDS: &[&str] = &[
+        ":",
+        ": ",
+        "- ",
+        "? ",
+        ",",
+        "{",
+        "}",
+        "[",
+        "]",
+        "#",
+        "|",
+        ">-",
+        "'",
+        "\"",
+        "\\",
+        "\t",
+        "\n",
+        "\r\n",
+        "  ",
+        "&a ",
+        "*a",
+        "<<: *a",
+        "!!str ",
+        "!!binary ",
+        "!x ",
+        "---\n",
+        "...\n",
+        "%YAML 1.2\n",
+        "~",
+        "null",
+        "-1",
+        "4294967296",
+        "0x1F",
+        ".inf",
+        "1e9",
+        "\0",
+        "\u{85}",
+        "\u{2028}",
+        "\u{FEFF}",
+        "é",
+        "\\x00",
+        "systems:\n",
+        "resources:\n",
+        "type: KVMGuest",
+        "GuestName: ",
+        "uri: ",
+        "SyncDir: ",
+        "GuestConfigFilePath: ",
+        "RHEVMInfo:\n",
+        "DROpts:\n",
+        "Enabled: 1",
+        "MigrateTimeout: ",
+        "systems: [a, b]",
+    ];
+
+    #[test]
+    fn fuzz() {
+        campaign(&Target {
+            name: "yaml",
+            seeds: &[
+                ("tests/bad-config", "yaml"),
+                ("tests/fixtures", "yaml"),
+                ("examples", "yaml"),
+            ],
+            dictionary: WORDS,
+            property: every_error_is_located,
+        });
+    }
+
+    /// Loaded, or refused with errors of one line each, in the file at a line and column of it;
+    /// only what concerns the file as a whole is unlocated.
+    fn every_error_is_located(text: &str) -> std::result::Result<(), String> {
+        let file = Path::new("fuzz.yaml");
+        let Err(diagnostics) = load_text(text, file) else {
+            return Ok(());
+        };
+        if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            return Err("refused without an error".into());
+        }
+        // YAML's line breaks: CR LF, LF, and CR alone.
+        let breaks = text.replace("\r\n", "\n").matches(['\n', '\r']).count();
+        let lines = breaks as u64 + 1;
+        for d in &diagnostics {
+            let whole_file =
+                d.message == "no resources are defined" || d.message.starts_with("stopped after ");
+            let located = if whole_file {
+                d.origin.line == 0
+            } else {
+                (1..=lines).contains(&d.origin.line) && d.origin.column >= 1
+            };
+            let clear = !d.message.trim().is_empty() && !d.message.contains('\n');
+            if d.origin.file != file || !clear || !located {
+                return Err(format!("not a clear, located diagnostic: {d:?}"));
+            }
+        }
+        Ok(())
     }
 }

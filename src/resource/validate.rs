@@ -11,13 +11,15 @@ use super::{
     DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE, Diagnostic, Origin,
     Severity, System,
 };
+use crate::error::one_line;
 
+// Messages quote the values found, which may span lines (a quoted scalar) or be huge.
 pub(super) fn error(origin: Origin, resource: Option<&str>, message: String) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
         origin,
         resource: resource.map(str::to_owned),
-        message,
+        message: one_line(&message),
     }
 }
 
@@ -26,7 +28,7 @@ fn warning(origin: Origin, resource: &str, message: String) -> Diagnostic {
         severity: Severity::Warning,
         origin,
         resource: Some(resource.to_owned()),
-        message,
+        message: one_line(&message),
     }
 }
 
