@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod backend;
+mod bounded;
 pub mod cli;
 pub mod error;
 #[cfg(test)]

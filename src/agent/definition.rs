@@ -1,19 +1,23 @@
 //! Checking a GuestConfigFilePath file before it is used: well-formed XML that defines exactly
 //! the resource's guest, every fault located by line and column.
 
-use std::fs;
 use std::path::Path;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::domain_xml::reference;
+use crate::bounded;
 use crate::error::{Error, Result, one_line};
+
+/// The largest domain definition read from a file: virsh's own limit for the file given to
+/// `virsh define` (`VSH_MAX_XML_FILE`, 10 MiB).
+pub const MAX_DEFINITION: u64 = 10 * bounded::MIB;
 
 /// Read a GuestConfigFilePath file and make sure it defines exactly the expected guest:
 /// well-formed XML whose root is `<domain>` and whose `<name>` is `guest`.
 pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
-    let xml = fs::read_to_string(path).map_err(|e| {
+    let xml = bounded::read_text(path, MAX_DEFINITION).map_err(|e| {
         Error::Config(format!(
             "{}: cannot read GuestConfigFilePath: {}",
             path.display(),
@@ -127,7 +131,7 @@ mod tests {
     fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.xml");
-        fs::write(&path, text).unwrap();
+        std::fs::write(&path, text).unwrap();
         (dir, path)
     }
 

@@ -172,8 +172,12 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(found)
 }
 
+/// A configuration file larger than this is refused before it is parsed: a thousand resources
+/// take well under 1 MiB, and the parser's time and memory grow with the text.
+pub const MAX_CONFIG_FILE: u64 = 16 * crate::bounded::MIB;
+
 fn parse_file(file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::bounded::read_text(file, MAX_CONFIG_FILE).map_err(|e| {
         vec![whole_file(
             file,
             format!("cannot read the file: {}", crate::error::io(&e)),

@@ -1,0 +1,178 @@
+//! Hostile values through the binary: names that try to escape or inject, files that block or
+//! never end, documents that expand, answers that never end. Each must be refused at once with a
+//! located, plain message and its documented exit code, or be harmless; the README ("Hostile
+//! input") lists them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{fixtures, kvm, run_json};
+
+/// `name` in `dir` with `text`, FIXTURES replaced by the fixtures' directory.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        text.replace("FIXTURES", &fixtures().display().to_string()),
+    )
+    .unwrap();
+    path
+}
+
+fn mkfifo(path: &Path) {
+    let made = Process::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// GuestConfigFilePath is read only when it is a regular file of at most 10 MiB: a FIFO (whose
+/// open would wait for a writer forever), /dev/zero (endless) or a huge file is refused at once.
+#[test]
+fn a_fifo_dev_zero_or_huge_guest_config_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.xml");
+    mkfifo(&fifo);
+    let huge = dir.path().join("huge.xml");
+    // Sparse: the size is what is checked, before a byte is read.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(10 * 1024 * 1024 + 1)
+        .unwrap();
+    let link = dir.path().join("link.xml");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    for (file, why) in [
+        (&fifo, "not a regular file but a FIFO"),
+        (&link, "not a regular file but a character device"),
+        (&huge, "larger than the 10 MiB limit"),
+    ] {
+        let config = write(
+            dir.path(),
+            "resources.yaml",
+            &format!(
+                "systems:\n  a: {{ uri: 'test://FIXTURES/node-a.xml' }}\nresources:\n  \
+                 fresh: {{ type: KVMGuest, systems: [a], GuestName: fresh01, \
+                 GuestConfigFilePath: {} }}\n",
+                file.display()
+            ),
+        );
+        let started = Instant::now();
+        let out = kvm(&config)
+            .args(["--sys", "a", "start", "fresh"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: cannot read GuestConfigFilePath: {why}",
+                file.display()
+            )),
+            "{stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{file:?}");
+    }
+}
+
+/// A symbolic link as SyncDir is followed (shared storage is often mounted elsewhere and linked),
+/// a link as the guest's copy in it is not: the copy is never written, nor read, through it.
+#[test]
+fn a_linked_sync_dir_is_followed_but_a_linked_or_fifo_copy_in_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("shared");
+    std::fs::create_dir(&real).unwrap();
+    let sync = dir.path().join("sync");
+    std::os::unix::fs::symlink(&real, &sync).unwrap();
+    let config = write(
+        dir.path(),
+        "resources.yaml",
+        &format!(
+            "systems:\n  a: {{ uri: 'test://FIXTURES/node-a.xml' }}\nresources:\n  \
+             r: {{ type: KVMGuest, systems: [a], GuestName: running01, SyncDir: {} }}\n",
+            sync.display()
+        ),
+    );
+    let stop = || {
+        let started = Instant::now();
+        let out = kvm(&config)
+            .args(["--sys", "a", "--yes", "stop", "r"])
+            .output()
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        out
+    };
+    let out = stop();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(real.join("running01.xml"))
+            .unwrap()
+            .contains("<name>running01</name>")
+    );
+
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let copy = real.join("running01.xml");
+    std::fs::remove_file(&copy).unwrap();
+    std::os::unix::fs::symlink(&victim, &copy).unwrap();
+    let out = stop();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("read the previous copy: a symbolic link, which is not followed here"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(copy.symlink_metadata().unwrap().is_symlink());
+    assert!(!real.join("running01.xml.bak").exists());
+
+    std::fs::remove_file(&copy).unwrap();
+    mkfifo(&copy);
+    let out = stop();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("read the previous copy: not a regular file but a FIFO"),
+        "{stderr}"
+    );
+}
+
+/// A configuration is read only when it is a regular file of at most 16 MiB; a bigger one is
+/// refused before any of it is parsed, and a FIFO without a writer does not block.
+#[test]
+fn a_100_mb_or_fifo_configuration_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    file.write_all(b"systems:\n  a: { uri: 'test:///default' }\nresources:\n")
+        .unwrap();
+    let filler = format!("# {}\n", "x".repeat(1021));
+    for _ in 0..100 * 1024 {
+        file.write_all(filler.as_bytes()).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let fifo = dir.path().join("fifo.yaml");
+    mkfifo(&fifo);
+    for (config, why) in [
+        (&big, "larger than the 16 MiB limit"),
+        (&fifo, "not a regular file but a FIFO"),
+    ] {
+        let started = Instant::now();
+        let ran = run_json(kvm(config).arg("validate"));
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert_eq!(
+            ran.doc["diagnostics"][0]["message"],
+            format!("cannot read the file: {why}")
+        );
+        assert_eq!(
+            ran.doc["diagnostics"][0]["file"],
+            config.display().to_string()
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{config:?}");
+    }
+}
