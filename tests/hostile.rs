@@ -27,6 +27,133 @@ fn mkfifo(path: &Path) {
     assert!(made.success(), "mkfifo {}", path.display());
 }
 
+/// A node file for libvirt's test driver with one running guest named `guest`.
+fn node_with_a_running(dir: &Path, guest: &str) -> PathBuf {
+    write(
+        dir,
+        "node.xml",
+        &format!(
+            "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n  \
+             <domain type='test'><name>{}</name><memory>131072</memory>\
+             <os><type>hvm</type></os><test:runstate>1</test:runstate></domain>\n</node>\n",
+            quick_xml::escape::escape(guest)
+        ),
+    )
+}
+
+/// A configuration of one resource `r` on system `a` (the node file `node`) with `attributes`.
+fn one_resource(dir: &Path, node: &Path, attributes: &str) -> PathBuf {
+    write(
+        dir,
+        "resources.yaml",
+        &format!(
+            "systems:\n  a: {{ uri: 'test://{}' }}\nresources:\n  r:\n    type: KVMGuest\n    \
+             systems: [a]\n{attributes}",
+            node.display()
+        ),
+    )
+}
+
+#[test]
+fn names_with_control_characters_or_a_slash_are_refused_where_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "resources.yaml",
+        "systems:\n  a: { uri: 'test:///default' }\nresources:\n  \
+         nl: { type: KVMGuest, systems: [a], GuestName: \"web\\n01\" }\n  \
+         nul: { type: KVMGuest, systems: [a], GuestName: \"web\\0\" }\n  \
+         slash: { type: KVMGuest, systems: [a], GuestName: ../web }\n  \
+         \"../../etc/cron.d/x\": { type: KVMGuest, systems: [a], GuestName: g }\n",
+    );
+    let ran = run_json(kvm(&path).arg("validate"));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let found: Vec<(u64, u64, &str)> = ran.doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let refused = "control characters are refused in a domain name (libvirt refuses line breaks)";
+    assert_eq!(
+        found,
+        [
+            (
+                4,
+                50,
+                &*format!("GuestName 'web\\n01' contains the control character '\\n': {refused}")
+            ),
+            (
+                5,
+                51,
+                &*format!("GuestName 'web\\0' contains the control character '\\0': {refused}")
+            ),
+            (
+                6,
+                53,
+                "GuestName '../web' contains '/', which libvirt forbids"
+            ),
+            (
+                7,
+                3,
+                "resource name '../../etc/cron.d/x' contains '/', which cannot be in the name of \
+                 its state file"
+            ),
+        ]
+    );
+}
+
+/// A guest name is only ever an argument of libvirt calls and a file name in SyncDir: shell
+/// metacharacters are not interpreted, and `..` names `...xml`, inside SyncDir.
+#[test]
+fn shell_metacharacters_and_dot_dot_in_a_guest_name_stay_plain_names() {
+    for guest in ["web;touch pwned$(touch pwned2)`touch pwned3`", ".."] {
+        let dir = tempfile::tempdir().unwrap();
+        let sync = dir.path().join("sync");
+        std::fs::create_dir(&sync).unwrap();
+        let node = node_with_a_running(dir.path(), guest);
+        let yaml_name = guest.replace('\'', "''");
+        let config = one_resource(
+            dir.path(),
+            &node,
+            &format!(
+                "    GuestName: '{yaml_name}'\n    SyncDir: {}\n",
+                sync.display()
+            ),
+        );
+        let ran = run_json(
+            kvm(&config)
+                .current_dir(dir.path())
+                .args(["--sys", "a", "--yes", "stop", "r"]),
+        );
+        assert_eq!(ran.code, 0, "{guest}: {}", ran.stderr);
+        let saved = sync.join(format!("{guest}.xml"));
+        assert_eq!(
+            ran.doc["results"][0]["saved_definition"],
+            saved.display().to_string()
+        );
+        assert_eq!(saved.parent(), Some(sync.as_path()), "inside SyncDir");
+        let mut in_sync: Vec<String> = std::fs::read_dir(&sync)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        in_sync.sort();
+        assert_eq!(in_sync, [format!("{guest}.xml")]);
+        let mut beside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        beside.sort();
+        assert_eq!(beside, ["node.xml", "resources.yaml", "sync"], "{guest}");
+    }
+}
+
 /// GuestConfigFilePath is read only when it is a regular file of at most 10 MiB: a FIFO (whose
 /// open would wait for a writer forever), /dev/zero (endless) or a huge file is refused at once.
 #[test]

@@ -141,7 +141,27 @@ pub(super) fn resource(
                 g.value
             ),
         ),
+        Some(g) if let Some(c) = g.value.chars().find(|c| c.is_control()) => err(
+            at(g),
+            format!(
+                "GuestName '{}' contains the control character '{}': control characters are \
+                 refused in a domain name (libvirt refuses line breaks)",
+                g.value.escape_debug(),
+                c.escape_debug()
+            ),
+        ),
         Some(_) => {}
+    }
+    // The name is part of the file names of the resource's state (`<name>.health`).
+    if let Some(c) = res.chars().find(|&c| c == '/' || c.is_control()) {
+        err(
+            at(name),
+            format!(
+                "resource name '{}' contains '{}', which cannot be in the name of its state file",
+                res.escape_debug(),
+                c.escape_debug()
+            ),
+        );
     }
 
     let health = &raw.GuestHealth;
