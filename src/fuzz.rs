@@ -46,6 +46,18 @@ const BATCH: u32 = 2000;
 /// bug is found again and again.
 const MAX_CRASHES: usize = 10;
 
+/// The head of a document whose DTD declares a billion laughs (`&lol9;`, 10^9 times "lol") and an
+/// external entity (`&xxe;`, /etc/passwd), for tests that such entities are never expanded.
+pub fn laughs_and_external(root: &str) -> String {
+    let mut dtd = String::from("<!ENTITY lol0 \"lol\">");
+    for i in 1..10 {
+        let previous = format!("&lol{};", i - 1);
+        dtd.push_str(&format!("<!ENTITY lol{i} \"{}\">", previous.repeat(10)));
+    }
+    dtd.push_str("<!ENTITY xxe SYSTEM \"file:///etc/passwd\">");
+    format!("<?xml version=\"1.0\"?>\n<!DOCTYPE {root} [{dtd}]>\n")
+}
+
 /// Run a target's campaign: the corpus replay, then generated inputs; panics on any failure.
 pub fn campaign(target: &Target) {
     let corpus = corpus(target);

@@ -303,3 +303,60 @@ fn a_100_mb_or_fifo_configuration_is_refused_at_once() {
         assert!(started.elapsed() < Duration::from_secs(5), "{config:?}");
     }
 }
+
+/// A domain definition's DTD is refused (libvirt writes none, and libvirt's parser would read
+/// what it declares after our check); entities, never expanded here, are refused by name.
+#[test]
+fn a_definition_with_a_dtd_or_entities_is_refused_where_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut laughs = String::from("  <!ENTITY lol0 \"lol\">\n");
+    for i in 1..10 {
+        laughs.push_str(&format!(
+            "  <!ENTITY lol{i} \"{}\">\n",
+            format!("&lol{};", i - 1).repeat(10)
+        ));
+    }
+    let billion = write(
+        dir.path(),
+        "billion.xml",
+        &format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE domain [\n{laughs}]>\n\
+             <domain type='test'><name>fresh01</name><description>&lol9;</description></domain>\n"
+        ),
+    );
+    let external = write(
+        dir.path(),
+        "external.xml",
+        "<domain type='test'>\n  <name>fresh01</name>\n  <description>&xxe;</description>\n\
+         </domain>\n",
+    );
+    for (file, at, why) in [
+        (
+            &billion,
+            "2:1",
+            "a <!DOCTYPE> declaration is not allowed in a libvirt domain definition",
+        ),
+        (&external, "3:16", "undefined entity &xxe;"),
+    ] {
+        let config = write(
+            dir.path(),
+            "resources.yaml",
+            &format!(
+                "systems:\n  a: {{ uri: 'test://FIXTURES/node-a.xml' }}\nresources:\n  \
+                 fresh: {{ type: KVMGuest, systems: [a], GuestName: fresh01, \
+                 GuestConfigFilePath: {} }}\n",
+                file.display()
+            ),
+        );
+        let out = kvm(&config)
+            .args(["--sys", "a", "start", "fresh"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{at}: {why}", file.display())),
+            "{stderr}"
+        );
+    }
+}

@@ -50,6 +50,14 @@ pub(super) fn check(xml: &str, path: &Path, guest: &str) -> Result<()> {
                 ));
             }
             Ok(Event::Eof) => break,
+            // libvirt writes none, and what one declares (entities, external ones too) would be
+            // read by libvirt's parser after this check.
+            Ok(Event::DocType(_)) => {
+                return Err(located(
+                    pos,
+                    "a <!DOCTYPE> declaration is not allowed in a libvirt domain definition".into(),
+                ));
+            }
             Ok(Event::Start(e)) => {
                 if depth == 0 {
                     if e.name().as_ref() != "domain" || root_seen {

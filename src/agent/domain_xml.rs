@@ -282,6 +282,22 @@ mod tests {
     }
 
     #[test]
+    fn entities_are_never_expanded() {
+        let head = crate::fuzz::laughs_and_external("domain");
+        for (entity, body) in [
+            ("lol9", "<name>&lol9;</name>"),
+            ("xxe", "<name>&xxe;</name>"),
+        ] {
+            let xml = format!("{head}<domain>{body}</domain>");
+            assert_eq!(
+                canonical(&xml).unwrap_err().to_string(),
+                format!("not well-formed XML: undefined entity &{entity};")
+            );
+            assert_eq!(uuid(&xml), None);
+        }
+    }
+
+    #[test]
     fn a_redefinition_keeps_the_existing_uuid_unless_the_file_has_one() {
         let file = "<domain>\n  <name>g</name>\n  <memory>1</memory>\n</domain>";
         assert_eq!(uuid(file), None);

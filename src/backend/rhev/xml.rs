@@ -326,6 +326,19 @@ mod tests {
     }
 
     #[test]
+    fn entities_are_never_expanded() {
+        let head = crate::fuzz::laughs_and_external("vms");
+        for entity in ["lol9", "xxe"] {
+            let xml = format!("{head}<vms><vm id=\"1\"><name>&{entity};</name></vm></vms>");
+            let e = parse::<Vms>(&xml, "vms", "GET /vms").unwrap_err();
+            assert!(
+                e.ends_with(&format!("unrecognized entity `{entity}`")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn faults_read_as_the_engines_words() {
         let a: Action = parse(
             "<action><status>failed</status><fault><reason>Operation Failed</reason>\
