@@ -304,6 +304,57 @@ fn a_100_mb_or_fifo_configuration_is_refused_at_once() {
     }
 }
 
+/// Billion laughs: nested aliases (10^9 "lol"s) are refused by the schema before anything is
+/// expanded, and aliases that repeat a large value are stopped by the YAML parser's 64 MiB budget.
+#[test]
+fn alias_bombs_are_stopped_with_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (previous, level) in ('a'..='h').zip('b'..='i') {
+        let aliases = vec![format!("*{previous}"); 10].join(", ");
+        laughs.push_str(&format!("{level}: &{level} [{aliases}]\n"));
+    }
+    let nested = write(
+        dir.path(),
+        "nested.yaml",
+        &format!(
+            "{laughs}systems:\n  a: {{ uri: 'test:///default' }}\nresources:\n  r:\n    \
+             type: KVMGuest\n    GuestName: g\n    systems: *i\n"
+        ),
+    );
+    let big = "x".repeat(1024 * 1024);
+    let repeats = vec!["*s"; 99].join(", ");
+    let repeating = write(
+        dir.path(),
+        "repeating.yaml",
+        &format!(
+            "systems:\n  a: {{ uri: 'test:///default' }}\nresources:\n  r:\n    \
+             type: KVMGuest\n    GuestName: g\n    systems: [&s {big}, {repeats}]\n"
+        ),
+    );
+    for (config, line, why) in [
+        (
+            &nested,
+            1,
+            "unknown key `a`: expected one of systems, resources",
+        ),
+        (
+            &repeating,
+            7,
+            "the document goes past the YAML parser's limits: more than 64 MiB of text, \
+             counting what aliases repeat (an alias bomb? a configuration needs far less)",
+        ),
+    ] {
+        let started = Instant::now();
+        let ran = run_json(kvm(config).arg("validate"));
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        let first = &ran.doc["diagnostics"][0];
+        assert_eq!(first["line"], line, "{first}");
+        assert!(first["message"].as_str().unwrap().contains(why), "{first}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{config:?}");
+    }
+}
+
 /// A domain definition's DTD is refused (libvirt writes none, and libvirt's parser would read
 /// what it declares after our check); entities, never expanded here, are refused by name.
 #[test]

@@ -339,6 +339,7 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
         E::DuplicateMappingKey { key: Some(key), .. } => {
             format!("`{key}` is given twice in the same mapping: keep one")
         }
+        _ if let Some(limit) = beyond_limits(e) => limit,
         _ => {
             let message = e.to_string();
             // The library appends its own "at line L, column C": the location is in our prefix.
@@ -364,6 +365,37 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
         // The library's messages and ours quote keys and values, which may span lines.
         message: crate::error::one_line(&message),
     }
+}
+
+/// A document past the YAML library's limits (its defaults, far beyond any configuration): which
+/// one, in words rather than the library's debug output.
+fn beyond_limits(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    const ALIASES: &str = "too many aliases for its anchors";
+    const DEEP: &str = "nested too deeply";
+    let what = match e {
+        // Met while replaying an alias: wrapped with both places.
+        E::AliasError { error, .. } => return beyond_limits(error),
+        E::Budget { breach, .. } => match breach {
+            B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => {
+                "more than 64 MiB of text, counting what aliases repeat"
+            }
+            B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => ALIASES,
+            B::Depth { .. } => DEEP,
+            B::Documents { .. } => "too many documents",
+            _ => "too many values",
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => ALIASES,
+        E::AliasReplayStackDepthExceeded { .. } => DEEP,
+        _ => return None,
+    };
+    Some(format!(
+        "the document goes past the YAML parser's limits: {what} (an alias bomb? a configuration \
+         needs far less)"
+    ))
 }
 
 /// An unknown key or value: the closest valid ones, else all of them (a handful).
