@@ -3,13 +3,18 @@
 //! located, plain message and its documented exit code, or be harmless; the README ("Hostile
 //! input") lists them.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::{fixtures, kvm, run_json};
+
+/// The simulator's throwaway CA and server certificate, for an engine of this test's own.
+#[path = "../ovirt-sim/src/tls.rs"]
+mod tls;
 
 /// `name` in `dir` with `text`, FIXTURES replaced by the fixtures' directory.
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -409,5 +414,140 @@ fn a_definition_with_a_dtd_or_entities_is_refused_where_written() {
             stderr.contains(&format!("{}:{at}: {why}", file.display())),
             "{stderr}"
         );
+    }
+}
+
+/// What an engine of this test's own does after its headers (the SSO login is answered as a
+/// real engine does; every API request gets the hostile answer).
+#[derive(Clone, Copy)]
+enum Answer {
+    /// A Content-Length of 100 GiB, a few bytes, then nothing.
+    HugeLength,
+    /// A chunked body that never ends, as fast as it is read.
+    Endless,
+    /// A chunked body of one byte every 100 ms.
+    Trickle,
+}
+
+/// An engine on 127.0.0.1 answering with `answer`, for as long as the test runs; its URL and CA.
+fn hostile_engine(dir: &Path, answer: Answer) -> (String, PathBuf) {
+    let pki = tls::generate().unwrap();
+    let ca = write(dir, "ca.pem", &pki.ca_pem);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = pki.server_config.clone();
+            std::thread::spawn(move || {
+                let tls = rustls::ServerConnection::new(config).unwrap();
+                let mut stream = rustls::StreamOwned::new(tls, tcp);
+                // A dropped connection is the client's choice: the thread ends with it.
+                let _ = serve(&mut stream, answer);
+            });
+        }
+    });
+    (url, ca)
+}
+
+fn serve(stream: &mut (impl Read + Write), answer: Answer) -> std::io::Result<()> {
+    // Everything is bounded: the client hangs up long before, but a test that failed must not
+    // leave a thread writing forever.
+    const LIMIT: Duration = Duration::from_secs(60);
+    let started = Instant::now();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    if head.starts_with("POST /ovirt-engine/sso/")
+        || head.starts_with("POST /ovirt-engine/services/")
+    {
+        let body = r#"{"access_token": "t", "exp": "9223372036854775807", "token_type": "bearer"}"#;
+        return write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    match answer {
+        Answer::HugeLength => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n\
+                  Content-Length: 107374182400\r\n\r\n<vms>",
+            )?;
+            stream.flush()?;
+            std::thread::sleep(LIMIT);
+        }
+        Answer::Endless | Answer::Trickle => {
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n\
+                  Transfer-Encoding: chunked\r\n\r\n",
+            )?;
+            let chunk = match answer {
+                Answer::Endless => "<vms>".repeat(13_000),
+                _ => " ".to_owned(),
+            };
+            while started.elapsed() < LIMIT {
+                write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len())?;
+                stream.flush()?;
+                if let Answer::Trickle = answer {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An answer is read up to 64 MiB and within the timeout: an announced or actual flood is cut
+/// off with a plain error, and a trickle ends with the timeout.
+#[test]
+fn an_engine_answering_without_end_is_cut_off() {
+    let flood = "answered more than 64 MiB, the most read of an answer: not read further";
+    for (answer, timeout, code, why, within) in [
+        (Answer::HugeLength, "30", 1, flood, Duration::from_secs(5)),
+        (Answer::Endless, "30", 1, flood, Duration::from_secs(30)),
+        (
+            Answer::Trickle,
+            "2",
+            4,
+            "did not answer within 2 s",
+            Duration::from_secs(6),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, ca) = hostile_engine(dir.path(), answer);
+        let config = write(
+            dir.path(),
+            "resources.yaml",
+            &format!(
+                "systems:\n  a1: {{ rhev_host: a1 }}\nresources:\n  app:\n    type: KVMGuest\n    \
+                 systems: [a1]\n    GuestName: app1\n    RHEVMInfo:\n      Enabled: 1\n      \
+                 URL: {url}\n      User: admin@internal\n      PasswordEnv: HOSTILE_PASSWORD\n      \
+                 Cluster: site-a\n      CAFile: {}\n",
+                ca.display()
+            ),
+        );
+        let started = Instant::now();
+        let ran = run_json(kvm(&config).env("HOSTILE_PASSWORD", "secret").args([
+            "--sys",
+            "a1",
+            "--timeout",
+            timeout,
+            "status",
+            "app",
+        ]));
+        let elapsed = started.elapsed();
+        assert_eq!(ran.code, code, "{}\n{}", ran.doc, ran.stderr);
+        let error = ran.doc["resources"][0]["systems"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(error.contains(why), "{error}\n{}", ran.doc);
+        assert!(elapsed < within, "{elapsed:?}");
     }
 }
