@@ -503,6 +503,47 @@ fn serve(stream: &mut (impl Read + Write), answer: Answer) -> std::io::Result<()
     Ok(())
 }
 
+/// A resource `app` on system `a1` of the engine at `url`, trusted through `ca`.
+fn rhev_resource(dir: &Path, url: &str, ca: &Path) -> PathBuf {
+    write(
+        dir,
+        "resources.yaml",
+        &format!(
+            "systems:\n  a1: {{ rhev_host: a1 }}\nresources:\n  app:\n    type: KVMGuest\n    \
+             systems: [a1]\n    GuestName: app1\n    RHEVMInfo:\n      Enabled: 1\n      \
+             URL: {url}\n      User: admin@internal\n      PasswordEnv: HOSTILE_PASSWORD\n      \
+             Cluster: site-a\n      CAFile: {}\n",
+            ca.display()
+        ),
+    )
+}
+
+/// The CA file is read as GuestConfigFilePath is: a FIFO does not block, and nothing is sent.
+#[test]
+fn a_fifo_as_the_engines_ca_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    mkfifo(&ca);
+    // Nothing listens there: the CA is refused before any connection.
+    let config = rhev_resource(dir.path(), "https://127.0.0.1:9", &ca);
+    let started = Instant::now();
+    let out = kvm(&config)
+        .env("HOSTILE_PASSWORD", "secret")
+        .args(["--sys", "a1", "start", "app"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the CA file {}: not a regular file but a FIFO",
+            ca.display()
+        )),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
 /// An answer is read up to 64 MiB and within the timeout: an announced or actual flood is cut
 /// off with a plain error, and a trickle ends with the timeout.
 #[test]
@@ -521,17 +562,7 @@ fn an_engine_answering_without_end_is_cut_off() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (url, ca) = hostile_engine(dir.path(), answer);
-        let config = write(
-            dir.path(),
-            "resources.yaml",
-            &format!(
-                "systems:\n  a1: {{ rhev_host: a1 }}\nresources:\n  app:\n    type: KVMGuest\n    \
-                 systems: [a1]\n    GuestName: app1\n    RHEVMInfo:\n      Enabled: 1\n      \
-                 URL: {url}\n      User: admin@internal\n      PasswordEnv: HOSTILE_PASSWORD\n      \
-                 Cluster: site-a\n      CAFile: {}\n",
-                ca.display()
-            ),
-        );
+        let config = rhev_resource(dir.path(), &url, &ca);
         let started = Instant::now();
         let ran = run_json(kvm(&config).env("HOSTILE_PASSWORD", "secret").args([
             "--sys",
