@@ -339,6 +339,10 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
         E::DuplicateMappingKey { key: Some(key), .. } => {
             format!("`{key}` is given twice in the same mapping: keep one")
         }
+        E::MultipleDocuments { .. } => "a second YAML document (after a `---` line) begins \
+            here: a configuration file holds one (remove the `---` and what follows, or make it \
+            a file of its own)"
+            .to_owned(),
         _ if let Some(limit) = beyond_limits(e) => limit,
         _ => {
             let message = e.to_string();
@@ -367,34 +371,37 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
     }
 }
 
-/// A document past the YAML library's limits (its defaults, far beyond any configuration): which
-/// one, in words rather than the library's debug output.
+/// A document past the YAML library's limits (its defaults, far beyond a configuration written
+/// by hand): which one, in words rather than the library's debug output.
 fn beyond_limits(e: &serde_saphyr::Error) -> Option<String> {
     use serde_saphyr::Error as E;
     use serde_saphyr::budget::BudgetBreach as B;
-    const ALIASES: &str = "too many aliases for its anchors";
-    const DEEP: &str = "nested too deeply";
-    let what = match e {
+    const BOMB: &str = "an alias bomb? a configuration needs far less";
+    const ALIASES: (&str, &str) = ("too many aliases for its anchors", BOMB);
+    let (what, hint) = match e {
         // Met while replaying an alias: wrapped with both places.
         E::AliasError { error, .. } => return beyond_limits(error),
         E::Budget { breach, .. } => match breach {
-            B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => {
-                "more than 64 MiB of text, counting what aliases repeat"
-            }
-            B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => ALIASES,
-            B::Depth { .. } => DEEP,
-            B::Documents { .. } => "too many documents",
-            _ => "too many values",
+            B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => (
+                "more than 64 MiB of text, counting what aliases repeat",
+                BOMB,
+            ),
+            B::Nodes { .. } | B::Events { .. } => (
+                "more than 250,000 values",
+                "about 19,000 resources: split them into files of a directory",
+            ),
+            // The schema refuses a structure deeper or larger than it needs before its size
+            // counts: what is left is repetition.
+            _ => ALIASES,
         },
         E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
-        | E::AliasReplayCounterOverflow { .. } => ALIASES,
-        E::AliasReplayStackDepthExceeded { .. } => DEEP,
+        | E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => ALIASES,
         _ => return None,
     };
     Some(format!(
-        "the document goes past the YAML parser's limits: {what} (an alias bomb? a configuration \
-         needs far less)"
+        "the document goes past the YAML parser's limits: {what} ({hint})"
     ))
 }
 
@@ -805,6 +812,36 @@ mod tests {
         "MigrateTimeout: ",
         "systems: [a, b]",
     ];
+
+    #[test]
+    fn the_parsers_limits_and_a_second_document_are_said_in_words() {
+        let said = |text: &str| {
+            let found = load_text(text, Path::new("f.yaml")).unwrap_err();
+            (found[0].origin.line, found[0].message.clone())
+        };
+        let many = format!(
+            "resources:\n  r:\n    systems: [{}]\n",
+            vec!["a"; 250_001].join(", ")
+        );
+        assert_eq!(
+            said(&many),
+            (
+                3,
+                "the document goes past the YAML parser's limits: more than 250,000 values \
+                 (about 19,000 resources: split them into files of a directory)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            said("systems: {}\n---\nresources: {}\n"),
+            (
+                3,
+                "a second YAML document (after a `---` line) begins here: a configuration file \
+                 holds one (remove the `---` and what follows, or make it a file of its own)"
+                    .to_owned()
+            )
+        );
+    }
 
     #[test]
     fn fuzz() {
