@@ -30,6 +30,8 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
 
 /// [`read_config_file`]'s checks of the text read from `path`.
 pub(super) fn check(xml: &str, path: &Path, guest: &str) -> Result<()> {
+    // quick-xml skips a byte order mark and counts its positions from after it.
+    let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
     let located = |pos: u64, what: String| {
         let (line, column) = line_column(xml, pos as usize);
         Error::Config(format!("{}:{line}:{column}: {what}", path.display()))
@@ -117,14 +119,17 @@ pub(super) fn check(xml: &str, path: &Path, guest: &str) -> Result<()> {
     }
 }
 
+/// Line and column (1-based, in characters) of a byte offset, taken back to the character it
+/// falls in.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let end = (0..=offset.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.len(), |nl| before.len() - nl - 1)
-        + 1;
-    (line, column)
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -152,6 +157,22 @@ mod tests {
             err.ends_with("defines guest 'g', but the resource's GuestName is 'other'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn faults_are_located_in_characters_after_a_byte_order_mark() {
+        let text = "<domain>\n  <name>é</name>\n  <devices>\n</domain>\n";
+        let (_d, plain) = file(text);
+        let (_d, marked) = file(&format!("\u{feff}{text}"));
+        let at = |path: &Path| {
+            let err = read_config_file(path, "é").unwrap_err().to_string();
+            err[path.display().to_string().len()..].to_owned()
+        };
+        assert!(at(&plain).starts_with(":4:"), "{}", at(&plain));
+        assert_eq!(at(&marked), at(&plain));
+        let (_d, wrong) = file("\u{feff}<domain><name>é</name><x></y></domain>");
+        let err = read_config_file(&wrong, "é").unwrap_err().to_string();
+        assert!(err.contains("g.xml:1:26: not well-formed XML"), "{err}");
     }
 
     #[test]
