@@ -245,7 +245,12 @@ fn parse_text(text: &str, file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
 
 fn deserialize(text: &str) -> Result<RawFile, serde_saphyr::Error> {
     // Strict booleans: YAML 1.1's yes/no/on/off are not VCS's 0/1, and a typo must not flip a flag.
-    let options = serde_saphyr::options! { strict_booleans: true };
+    // No application tags: they mean nothing here, and a tagged key (`!x resources`) escaped the
+    // library's duplicate-key check to meet serde's, which cannot say where.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        reject_unsupported_tags: true,
+    };
     serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
         .map(Option::unwrap_or_default)
 }
@@ -338,6 +343,9 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
         E::SerdeMissingField { field, .. } => format!("the key `{field}` is missing"),
         E::DuplicateMappingKey { key: Some(key), .. } => {
             format!("`{key}` is given twice in the same mapping: keep one")
+        }
+        E::UnsupportedTag { tag, .. } => {
+            format!("the tag `{tag}` means nothing in a configuration: remove it")
         }
         E::MultipleDocuments { .. } => "a second YAML document (after a `---` line) begins \
             here: a configuration file holds one (remove the `---` and what follows, or make it \
@@ -814,7 +822,7 @@ mod tests {
     ];
 
     #[test]
-    fn the_parsers_limits_and_a_second_document_are_said_in_words() {
+    fn the_parsers_limits_a_tag_and_a_second_document_are_said_in_words() {
         let said = |text: &str| {
             let found = load_text(text, Path::new("f.yaml")).unwrap_err();
             (found[0].origin.line, found[0].message.clone())
@@ -830,6 +838,13 @@ mod tests {
                 "the document goes past the YAML parser's limits: more than 250,000 values \
                  (about 19,000 resources: split them into files of a directory)"
                     .to_owned()
+            )
+        );
+        assert_eq!(
+            said("!x resources: {}\nresources: {}\n"),
+            (
+                1,
+                "the tag `!x` means nothing in a configuration: remove it".to_owned()
             )
         );
         assert_eq!(
