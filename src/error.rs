@@ -179,10 +179,45 @@ pub fn io(e: &std::io::Error) -> String {
     }
 }
 
+/// How much of a message about someone else's text is kept: such messages quote that text (a
+/// mismatched end tag quotes everything up to the next `>`, an unknown key is quoted whole), which
+/// can be megabytes. The longest message of our own is about half of this.
+const MESSAGE_LIMIT: usize = 500;
+
+/// A message about text from outside (a configuration, a definition, an engine's answer) as one
+/// line that stays readable in a log and in a cluster engine's one-line reason: line breaks and
+/// other control characters escaped, cut after [`MESSAGE_LIMIT`] characters.
+pub fn one_line(message: &str) -> String {
+    let mut line = String::new();
+    for (n, c) in message.chars().enumerate() {
+        if n == MESSAGE_LIMIT {
+            line.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::Exit::*;
     use super::*;
+
+    #[test]
+    fn a_quoted_message_is_one_bounded_line() {
+        assert_eq!(
+            one_line("expected `</a>`, found `</\nb\0>`"),
+            "expected `</a>`, found `</\\nb\\u{0}>`"
+        );
+        let long = one_line(&"é".repeat(10_000));
+        assert_eq!(long.chars().count(), MESSAGE_LIMIT + 3);
+        assert!(long.ends_with("éé..."));
+    }
 
     #[test]
     fn io_errors_lose_their_os_error_tail() {

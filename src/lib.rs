@@ -8,8 +8,11 @@
 
 pub mod agent;
 pub mod backend;
+mod bounded;
 pub mod cli;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod render;
 pub mod resource;
 pub mod secret;

@@ -1,30 +1,42 @@
 //! Checking a GuestConfigFilePath file before it is used: well-formed XML that defines exactly
 //! the resource's guest, every fault located by line and column.
 
-use std::fs;
 use std::path::Path;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::domain_xml::reference;
-use crate::error::{Error, Result};
+use crate::bounded;
+use crate::error::{Error, Result, one_line};
+
+/// The largest domain definition read from a file: virsh's own limit for the file given to
+/// `virsh define` (`VSH_MAX_XML_FILE`, 10 MiB).
+pub const MAX_DEFINITION: u64 = 10 * bounded::MIB;
 
 /// Read a GuestConfigFilePath file and make sure it defines exactly the expected guest:
 /// well-formed XML whose root is `<domain>` and whose `<name>` is `guest`.
 pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
-    let xml = fs::read_to_string(path).map_err(|e| {
+    let xml = bounded::read_text(path, MAX_DEFINITION).map_err(|e| {
         Error::Config(format!(
             "{}: cannot read GuestConfigFilePath: {}",
             path.display(),
             crate::error::io(&e)
         ))
     })?;
+    check(&xml, path, guest)?;
+    Ok(xml)
+}
+
+/// [`read_config_file`]'s checks of the text read from `path`.
+pub(super) fn check(xml: &str, path: &Path, guest: &str) -> Result<()> {
+    // quick-xml skips a byte order mark and counts its positions from after it.
+    let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
     let located = |pos: u64, what: String| {
-        let (line, column) = line_column(&xml, pos as usize);
+        let (line, column) = line_column(xml, pos as usize);
         Error::Config(format!("{}:{line}:{column}: {what}", path.display()))
     };
-    let mut reader = Reader::from_str(&xml);
+    let mut reader = Reader::from_str(xml);
     reader.config_mut().check_end_names = true;
     let mut depth = 0usize;
     let mut root_seen = false;
@@ -36,10 +48,18 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
             Err(e) => {
                 return Err(located(
                     reader.error_position(),
-                    format!("not well-formed XML: {e}"),
+                    format!("not well-formed XML: {}", one_line(&e.to_string())),
                 ));
             }
             Ok(Event::Eof) => break,
+            // libvirt writes none, and what one declares (entities, external ones too) would be
+            // read by libvirt's parser after this check.
+            Ok(Event::DocType(_)) => {
+                return Err(located(
+                    pos,
+                    "a <!DOCTYPE> declaration is not allowed in a libvirt domain definition".into(),
+                ));
+            }
             Ok(Event::Start(e)) => {
                 if depth == 0 {
                     if e.name().as_ref() != "domain" || root_seen {
@@ -86,10 +106,11 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
         ));
     }
     match name.as_deref().map(str::trim) {
-        Some(n) if n == guest => Ok(xml),
+        Some(n) if n == guest => Ok(()),
         Some(n) => Err(Error::Config(format!(
-            "{}: defines guest '{n}', but the resource's GuestName is '{guest}'",
-            path.display()
+            "{}: defines guest '{}', but the resource's GuestName is '{guest}'",
+            path.display(),
+            one_line(n)
         ))),
         None => Err(Error::Config(format!(
             "{}: the <domain> has no <name>",
@@ -98,14 +119,17 @@ pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
     }
 }
 
+/// Line and column (1-based, in characters) of a byte offset, taken back to the character it
+/// falls in.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let end = (0..=offset.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rfind('\n')
-        .map_or(before.len(), |nl| before.len() - nl - 1)
-        + 1;
-    (line, column)
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -120,7 +144,7 @@ mod tests {
     fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.xml");
-        fs::write(&path, text).unwrap();
+        std::fs::write(&path, text).unwrap();
         (dir, path)
     }
 
@@ -133,6 +157,22 @@ mod tests {
             err.ends_with("defines guest 'g', but the resource's GuestName is 'other'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn faults_are_located_in_characters_after_a_byte_order_mark() {
+        let text = "<domain>\n  <name>é</name>\n  <devices>\n</domain>\n";
+        let (_d, plain) = file(text);
+        let (_d, marked) = file(&format!("\u{feff}{text}"));
+        let at = |path: &Path| {
+            let err = read_config_file(path, "é").unwrap_err().to_string();
+            err[path.display().to_string().len()..].to_owned()
+        };
+        assert!(at(&plain).starts_with(":4:"), "{}", at(&plain));
+        assert_eq!(at(&marked), at(&plain));
+        let (_d, wrong) = file("\u{feff}<domain><name>é</name><x></y></domain>");
+        let err = read_config_file(&wrong, "é").unwrap_err().to_string();
+        assert!(err.contains("g.xml:1:26: not well-formed XML"), "{err}");
     }
 
     #[test]

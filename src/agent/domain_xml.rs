@@ -4,7 +4,7 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, one_line};
 
 /// The `<uuid>` of a domain definition, if it has one.
 pub fn uuid(xml: &str) -> Option<String> {
@@ -50,8 +50,11 @@ pub(super) fn reference(r: &quick_xml::events::BytesRef) -> std::result::Result<
         Ok(Some(c)) => Ok(c.to_string()),
         Ok(None) => quick_xml::escape::resolve_predefined_entity(r.as_ref())
             .map(str::to_owned)
-            .ok_or_else(|| format!("undefined entity &{};", r.as_ref())),
-        Err(e) => Err(format!("bad character reference &{};: {e}", r.as_ref())),
+            .ok_or_else(|| one_line(&format!("undefined entity &{};", r.as_ref()))),
+        Err(e) => Err(one_line(&format!(
+            "bad character reference &{};: {e}",
+            r.as_ref()
+        ))),
     }
 }
 
@@ -105,7 +108,12 @@ pub fn canonical(xml: &str) -> Result<String> {
     };
     loop {
         match reader.read_event() {
-            Err(e) => return Err(Error::Failed(format!("not well-formed XML: {e}"))),
+            Err(e) => {
+                return Err(Error::Failed(format!(
+                    "not well-formed XML: {}",
+                    one_line(&e.to_string())
+                )));
+            }
             Ok(Event::Eof) if stack.is_empty() => break,
             Ok(Event::Eof) => {
                 return Err(Error::Failed(
@@ -163,6 +171,86 @@ pub fn canonical(xml: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzz::{Target, campaign};
+
+    /// XML's syntax, references, and the elements these functions look for.
+    const WORDS: &[&str] = &[
+        "<",
+        ">",
+        "</",
+        "/>",
+        "&",
+        ";",
+        "&amp;",
+        "&lt;",
+        "&#0;",
+        "&#x10FFFF;",
+        "&#x110000;",
+        "&e;",
+        "<!DOCTYPE domain [<!ENTITY e \"x\">]>",
+        "<![CDATA[",
+        "]]>",
+        "<!--",
+        "-->",
+        "<?xml version=\"1.0\"?>",
+        "<?pi x?>",
+        "<uuid>",
+        "</uuid>",
+        "<name>",
+        "</name>",
+        "<domain>",
+        "</domain>",
+        " a='1'",
+        " a=\"",
+        "\"",
+        "'",
+        "=",
+        " xmlns:q=\"u\"",
+        "\n",
+        " ",
+        "\t",
+        "é",
+        "\u{FEFF}",
+        "\0",
+    ];
+
+    #[test]
+    fn fuzz() {
+        campaign(&Target {
+            name: "domain-xml",
+            seeds: &[("tests/fixtures", "xml"), ("examples", "xml")],
+            dictionary: WORDS,
+            property: read_or_refused_in_one_line,
+        });
+    }
+
+    /// The uuid is found or not, a missing one is added after `<name>`, the canonical form is
+    /// made or refused as not well-formed, and the text is taken as a GuestConfigFilePath file or
+    /// refused, each refusal in one line (naming the file for the latter).
+    fn read_or_refused_in_one_line(xml: &str) -> std::result::Result<(), String> {
+        const EXISTING: &str = "00000000-0000-0000-0000-000000000000";
+        let kept = keeping_uuid(xml, EXISTING);
+        if uuid(xml).is_none() && xml.contains("</name>") && !kept.contains(EXISTING) {
+            return Err(format!("no uuid kept: {kept}"));
+        }
+        if let Err(e) = canonical(xml) {
+            let message = e.to_string();
+            let why = message
+                .strip_prefix("not well-formed XML: ")
+                .unwrap_or_default();
+            if why.trim().is_empty() || message.contains('\n') {
+                return Err(format!("not a clear refusal: {message:?}"));
+            }
+        }
+        let file = std::path::Path::new("fuzz.xml");
+        if let Err(e) = super::super::definition::check(xml, file, "web01") {
+            let message = e.to_string();
+            if !message.starts_with("fuzz.xml:") || message.contains('\n') {
+                return Err(format!("not a clear refusal: {message:?}"));
+            }
+        }
+        Ok(())
+    }
 
     #[test]
     fn canonical_form_ignores_attribute_order_whitespace_and_comments() {
@@ -191,6 +279,22 @@ mod tests {
                 .to_string()
                 .contains("undefined entity &nbsp;")
         );
+    }
+
+    #[test]
+    fn entities_are_never_expanded() {
+        let head = crate::fuzz::laughs_and_external("domain");
+        for (entity, body) in [
+            ("lol9", "<name>&lol9;</name>"),
+            ("xxe", "<name>&xxe;</name>"),
+        ] {
+            let xml = format!("{head}<domain>{body}</domain>");
+            assert_eq!(
+                canonical(&xml).unwrap_err().to_string(),
+                format!("not well-formed XML: undefined entity &{entity};")
+            );
+            assert_eq!(uuid(&xml), None);
+        }
     }
 
     #[test]

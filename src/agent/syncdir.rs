@@ -6,7 +6,9 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::definition::MAX_DEFINITION;
 use super::domain_xml;
+use crate::bounded::Links;
 use crate::error::{Error, Result};
 
 /// What [`save`] did.
@@ -48,7 +50,8 @@ pub fn save(dir: &Path, guest: &str, xml: &str) -> Result<Saved> {
     };
     remove_stale_temporaries(dir, guest);
     let target = dir.join(format!("{guest}.xml"));
-    let previous = match fs::read(&target) {
+    // A link would have its target read for the backup, and be replaced by the new copy.
+    let previous = match crate::bounded::read(&target, MAX_DEFINITION, Links::Refuse) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(failed("read the previous copy", e)),

@@ -172,8 +172,12 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(found)
 }
 
+/// A configuration file larger than this is refused before it is parsed: a thousand resources
+/// take well under 1 MiB, and the parser's time and memory grow with the text.
+pub const MAX_CONFIG_FILE: u64 = 16 * crate::bounded::MIB;
+
 fn parse_file(file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::bounded::read_text(file, MAX_CONFIG_FILE).map_err(|e| {
         vec![whole_file(
             file,
             format!("cannot read the file: {}", crate::error::io(&e)),
@@ -241,7 +245,12 @@ fn parse_text(text: &str, file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
 
 fn deserialize(text: &str) -> Result<RawFile, serde_saphyr::Error> {
     // Strict booleans: YAML 1.1's yes/no/on/off are not VCS's 0/1, and a typo must not flip a flag.
-    let options = serde_saphyr::options! { strict_booleans: true };
+    // No application tags: they mean nothing here, and a tagged key (`!x resources`) escaped the
+    // library's duplicate-key check to meet serde's, which cannot say where.
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        reject_unsupported_tags: true,
+    };
     serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
         .map(Option::unwrap_or_default)
 }
@@ -335,6 +344,14 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
         E::DuplicateMappingKey { key: Some(key), .. } => {
             format!("`{key}` is given twice in the same mapping: keep one")
         }
+        E::UnsupportedTag { tag, .. } => {
+            format!("the tag `{tag}` means nothing in a configuration: remove it")
+        }
+        E::MultipleDocuments { .. } => "a second YAML document (after a `---` line) begins \
+            here: a configuration file holds one (remove the `---` and what follows, or make it \
+            a file of its own)"
+            .to_owned(),
+        _ if let Some(limit) = beyond_limits(e) => limit,
         _ => {
             let message = e.to_string();
             // The library appends its own "at line L, column C": the location is in our prefix.
@@ -357,8 +374,43 @@ fn located(text: &str, file: &Path, e: &serde_saphyr::Error) -> Diagnostic {
             column,
         },
         resource: None,
-        message,
+        // The library's messages and ours quote keys and values, which may span lines.
+        message: crate::error::one_line(&message),
     }
+}
+
+/// A document past the YAML library's limits (its defaults, far beyond a configuration written
+/// by hand): which one, in words rather than the library's debug output.
+fn beyond_limits(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    const BOMB: &str = "an alias bomb? a configuration needs far less";
+    const ALIASES: (&str, &str) = ("too many aliases for its anchors", BOMB);
+    let (what, hint) = match e {
+        // Met while replaying an alias: wrapped with both places.
+        E::AliasError { error, .. } => return beyond_limits(error),
+        E::Budget { breach, .. } => match breach {
+            B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => (
+                "more than 64 MiB of text, counting what aliases repeat",
+                BOMB,
+            ),
+            B::Nodes { .. } | B::Events { .. } => (
+                "more than 250,000 values",
+                "about 19,000 resources: split them into files of a directory",
+            ),
+            // The schema refuses a structure deeper or larger than it needs before its size
+            // counts: what is left is repetition.
+            _ => ALIASES,
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => ALIASES,
+        _ => return None,
+    };
+    Some(format!(
+        "the document goes past the YAML parser's limits: {what} ({hint})"
+    ))
 }
 
 /// An unknown key or value: the closest valid ones, else all of them (a handful).
@@ -704,5 +756,148 @@ fn resolve_resource(
             degrade_after: count(raw.GuestHealth.DegradeAfter, DEFAULT_DEGRADE_AFTER),
             fault_after: count(raw.GuestHealth.FaultAfter, DEFAULT_FAULT_AFTER),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::{Target, campaign};
+
+    /// YAML's syntax, and the keys and values of the schema.
+    const WORDS: &[&str] = &[
+        ":",
+        ": ",
+        "- ",
+        "? ",
+        ",",
+        "{",
+        "}",
+        "[",
+        "]",
+        "#",
+        "|",
+        ">-",
+        "'",
+        "\"",
+        "\\",
+        "\t",
+        "\n",
+        "\r\n",
+        "  ",
+        "&a ",
+        "*a",
+        "<<: *a",
+        "!!str ",
+        "!!binary ",
+        "!x ",
+        "---\n",
+        "...\n",
+        "%YAML 1.2\n",
+        "~",
+        "null",
+        "-1",
+        "4294967296",
+        "0x1F",
+        ".inf",
+        "1e9",
+        "\0",
+        "\u{85}",
+        "\u{2028}",
+        "\u{FEFF}",
+        "é",
+        "\\x00",
+        "systems:\n",
+        "resources:\n",
+        "type: KVMGuest",
+        "GuestName: ",
+        "uri: ",
+        "SyncDir: ",
+        "GuestConfigFilePath: ",
+        "RHEVMInfo:\n",
+        "DROpts:\n",
+        "Enabled: 1",
+        "MigrateTimeout: ",
+        "systems: [a, b]",
+    ];
+
+    #[test]
+    fn the_parsers_limits_a_tag_and_a_second_document_are_said_in_words() {
+        let said = |text: &str| {
+            let found = load_text(text, Path::new("f.yaml")).unwrap_err();
+            (found[0].origin.line, found[0].message.clone())
+        };
+        let many = format!(
+            "resources:\n  r:\n    systems: [{}]\n",
+            vec!["a"; 250_001].join(", ")
+        );
+        assert_eq!(
+            said(&many),
+            (
+                3,
+                "the document goes past the YAML parser's limits: more than 250,000 values \
+                 (about 19,000 resources: split them into files of a directory)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            said("!x resources: {}\nresources: {}\n"),
+            (
+                1,
+                "the tag `!x` means nothing in a configuration: remove it".to_owned()
+            )
+        );
+        assert_eq!(
+            said("systems: {}\n---\nresources: {}\n"),
+            (
+                3,
+                "a second YAML document (after a `---` line) begins here: a configuration file \
+                 holds one (remove the `---` and what follows, or make it a file of its own)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn fuzz() {
+        campaign(&Target {
+            name: "yaml",
+            seeds: &[
+                ("tests/bad-config", "yaml"),
+                ("tests/fixtures", "yaml"),
+                ("examples", "yaml"),
+            ],
+            dictionary: WORDS,
+            property: every_error_is_located,
+        });
+    }
+
+    /// Loaded, or refused with errors of one line each, in the file at a line and column of it;
+    /// only what concerns the file as a whole is unlocated.
+    fn every_error_is_located(text: &str) -> std::result::Result<(), String> {
+        let file = Path::new("fuzz.yaml");
+        let Err(diagnostics) = load_text(text, file) else {
+            return Ok(());
+        };
+        if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            return Err("refused without an error".into());
+        }
+        // YAML's line breaks: CR LF, LF, and CR alone.
+        let breaks = text.replace("\r\n", "\n").matches(['\n', '\r']).count();
+        let lines = breaks as u64 + 1;
+        for d in &diagnostics {
+            let whole_file =
+                d.message == "no resources are defined" || d.message.starts_with("stopped after ");
+            let located = if whole_file {
+                d.origin.line == 0
+            } else {
+                (1..=lines).contains(&d.origin.line) && d.origin.column >= 1
+            };
+            let clear = !d.message.trim().is_empty() && !d.message.contains('\n');
+            if d.origin.file != file || !clear || !located {
+                return Err(format!("not a clear, located diagnostic: {d:?}"));
+            }
+        }
+        Ok(())
     }
 }

@@ -11,13 +11,15 @@ use super::{
     DEFAULT_DELAY_AFTER_GUEST_OFFLINE, DEFAULT_DELAY_AFTER_GUEST_ONLINE, Diagnostic, Origin,
     Severity, System,
 };
+use crate::error::one_line;
 
+// Messages quote the values found, which may span lines (a quoted scalar) or be huge.
 pub(super) fn error(origin: Origin, resource: Option<&str>, message: String) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
         origin,
         resource: resource.map(str::to_owned),
-        message,
+        message: one_line(&message),
     }
 }
 
@@ -26,7 +28,7 @@ fn warning(origin: Origin, resource: &str, message: String) -> Diagnostic {
         severity: Severity::Warning,
         origin,
         resource: Some(resource.to_owned()),
-        message,
+        message: one_line(&message),
     }
 }
 
@@ -139,7 +141,27 @@ pub(super) fn resource(
                 g.value
             ),
         ),
+        Some(g) if let Some(c) = g.value.chars().find(|c| c.is_control()) => err(
+            at(g),
+            format!(
+                "GuestName '{}' contains the control character '{}': control characters are \
+                 refused in a domain name (libvirt refuses line breaks)",
+                g.value.escape_debug(),
+                c.escape_debug()
+            ),
+        ),
         Some(_) => {}
+    }
+    // The name is part of the file names of the resource's state (`<name>.health`).
+    if let Some(c) = res.chars().find(|&c| c == '/' || c.is_control()) {
+        err(
+            at(name),
+            format!(
+                "resource name '{}' contains '{}', which cannot be in the name of its state file",
+                res.escape_debug(),
+                c.escape_debug()
+            ),
+        );
     }
 
     let health = &raw.GuestHealth;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::client::{causes, http_client, pem_certificates, tls_config};
+use super::client::{causes, http_client, pem_certificates, read_answer, tls_config};
 use crate::error::{Error, Result};
 
 /// Where the engine serves its CA certificate, under its URL.
@@ -70,6 +70,7 @@ fn download(url: &str, timeout: Duration) -> Result<String> {
         uri: url.to_owned(),
         detail: causes(&e),
     };
+    let deadline = std::time::Instant::now() + timeout;
     let reply = http_client(tls, timeout)
         .map_err(unreachable)?
         .get(url)
@@ -81,7 +82,7 @@ fn download(url: &str, timeout: Duration) -> Result<String> {
             "{url}: HTTP {status} (is this an oVirt engine?)"
         )));
     }
-    reply.text().map_err(unreachable)
+    read_answer(reply, deadline).map_err(|e| e.error("the CA certificate", url, timeout))
 }
 
 /// The SHA-256 fingerprint of a DER certificate, as `openssl x509 -fingerprint -sha256` prints it.

@@ -2,6 +2,7 @@
 //! SSO token reused by every request of the command, one re-authentication on 401, a logout at
 //! the end, and every request bounded in time.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -12,7 +13,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use super::xml;
-use crate::error::{Error, Result};
+use crate::bounded::MIB;
+use crate::error::{Error, Result, one_line};
 use crate::secret::Secret;
 
 /// The engine's API root under its URL.
@@ -85,6 +87,76 @@ pub fn http_client(tls: rustls::ClientConfig, timeout: Duration) -> reqwest::Res
         .connect_timeout(timeout)
         .user_agent(concat!("kvmguestctl/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+/// The largest answer read from an engine. Its largest real answer is a VM list, a few kB a VM:
+/// thousands of VMs fit many times over, while an endless or runaway answer stops here instead of
+/// filling memory.
+pub const MAX_ANSWER: u64 = 64 * MIB;
+
+/// Why an answer's body could not be had.
+#[derive(Debug)]
+pub enum Unread {
+    /// Announced or sent past [`MAX_ANSWER`].
+    TooLarge,
+    /// Still coming when the answer's time was up (the client's timeout bounds each read, not
+    /// the whole body, so a body sent a byte at a time would never end).
+    TooSlow,
+    Failed(std::io::Error),
+}
+
+impl Unread {
+    /// The error of `what`, a request to the engine at `url` bounded by `timeout`.
+    pub fn error(self, what: &str, url: &str, timeout: Duration) -> Error {
+        let timed_out = || Error::Timeout {
+            system: format!("engine {url}"),
+            what: what.to_owned(),
+            seconds: timeout.as_secs(),
+        };
+        match self {
+            Unread::TooLarge => Error::Failed(format!(
+                "{what}: the engine at {url} answered more than {} MiB, the most read of an \
+                 answer: not read further (is it an oVirt engine?)",
+                MAX_ANSWER / MIB
+            )),
+            Unread::TooSlow => timed_out(),
+            Unread::Failed(e)
+                if e.get_ref()
+                    .and_then(|cause| cause.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout) =>
+            {
+                timed_out()
+            }
+            Unread::Failed(e) => Error::Unreachable {
+                system: "engine".to_owned(),
+                uri: url.to_owned(),
+                detail: format!("{what}: {}", causes(&e)),
+            },
+        }
+    }
+}
+
+/// The body of `reply`, at most [`MAX_ANSWER`] bytes, all of it read before `deadline`: a read
+/// under way then still ends within the client's timeout.
+pub fn read_answer(mut reply: Response, deadline: Instant) -> std::result::Result<String, Unread> {
+    if reply.content_length().is_some_and(|n| n > MAX_ANSWER) {
+        return Err(Unread::TooLarge);
+    }
+    let mut body = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = reply.read(&mut chunk).map_err(Unread::Failed)?;
+        if n == 0 {
+            return Ok(String::from_utf8_lossy(&body).into_owned());
+        }
+        body.extend_from_slice(&chunk[..n]);
+        if body.len() as u64 > MAX_ANSWER {
+            return Err(Unread::TooLarge);
+        }
+        if Instant::now() > deadline {
+            return Err(Unread::TooSlow);
+        }
+    }
 }
 
 /// The causes of an error, outermost first: reqwest's own message says little ("error sending
@@ -175,11 +247,13 @@ impl Session {
             self.url,
             self.user
         );
+        let deadline = Instant::now() + self.timeout;
         let reply = self
             .post_form("/ovirt-engine/sso/oauth/token", body)
             .map_err(|e| self.unreachable(what, &e))?;
         let status = reply.status();
-        let text = reply.text().map_err(|e| self.unreachable(what, &e))?;
+        let text =
+            read_answer(reply, deadline).map_err(|e| e.error(what, &self.url, self.timeout))?;
         let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
             Error::Failed(format!(
                 "{what} at {}: HTTP {status}, and the answer is not JSON (is this an oVirt engine?)",
@@ -205,7 +279,13 @@ impl Session {
             "" => (field("error"), field("error_description")),
             code => (code, field("error")),
         };
-        let detail = format!("{what} at {} as {}: {code}: {message}", self.url, self.user);
+        let detail = format!(
+            "{what} at {} as {}: {}: {}",
+            self.url,
+            self.user,
+            one_line(code),
+            one_line(message)
+        );
         Err(match code {
             "access_denied" | "invalid_grant" => {
                 Error::Config(format!("{detail} (check RHEVMInfo.User and the password)"))
@@ -214,12 +294,18 @@ impl Session {
         })
     }
 
-    /// Send an API request (path under `/ovirt-engine/api`), re-authenticating once on 401.
-    fn send(&self, what: &str, build: impl Fn(&Client) -> RequestBuilder) -> Result<Response> {
+    /// Send an API request (path under `/ovirt-engine/api`), re-authenticating once on 401; the
+    /// answer, and when its body must have been read.
+    fn send(
+        &self,
+        what: &str,
+        build: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<(Response, Instant)> {
         let started = Instant::now();
         let mut renew = false;
         loop {
             let token = self.token(renew)?;
+            let deadline = Instant::now() + self.timeout;
             let reply = build(&self.http)
                 .bearer_auth(token.expose())
                 .header("Version", "4")
@@ -237,14 +323,15 @@ impl Session {
                 renew = true;
                 continue;
             }
-            return Ok(reply);
+            return Ok((reply, deadline));
         }
     }
 
     /// The body of a successful answer, or the engine's fault as an error of the right class.
-    fn body(&self, what: &str, reply: Response) -> Result<String> {
+    fn body(&self, what: &str, (reply, deadline): (Response, Instant)) -> Result<String> {
         let status = reply.status();
-        let text = reply.text().map_err(|e| self.unreachable(what, &e))?;
+        let text =
+            read_answer(reply, deadline).map_err(|e| e.error(what, &self.url, self.timeout))?;
         if status.is_success() {
             return Ok(text);
         }

@@ -112,13 +112,15 @@ impl Rhev {
                     engine.url, engine.url
                 ))
             })?;
-        let pem = std::fs::read(ca).map_err(|e| {
-            Error::Config(format!(
-                "cannot read the CA file {}: {}",
-                ca.display(),
-                crate::error::io(&e)
-            ))
-        })?;
+        // A CA bundle is a few hundred kB at most.
+        let pem = crate::bounded::read(ca, crate::bounded::MIB, crate::bounded::Links::Follow)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot read the CA file {}: {}",
+                    ca.display(),
+                    crate::error::io(&e)
+                ))
+            })?;
         let tls = tls_trusting(&pem, ca)?;
         let password = password_fn(engine.password.clone(), self.key_file.clone());
         let session = client::Session::new(&engine.url, &engine.user, password, tls, self.timeout)?;

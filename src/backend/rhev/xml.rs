@@ -8,6 +8,7 @@ use quick_xml::escape::escape;
 use serde::Deserialize;
 
 use crate::backend::Payload;
+use crate::error::one_line;
 
 /// A link to another object: `<host href="..." id="..."/>`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -132,10 +133,15 @@ pub fn parse<T: for<'de> Deserialize<'de>>(
     what: &str,
 ) -> Result<T, String> {
     match root(xml) {
-        Some(name) if name == expected => quick_xml::de::from_str(xml)
-            .map_err(|e| format!("{what}: the engine's <{expected}> is not as expected: {e}")),
+        Some(name) if name == expected => quick_xml::de::from_str(xml).map_err(|e| {
+            format!(
+                "{what}: the engine's <{expected}> is not as expected: {}",
+                one_line(&e.to_string())
+            )
+        }),
         Some(name) => Err(format!(
-            "{what}: the engine answered <{name}> where <{expected}> was expected"
+            "{what}: the engine answered <{}> where <{expected}> was expected",
+            one_line(&name)
         )),
         None => Err(format!("{what}: the engine's answer is not XML")),
     }
@@ -187,6 +193,85 @@ pub fn payload_update(payload: &Payload) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzz::{Target, campaign};
+
+    /// XML's syntax, references, and the engine's elements.
+    const WORDS: &[&str] = &[
+        "<",
+        ">",
+        "</",
+        "/>",
+        "&",
+        ";",
+        "&amp;",
+        "&#0;",
+        "&#x110000;",
+        "&e;",
+        "<!DOCTYPE vms [<!ENTITY e \"x\">]>",
+        "<![CDATA[",
+        "]]>",
+        "<!--",
+        "-->",
+        "<?xml version=\"1.0\"?>",
+        " id=\"1\"",
+        " id=\"",
+        "\"",
+        "'",
+        "=",
+        "\n",
+        " ",
+        "é",
+        "\0",
+        "<vm>",
+        "</vm>",
+        "<name>",
+        "</name>",
+        "<status>",
+        "</status>",
+        "<host id=\"h\"/>",
+        "<fault>",
+        "</fault>",
+        "<detail>",
+        "</detail>",
+        "<reason>",
+        "</reason>",
+        "<vms>",
+        "</vms>",
+        "<hosts>",
+        "<action>",
+        "<spm>",
+        "<cluster id=\"c\"/>",
+    ];
+
+    #[test]
+    fn fuzz() {
+        campaign(&Target {
+            name: "rhev-xml",
+            seeds: &[],
+            dictionary: WORDS,
+            property: read_or_refused_naming_the_request,
+        });
+    }
+
+    /// Whatever the engine answers is read as each document the client asks for, or refused
+    /// in one line that names the request.
+    fn read_or_refused_naming_the_request(xml: &str) -> Result<(), String> {
+        let what = "GET /fuzz";
+        let outcomes = [
+            parse::<Vms>(xml, "vms", what).map(drop),
+            parse::<Hosts>(xml, "hosts", what).map(drop),
+            parse::<Clusters>(xml, "clusters", what).map(drop),
+            parse::<Action>(xml, "action", what).map(drop),
+            parse::<Fault>(xml, "fault", what).map(|f| drop(f.message())),
+        ];
+        for refused in outcomes.into_iter().filter_map(Result::err) {
+            let why = refused.strip_prefix("GET /fuzz: ").unwrap_or_default();
+            if why.trim().is_empty() || refused.contains('\n') {
+                return Err(format!("not a clear refusal: {refused:?}"));
+            }
+        }
+        Ok(())
+    }
 
     const VMS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <vms>
@@ -238,6 +323,19 @@ mod tests {
         assert!(e.contains("answered <html>"), "{e}");
         let e = parse::<Vms>("", "vms", "GET /vms").unwrap_err();
         assert!(e.contains("not XML"), "{e}");
+    }
+
+    #[test]
+    fn entities_are_never_expanded() {
+        let head = crate::fuzz::laughs_and_external("vms");
+        for entity in ["lol9", "xxe"] {
+            let xml = format!("{head}<vms><vm id=\"1\"><name>&{entity};</name></vm></vms>");
+            let e = parse::<Vms>(&xml, "vms", "GET /vms").unwrap_err();
+            assert!(
+                e.ends_with(&format!("unrecognized entity `{entity}`")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -266,9 +266,33 @@ impl Document {
     }
 }
 
-/// A string as a JSON string, which is also a YAML scalar that means exactly that string.
+/// A string as a YAML double-quoted scalar that means exactly that string. What YAML does not
+/// take as it is inside quotes is escaped: control characters (DEL too), YAML 1.1's line breaks,
+/// the byte order mark and the non-characters U+FFFE and U+FFFF (JSON's quoting, valid YAML
+/// otherwise, leaves these raw).
 fn quoted(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~'
+            | '\u{a0}'..='\u{2027}'
+            | '\u{202a}'..='\u{d7ff}'
+            | '\u{e000}'..='\u{fefe}'
+            | '\u{ff00}'..='\u{fffd}'
+            | '\u{10000}'.. => out.push(c),
+            _ => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// VCS writes NONE (or nothing) for an unset value.
@@ -357,6 +381,114 @@ fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzz::{Target, campaign};
+
+    /// Attribute names, counts, association keys, and what YAML or quoting could trip on; one
+    /// token a line.
+    const WORDS: &[&str] = &[
+        "GuestName\n",
+        "SyncDir\n",
+        "GuestConfigFilePath\n",
+        "DelayAfterGuestOnline\n",
+        "CEInfo\n",
+        "RHEVMInfo\n",
+        "DROpts\n",
+        "GuestHealth\n",
+        "ResyncVMCfg\n",
+        "MigrateTimeout\n",
+        "1\n",
+        "2\n",
+        "4\n",
+        "0\n",
+        "-1\n",
+        "NONE\n",
+        "\n",
+        "Enabled\n",
+        "URL\n",
+        "User\n",
+        "Cluster\n",
+        "PasswordFile\n",
+        "/x\n",
+        "https://e.example\n",
+        "\"",
+        "\\",
+        "'",
+        ": ",
+        "#",
+        "- ",
+        "&a",
+        "*a",
+        "{",
+        "[",
+        "\t",
+        "\r",
+        "\u{1}",
+        "\u{85}",
+        "\u{2028}",
+        "\u{FEFF}",
+        "\u{FFFF}",
+        "é",
+    ];
+
+    #[test]
+    fn fuzz() {
+        campaign(&Target {
+            name: "arglist",
+            seeds: &[],
+            dictionary: WORDS,
+            property: built_documents_are_yaml,
+        });
+    }
+
+    /// Tokens (a line each, as VCS passes each value in an argument of its own, which cannot
+    /// hold a NUL) are read or refused with a reason; the document built from them is YAML that
+    /// holds them as given; the loader takes it or refuses it with reasons of one line each.
+    fn built_documents_are_yaml(input: &str) -> Result<(), String> {
+        let tokens: Vec<String> = input.split('\n').map(|t| t.replace('\0', "")).collect();
+        start(&tokens);
+        let clear = |problems: &[Problem]| match problems {
+            [] => Err("refused without a reason".to_owned()),
+            _ => match problems
+                .iter()
+                .find(|p| p.message.trim().is_empty() || p.message.contains('\n'))
+            {
+                Some(p) => Err(format!("a problem without a message: {p:?}")),
+                None => Ok(()),
+            },
+        };
+        let arglist = match parse(&tokens) {
+            Ok((arglist, _)) => arglist,
+            Err(problem) => return clear(&[problem]),
+        };
+        let systems = [SystemSpec {
+            name: "node1".into(),
+            uri: ("test:///default".into(), "KVMGUESTCTL_VCS_URI"),
+            migration_uri: None,
+        }];
+        match document("vm", &arglist, &systems) {
+            Ok(doc) => {
+                serde_saphyr::from_str::<serde_json::Value>(&doc.text)
+                    .map_err(|e| format!("the document built is not YAML: {e}\n{}", doc.text))?;
+            }
+            Err(problems) => return clear(&problems),
+        }
+        let loaded = match load("vm", &arglist, &systems) {
+            Ok(loaded) => loaded,
+            Err(problems) => return clear(&problems),
+        };
+        let given = arglist
+            .given
+            .iter()
+            .find_map(|(name, _, given)| match given {
+                Given::Scalar(value) if *name == "GuestName" => Some(value),
+                _ => None,
+            });
+        let read = loaded.resource().map(|r| &r.guest_name);
+        if given.is_some() && given != read {
+            return Err(format!("GuestName {given:?} read as {read:?}"));
+        }
+        Ok(())
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
