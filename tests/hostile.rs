@@ -271,6 +271,24 @@ fn a_linked_sync_dir_is_followed_but_a_linked_or_fifo_copy_in_it_is_refused() {
         stderr.contains("read the previous copy: not a regular file but a FIFO"),
         "{stderr}"
     );
+
+    // The check reads it the same way: the FIFO is an unreadable copy, not a wait for ever.
+    let started = Instant::now();
+    let out = kvm(&config)
+        .args(["--sys", "a", "vmconfigsync", "--check", "r"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "an unreadable copy, as an unreachable one: {stdout}"
+    );
+    assert!(
+        stdout.contains("unreadable") && stdout.contains("not a regular file but a FIFO"),
+        "{stdout}"
+    );
 }
 
 /// A configuration is read only when it is a regular file of at most 16 MiB; a bigger one is

@@ -21,6 +21,13 @@ pub struct Saved {
     pub backup: Option<PathBuf>,
 }
 
+/// The copy SyncDir holds at `file`, read as `save` reads it: a regular file of at most
+/// [`MAX_DEFINITION`], never through a link.
+pub fn read_copy(file: &Path) -> std::io::Result<String> {
+    String::from_utf8(crate::bounded::read(file, MAX_DEFINITION, Links::Refuse)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// Save a definition as `<dir>/<guest>.xml`, never leaving a torn or lost copy:
 /// - a copy that already means the same (as `vmconfigsync --check` compares: attribute order,
 ///   whitespace and comments aside) is not rewritten, and its backup is kept: otherwise a copy

@@ -224,7 +224,7 @@ fn live_system(status: &monitor::ResourceStatus) -> Result<Option<&str>> {
 fn diverged(res: &Resource, copies: &[(&str, String)], forms: &[String]) -> String {
     let synced = res
         .sync_file()
-        .and_then(|file| std::fs::read_to_string(file).ok())
+        .and_then(|file| syncdir::read_copy(&file).ok())
         .and_then(|xml| domain_xml::canonical(&xml).ok());
     let (first_system, first) = (copies[0].0, &forms[0]);
     let listed: Vec<String> = copies
@@ -443,12 +443,12 @@ pub fn check(hosts: &Hosts, res: &Resource, survey: &Survey) -> CheckReport {
         found.push((s.system.clone(), copy));
     }
     if let Some(file) = res.sync_file() {
-        let copy = match std::fs::read_to_string(&file) {
+        let copy = match syncdir::read_copy(&file) {
             Ok(xml) => domain_xml::canonical(&xml)
                 .map(Some)
                 .map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{}: {e}", file.display())),
+            Err(e) => Err(format!("{}: {}", file.display(), crate::error::io(&e))),
         };
         found.push(("SyncDir".to_owned(), copy));
     }

@@ -112,6 +112,7 @@ impl Unread {
             system: format!("engine {url}"),
             what: what.to_owned(),
             seconds: timeout.as_secs(),
+            then: String::new(),
         };
         match self {
             Unread::TooLarge => Error::Failed(format!(
