@@ -1388,8 +1388,9 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     assert_eq!(rc, Some(1), "{stderr}");
     assert!(stderr.contains("the guest OS is taken as hung"), "{stderr}");
 
-    // A stop does not wait on the silent agent: ACPI (which this guest does not hear), then the
-    // destroy after DelayAfterGuestOffline.
+    // A stop does not wait on the silent agent (a guest-shutdown sent to it would hold libvirt's
+    // agent job for 60 s): ACPI (which this guest does not hear), then the destroy after
+    // DelayAfterGuestOffline. The bound leaves room for a loaded machine, not for that minute.
     let started = Instant::now();
     let (code, doc, err) = bed.run("a", &["stop", "r", "--mode", "auto"]);
     assert_eq!(code, 0, "{err}");
@@ -1399,7 +1400,7 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     );
     assert_eq!(doc["results"][0]["action"], "killed", "{doc}");
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(45),
         "{:?}",
         started.elapsed()
     );
