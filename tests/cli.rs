@@ -709,6 +709,21 @@ fn quiet_prints_nothing_on_success_and_keeps_the_json_document() {
     );
 }
 
+/// Each failed resource of a document, with its exit code.
+fn failed(doc: &Value) -> Vec<(&str, u64)> {
+    doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"].as_str().unwrap(),
+                e["exit_code"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn status_of_many_resources_asks_each_system_once() {
     let out = kvm(&every_state())
@@ -1009,17 +1024,7 @@ fn a_bulk_start_refuses_per_resource() {
         results,
         [("shutoff", "started"), ("running", "already-online")]
     );
-    let errors: Vec<(&str, u64)> = ran.doc["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["resource"].as_str().unwrap(),
-                e["exit_code"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let errors = failed(&ran.doc);
     assert_eq!(errors, [("elsewhere", 5), ("undefined", 3)]);
     assert!(
         ran.stderr.contains(
@@ -1138,17 +1143,7 @@ fn a_bulk_migrate_reports_each_resource_and_an_offline_one_needs_yes() {
         "running",
     ]));
     assert_eq!(ran.code, 5, "the first failure's: {}", ran.stderr);
-    let errors: Vec<(&str, u64)> = ran.doc["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["resource"].as_str().unwrap(),
-                e["exit_code"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let errors = failed(&ran.doc);
     assert_eq!(errors, [("elsewhere", 5), ("running", 1)]);
 
     let ran = run_json(

@@ -1206,6 +1206,11 @@ fn status_on_a(bed: &Bed, extra: &[&str]) -> (Value, Duration) {
     (a, took)
 }
 
+/// A system's state, confidence and guest agent answer, as one value to compare.
+fn reading(system: &Value) -> Value {
+    serde_json::json!([system["state"], system["confidence"], system["agent"]])
+}
+
 /// The OCF monitor of r on a, as Pacemaker 2.1 (OCF 1.1) calls it: its exit code and stderr.
 fn ocf_monitor(bed: &Bed) -> (Option<i32>, String) {
     let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
@@ -1297,12 +1302,8 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     bed.start_with_agent();
     let (a, _) = status_on_a(&bed, &[]);
     assert_eq!(
-        (&a["state"], &a["confidence"], &a["agent"]),
-        (
-            &Value::from("ONLINE"),
-            &Value::from(100),
-            &Value::from("answered")
-        ),
+        reading(&a),
+        serde_json::json!(["ONLINE", 100, "answered"]),
         "{a}"
     );
     assert_eq!(ocf_monitor(&bed).0, Some(0));
@@ -1330,12 +1331,8 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     }
     let (first, took) = status_on_a(&bed, &[]);
     assert_eq!(
-        (&first["state"], &first["confidence"], &first["agent"]),
-        (
-            &Value::from("ONLINE"),
-            &Value::from(100),
-            &Value::from("silent")
-        ),
+        reading(&first),
+        serde_json::json!(["ONLINE", 100, "silent"]),
         "one miss does not count yet: {first}"
     );
     assert!(
@@ -1344,8 +1341,8 @@ fn ga_a_frozen_agent_lowers_the_confidence_then_faults_the_resource_and_stop_use
     );
     let (second, _) = status_on_a(&bed, &[]);
     assert_eq!(
-        (&second["state"], &second["confidence"]),
-        (&Value::from("ONLINE"), &Value::from(50)),
+        reading(&second),
+        serde_json::json!(["ONLINE", 50, "silent"]),
         "{second}"
     );
     assert!(
@@ -1433,12 +1430,8 @@ fn ga_a_guest_without_an_agent_is_never_held_against_by_guest_health() {
     for _ in 0..3 {
         let (a, _) = status_on_a(&bed, &[]);
         assert_eq!(
-            (&a["state"], &a["confidence"], &a["agent"]),
-            (
-                &Value::from("ONLINE"),
-                &Value::from(100),
-                &Value::from("no-channel")
-            ),
+            reading(&a),
+            serde_json::json!(["ONLINE", 100, "no-channel"]),
             "{a}"
         );
         std::thread::sleep(Duration::from_secs(1));
