@@ -27,11 +27,38 @@ pub struct Target {
     pub name: &'static str,
     /// More seeds: every file with this extension under this directory of the crate.
     pub seeds: &'static [(&'static str, &'static str)],
-    /// Words that mean something to the parser, for mutations to insert.
-    pub dictionary: &'static [&'static str],
+    /// Words that mean something to the parser, for mutations to insert (lists of them: a
+    /// target's own, and a shared one such as [`XML`]).
+    pub dictionary: &'static [&'static [&'static str]],
     /// Ok, or why the input breaks the property. A panic is caught and counts as a crash.
     pub property: fn(&str) -> Result<(), String>,
 }
+
+/// XML's syntax and references, for the targets that read XML.
+pub const XML: &[&str] = &[
+    "<",
+    ">",
+    "</",
+    "/>",
+    "&",
+    ";",
+    "&amp;",
+    "&#0;",
+    "&#x110000;",
+    "&e;",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<?xml version=\"1.0\"?>",
+    "\"",
+    "'",
+    "=",
+    "\n",
+    " ",
+    "é",
+    "\0",
+];
 
 /// Mutations stop growing an input here: big inputs are the hostile-input tests' business, and
 /// small ones keep the executions many.
@@ -137,8 +164,9 @@ fn generate(
     key[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let words: Vec<&str> = target.dictionary.concat();
     let inputs = (any::<Index>(), prop::collection::vec(mutation(), 0..12))
-        .prop_map(|(start, mutations)| mutated(corpus, start, &mutations, target.dictionary));
+        .prop_map(move |(start, mutations)| mutated(corpus, start, &mutations, &words));
     runner
         .run(&inputs, |input| {
             watch.check(target, &input).map_err(TestCaseError::fail)

@@ -173,26 +173,11 @@ mod tests {
     use super::*;
     use crate::fuzz::{Target, campaign};
 
-    /// XML's syntax, references, and the elements these functions look for.
+    /// The references and elements these functions look for, besides XML's syntax.
     const WORDS: &[&str] = &[
-        "<",
-        ">",
-        "</",
-        "/>",
-        "&",
-        ";",
-        "&amp;",
         "&lt;",
-        "&#0;",
         "&#x10FFFF;",
-        "&#x110000;",
-        "&e;",
         "<!DOCTYPE domain [<!ENTITY e \"x\">]>",
-        "<![CDATA[",
-        "]]>",
-        "<!--",
-        "-->",
-        "<?xml version=\"1.0\"?>",
         "<?pi x?>",
         "<uuid>",
         "</uuid>",
@@ -202,16 +187,9 @@ mod tests {
         "</domain>",
         " a='1'",
         " a=\"",
-        "\"",
-        "'",
-        "=",
         " xmlns:q=\"u\"",
-        "\n",
-        " ",
         "\t",
-        "é",
         "\u{FEFF}",
-        "\0",
     ];
 
     #[test]
@@ -219,7 +197,7 @@ mod tests {
         campaign(&Target {
             name: "domain-xml",
             seeds: &[("tests/fixtures", "xml"), ("examples", "xml")],
-            dictionary: WORDS,
+            dictionary: &[crate::fuzz::XML, WORDS],
             property: read_or_refused_in_one_line,
         });
     }

@@ -867,7 +867,7 @@ mod tests {
                 ("tests/fixtures", "yaml"),
                 ("examples", "yaml"),
             ],
-            dictionary: WORDS,
+            dictionary: &[WORDS],
             property: every_error_is_located,
         });
     }

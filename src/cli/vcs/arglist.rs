@@ -435,7 +435,7 @@ mod tests {
         campaign(&Target {
             name: "arglist",
             seeds: &[],
-            dictionary: WORDS,
+            dictionary: &[WORDS],
             property: built_documents_are_yaml,
         });
     }
