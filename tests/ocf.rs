@@ -31,6 +31,7 @@ fn answer(cmd: &mut Command, vars: &[(&str, &str)]) -> Answer {
             cmd.env_remove(name);
         }
     }
+    cmd.envs(common::own_dirs());
     cmd.envs(vars.iter().copied())
         .timeout(Duration::from_secs(60));
     let out = cmd.output().unwrap();

@@ -79,10 +79,13 @@ impl Term {
 
     /// Run the binary with `args` (words a shell reads as they are), then say its exit code.
     fn kvm(&self, config: &Path, args: &str) {
+        let [(_, locks), (_, state)] = common::own_dirs();
         self.line(&format!(
-            "{} --config {} {args}; echo exit=$?",
+            "{} --config {} --lock-dir {} --state-dir {} {args}; echo exit=$?",
             env!("CARGO_BIN_EXE_kvmguestctl"),
-            config.display()
+            config.display(),
+            locks.display(),
+            state.display()
         ));
     }
 

@@ -22,12 +22,18 @@ fn repo() -> &'static Path {
 
 /// Snapshots, under `name`, what `kvmguestctl --config CONFIG ARGS` run in `dir` shows its user.
 fn snapshot_in(dir: &Path, name: &str, config: &str, args: &[&str]) {
+    // The settings --help shows when set ("[env: ...=VALUE]") are given as flags instead, and
+    // COLUMNS sets its wrapping width.
+    let [(lock_env, locks), (state_env, state)] = common::own_dirs();
     let out = kvm(Path::new(config))
         .current_dir(dir)
-        // Shown in --help when set ("[env: ...=VALUE]"), and COLUMNS sets its wrapping width.
-        .env_remove("KVMGUESTCTL_CA_FILE")
-        .env_remove("KVMGUESTCTL_KEY_FILE")
+        .env_remove(lock_env)
+        .env_remove(state_env)
         .env_remove("COLUMNS")
+        .arg("--lock-dir")
+        .arg(locks)
+        .arg("--state-dir")
+        .arg(state)
         .args(args)
         .output()
         .unwrap();

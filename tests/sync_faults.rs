@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::Duration;
 
-use assert_cmd::Command;
+mod common;
 use predicates::prelude::*;
 
 /// A tmpfs mounted for one test, unmounted when dropped.
@@ -67,11 +67,7 @@ fn setup(sync: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 fn clean(config: &Path) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("kvmguestctl")
-        .unwrap()
-        .env_remove("KVMGUESTCTL_CONFIG")
-        .args(["--config"])
-        .arg(config)
+    common::kvm(config)
         .args(["--sys", "a", "--yes", "clean", "running"])
         .timeout(Duration::from_secs(60))
         .assert()

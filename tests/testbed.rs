@@ -175,6 +175,7 @@ impl Bed {
         Commands {
             config: self.config.clone(),
             state_dir: self.state_dir(),
+            lock_dir: self.dir.path().join("lock"),
         }
     }
 
@@ -220,21 +221,49 @@ impl Bed {
 }
 
 /// The binary on a bed's configuration and state directory.
+/// Its lock directory is the bed's own: the bed's commands meet at its guests' locks, and no
+/// other test's.
 struct Commands {
     config: PathBuf,
     state_dir: PathBuf,
+    lock_dir: PathBuf,
 }
 
 impl Commands {
+    /// The words every command on the bed begins with, after `--config`.
+    fn flags<'a>(&'a self, sys: &'a str) -> [&'a std::ffi::OsStr; 7] {
+        [
+            "--sys".as_ref(),
+            sys.as_ref(),
+            "--yes".as_ref(),
+            "--state-dir".as_ref(),
+            self.state_dir.as_os_str(),
+            "--lock-dir".as_ref(),
+            self.lock_dir.as_os_str(),
+        ]
+    }
+
     fn on(&self, sys: &str) -> Command {
-        let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-        cmd.env_remove("KVMGUESTCTL_CONFIG")
-            .arg("--config")
-            .arg(&self.config)
-            .args(["--sys", sys, "--yes", "--state-dir"])
-            .arg(&self.state_dir)
-            .timeout(Duration::from_secs(120));
+        let mut cmd = common::kvm(&self.config);
+        cmd.args(self.flags(sys)).timeout(Duration::from_secs(120));
         cmd
+    }
+
+    /// [`Self::on`] as a child process, `-o json`, its stdout and stderr piped.
+    fn spawn(&self, sys: &str, args: &[&str]) -> Child {
+        let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"));
+        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KVMGUESTCTL_")) {
+            cmd.env_remove(name);
+        }
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(self.flags(sys))
+            .args(["-o", "json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -550,14 +579,11 @@ fn migrate_to_b_without_sys_finds_the_guest_on_a_as_evacuate_does() {
     let bed = Bed::new("evac-find", 49181, "", &[]);
     let (code, _, err) = bed.run("a", &["start", "r"]);
     assert_eq!(code, 0, "{err}");
-    let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-    cmd.env_remove("KVMGUESTCTL_CONFIG")
-        .env_remove("KVMGUESTCTL_SYS")
-        .arg("--config")
-        .arg(&bed.config)
-        .args(["migrate", "r", "--to", "b"])
-        .timeout(Duration::from_secs(120));
-    let ran = common::run_json(&mut cmd);
+    let ran = common::run_json(
+        common::kvm(&bed.config)
+            .args(["migrate", "r", "--to", "b"])
+            .timeout(Duration::from_secs(120)),
+    );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let result = &ran.doc["results"][0];
     assert_eq!(result["system"], "b");
@@ -855,6 +881,7 @@ fn the_ocf_stop_of_a_guest_that_ignores_acpi_ends_inside_its_timeout() {
     let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
         .args(["ocf", "stop"])
         .env_remove("KVMGUESTCTL_CONFIG")
+        .envs(common::own_dirs())
         .env("OCF_RESKEY_config", &bed.config)
         .env("OCF_RESOURCE_INSTANCE", "r")
         .env("OCF_RESKEY_CRM_meta_on_node", "a")
@@ -934,14 +961,12 @@ impl Bulk {
 
     /// Run on system a with --yes and -o json: (exit code, document, stderr).
     fn run(&self, args: &[&str]) -> (i32, Value, String) {
-        let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-        cmd.env_remove("KVMGUESTCTL_CONFIG")
-            .arg("--config")
-            .arg(self.dir.path().join("bulk.yaml"))
-            .args(["--sys", "a", "--yes"])
-            .args(args)
-            .timeout(Duration::from_secs(180));
-        let ran = common::run_json(&mut cmd);
+        let ran = common::run_json(
+            common::kvm(&self.dir.path().join("bulk.yaml"))
+                .args(["--sys", "a", "--yes"])
+                .args(args)
+                .timeout(Duration::from_secs(180)),
+        );
         (ran.code, ran.doc, ran.stderr)
     }
 
@@ -1224,6 +1249,7 @@ fn ocf_monitor(bed: &Bed) -> (Option<i32>, String) {
         .env("OCF_RA_VERSION_MAJOR", "1")
         .env("OCF_RA_VERSION_MINOR", "1")
         .env("KVMGUESTCTL_STATE_DIR", bed.state_dir())
+        .env("KVMGUESTCTL_LOCK_DIR", bed.commands().lock_dir)
         .output()
         .unwrap();
     (
@@ -1476,18 +1502,7 @@ fn ga_stop_mode_auto_falls_back_to_acpi_when_no_agent_runs_and_mode_agent_refuse
 /// `kvmguestctl --sys SYSTEM -o json EXTRA... ARGS...` on the bed's configuration, as a child
 /// process whose stdout and stderr are piped.
 fn spawn_kvm(bed: &Bed, system: &str, extra: &[&str], args: &[&str]) -> Child {
-    Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
-        .env_remove("KVMGUESTCTL_CONFIG")
-        .arg("--config")
-        .arg(&bed.config)
-        .args(["--sys", system, "--yes", "-o", "json", "--state-dir"])
-        .arg(bed.state_dir())
-        .args(extra)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    bed.commands().spawn(system, &[extra, args].concat())
 }
 
 /// `kvmguestctl start RESOURCE` on `system` with the lock directory `locks`, as a child process.

@@ -42,7 +42,8 @@ fn program(path: &Path, sys: &str, uri: &str) -> Command {
     for var in SETTINGS {
         cmd.env_remove(var);
     }
-    cmd.env("KVMGUESTCTL_SYS", sys)
+    cmd.envs(common::own_dirs())
+        .env("KVMGUESTCTL_SYS", sys)
         .env("KVMGUESTCTL_VCS_URI", uri)
         .env("KVMGUESTCTL_VCS_HARES", "/nonexistent/hares")
         .timeout(Duration::from_secs(120));
@@ -328,6 +329,7 @@ fn by_hand_sys_is_a_flag_and_no_yaml_is_read() {
     for var in SETTINGS {
         cmd.env_remove(var);
     }
+    cmd.envs(common::own_dirs());
     cmd.env("KVMGUESTCTL_VCS_URI", node_uri("b")).args([
         "--config",
         "/nonexistent.yaml",

@@ -61,7 +61,7 @@ pub fn plan<'c>(
         moves: Vec::new(),
         unasked: Vec::new(),
     };
-    for (res, status) in resources.iter().zip(monitor::status(hosts, &resources)) {
+    for (res, status) in resources.iter().zip(monitor::look(hosts, &resources)) {
         match status.usable(system) {
             Err(e) => plan.unasked.push((res, e)),
             Ok(here) if here.active => plan.moves.push(Move {

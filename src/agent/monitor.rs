@@ -254,10 +254,18 @@ impl SystemStatus {
 /// Monitor many resources: every system involved is asked once, all at the same time; then the
 /// guest agents of those with GuestHealth, all at the same time.
 pub fn status(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
+    let mut statuses = look(hosts, resources);
+    super::health::check(hosts, resources, &mut statuses);
+    statuses
+}
+
+/// Where each resource's guest is and in what state, as the hypervisors say, every system asked
+/// once: what an entry point needs to find or plan its work. Unlike [`status`], no guest agent
+/// is asked, so that finding a guest counts as no monitor of GuestHealth.
+pub fn look(hosts: &Hosts, resources: &[&Resource]) -> Vec<ResourceStatus> {
     let survey = hosts.survey(resources);
     let mut statuses: Vec<ResourceStatus> = resources.iter().map(|r| judge(r, &survey)).collect();
     confirm_violations(hosts, resources, &mut statuses);
-    super::health::check(hosts, resources, &mut statuses);
     statuses
 }
 

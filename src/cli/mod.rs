@@ -378,11 +378,14 @@ fn act_from(
 ) -> Result<Exit> {
     context.with_hosts(|config, hosts| {
         let resources = config.select(&selection.names, selection.all)?;
+        // One look serves both who needs it: finding each guest, and the batch's question.
+        let looked = if locate.is_some() || (resources.len() > 1 && ask.is_some()) {
+            agent::monitor::look(hosts, &resources)
+        } else {
+            Vec::new()
+        };
         let systems: Vec<Result<String>> = match locate {
-            Some(locate) => agent::status(hosts, &resources)
-                .iter()
-                .map(locate)
-                .collect(),
+            Some(locate) => looked.iter().map(locate).collect(),
             None => {
                 let system = resource::local_system(config, context.sys.as_deref())?;
                 resources.iter().map(|_| Ok(system.clone())).collect()
@@ -397,7 +400,7 @@ fn act_from(
                 })
             }
             several => {
-                let answers = confirm_batch(context, hosts, several, &systems, ask)?;
+                let answers = confirm_batch(context, &looked, several, &systems, ask)?;
                 let names: Vec<&str> = several.iter().map(|r| r.name.as_str()).collect();
                 let batch = context.output.batch(&names);
                 let indexed: Vec<(usize, &Resource)> =
@@ -434,12 +437,12 @@ fn act_from(
     })
 }
 
-/// The batch's one question: one survey says which guests are live on `system` (and so would be
-/// interrupted); they are listed and asked about at once. The answer for each resource, in
-/// order: `NotAsked` for those with nothing to ask.
+/// The batch's one question: the look at the resources (`looked`) says which guests are live on
+/// `system` (and so would be interrupted); they are listed and asked about at once. The answer for
+/// each resource, in order: `NotAsked` for those with nothing to ask.
 fn confirm_batch(
     context: &Context,
-    hosts: &Hosts,
+    looked: &[agent::ResourceStatus],
     resources: &[&Resource],
     systems: &[Result<String>],
     ask: Option<Ask>,
@@ -447,7 +450,7 @@ fn confirm_batch(
     let Some(ask) = ask else {
         return Ok(vec![Answer::NotAsked; resources.len()]);
     };
-    let planned: Vec<Option<Confirmation>> = agent::status(hosts, resources)
+    let planned: Vec<Option<Confirmation>> = looked
         .iter()
         .zip(resources.iter().zip(systems))
         .map(|(status, (res, system))| {

@@ -15,15 +15,34 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// The binary with a given configuration and none of the caller's KVMGUESTCTL_* settings.
+/// The binary with a given configuration, none of the caller's KVMGUESTCTL_* settings, and
+/// lock and state directories of its own ([`own_dirs`]).
 pub fn kvm(config: &Path) -> Command {
     let mut cmd = Command::cargo_bin("kvmguestctl").unwrap();
-    cmd.env_remove("KVMGUESTCTL_CONFIG")
-        .env_remove("KVMGUESTCTL_SYS")
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KVMGUESTCTL_")) {
+        cmd.env_remove(name);
+    }
+    cmd.envs(own_dirs())
         .arg("--config")
         .arg(config)
         .timeout(Duration::from_secs(60));
     cmd
+}
+
+/// `KVMGUESTCTL_LOCK_DIR` and `KVMGUESTCTL_STATE_DIR` of a directory no other command of the
+/// tests uses, under cargo's scratch directory: the test driver's guests live in one process
+/// each, so two tests' guests of one name are not one guest to lock; and no test writes the
+/// machine's /run/kvmguestctl or /var/lib/kvmguestctl (nor needs root to). A test that wants
+/// two commands to meet at one lock gives them the same `--lock-dir`, which wins.
+pub fn own_dirs() -> [(&'static str, PathBuf); 2] {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kvmguestctl-{}-{n}", std::process::id()));
+    [
+        ("KVMGUESTCTL_LOCK_DIR", dir.join("lock")),
+        ("KVMGUESTCTL_STATE_DIR", dir.join("state")),
+    ]
 }
 
 /// One run with `-o json`: its exit code, the JSON document on stdout, and stderr.
