@@ -714,14 +714,7 @@ fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_rest
     );
 
     // Host B's libvirtd goes away and comes back: the watcher reconnects and keeps reporting.
-    let pid = std::fs::read_to_string("/run/kvmguestctl-testbed/b/libvirtd.pid").unwrap();
-    assert!(
-        Process::new("kill")
-            .arg(pid.trim())
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal(&libvirtd_pid("b"), "-TERM");
     watcher.expect(Duration::from_secs(20), "disconnected", |v| {
         v["event"] == "disconnected" && v["system"] == "b"
     });
@@ -736,14 +729,7 @@ fn watch_detects_a_virsh_migration_within_2_seconds_and_survives_a_libvirtd_rest
     assert_eq!(stopped["resource"], "r");
 
     let mut watcher = watcher;
-    assert!(
-        Process::new("kill")
-            .args(["-TERM", &watcher.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = watcher.child.wait().unwrap();
+    let status = watcher.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM stops the watcher cleanly");
 }
 
@@ -1154,9 +1140,7 @@ fn ga_stop_mode_acpi_is_not_heard_by_the_agent_guest_and_it_is_destroyed() {
 impl Watcher {
     /// Stop it as systemd does (SIGTERM) and wait for its end.
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let kill = Process::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(kill.success(), "kill -TERM {pid}: {kill}");
+        signal(&self.child.id().to_string(), "-TERM");
         self.child.wait().unwrap()
     }
 }
@@ -1604,6 +1588,39 @@ fn signal(pid: &str, signal: &str) {
     assert!(sent.success(), "kill {signal} {pid}");
 }
 
+/// A testbed host's libvirtd stopped (SIGSTOP) until this is dropped, whatever happens meanwhile
+/// (a failed assert included): the tests after this one need the host.
+struct Frozen(String);
+
+impl Frozen {
+    fn host(system: &str) -> Frozen {
+        let pid = libvirtd_pid(system);
+        signal(&pid, "-STOP");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = Process::new("kill").args(["-CONT", &self.0]).status();
+    }
+}
+
+/// How long a command with `--timeout 3` may take against a frozen host: a few of its calls.
+const FROZEN_LIMIT: Duration = Duration::from_secs(30);
+
+/// A child's exit code, once it has ended within `limit` (killed, and the test failed, if not).
+fn ended_within(mut child: Child, limit: Duration) -> Option<i32> {
+    use wait_timeout::ChildExt;
+    match child.wait_timeout(limit).unwrap() {
+        Some(status) => status.code(),
+        None => {
+            let _ = child.kill();
+            panic!("still running after {limit:?}: a frozen host must not hang a command");
+        }
+    }
+}
+
 /// Wait until `system` has a migration job of the bed's guest under way.
 fn wait_for_the_migration(bed: &Bed, system: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1747,12 +1764,11 @@ fn fault_libvirtd_frozen_during_a_stop_and_during_a_start() {
     // Frozen between the shutdown request and its verification.
     let (stop, seen) = watched(spawn_kvm(&bed, "a", &["--timeout", "3"], &["stop", "r"]));
     wait_for_line(&seen, "to shut down (ACPI, request 1)");
-    let pid = libvirtd_pid("a");
-    signal(&pid, "-STOP");
-    let out = stop.wait_with_output().unwrap();
-    signal(&pid, "-CONT");
+    let frozen = Frozen::host("a");
+    let code = ended_within(stop, FROZEN_LIMIT);
+    drop(frozen);
     let said = seen.lock().unwrap().clone();
-    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert_eq!(code, Some(4), "{said}");
     assert!(
         said.contains("did not answer within 3 s")
             && said.contains(
@@ -1767,17 +1783,19 @@ fn fault_libvirtd_frozen_during_a_stop_and_during_a_start() {
     // Frozen as the start is asked for.
     let (start, seen) = watched(spawn_kvm(&bed, "a", &["--timeout", "3"], &["start", "r"]));
     wait_for_line(&seen, &format!("starting {} on a", bed.guest));
-    signal(&pid, "-STOP");
-    let out = start.wait_with_output().unwrap();
-    signal(&pid, "-CONT");
+    let frozen = Frozen::host("a");
+    let code = ended_within(start, FROZEN_LIMIT);
+    drop(frozen);
     let said = seen.lock().unwrap().clone();
-    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert_eq!(code, Some(4), "{said}");
     assert!(
         said.contains("the start may still take effect once a answers: check with status")
             || said.contains("was started on a; whether it runs now is unknown"),
         "{said}"
     );
     let status = one_guest_at_most(&bed);
+    let (code, _, err) = bed.run("a", &["clean", "r", "--lock-timeout", "0"]);
+    assert_eq!(code, 0, "nothing left blocked: {err}");
     eprintln!("the start said: {}\nafterwards: {status}", said.trim());
 }
 
@@ -1877,16 +1895,7 @@ fn fault_kvmguestctl_killed_during_vmconfigsync_leaves_a_whole_copy() {
 #[ignore = "needs the real testbed: scripts/test runs it"]
 fn fault_a_frozen_host_for_the_whole_command_status_and_watch_answer_for_the_other() {
     let bed = Bed::exclusive("fault-frozen", 49222, "", &["--no-kernel"]);
-    let pid = libvirtd_pid("b");
-    signal(&pid, "-STOP");
-    // Resumed whatever happens below: the other tests need host B.
-    struct Thaw(String);
-    impl Drop for Thaw {
-        fn drop(&mut self) {
-            let _ = Process::new("kill").args(["-CONT", &self.0]).status();
-        }
-    }
-    let thaw = Thaw(pid);
+    let frozen = Frozen::host("b");
 
     let started = Instant::now();
     let (code, doc, err) = bed.run("a", &["--timeout", "3", "status", "r"]);
@@ -1923,7 +1932,7 @@ fn fault_a_frozen_host_for_the_whole_command_status_and_watch_answer_for_the_oth
         "started on a while b is frozen",
         |v| v["event"] == "started" && v["system"] == "a" && v["resource"] == "r",
     );
-    drop(thaw);
+    drop(frozen);
     watcher.expect(
         Duration::from_secs(60),
         "connected on b once it answers",
