@@ -76,9 +76,9 @@ pub fn read(path: &Path, limit: u64, links: Links) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// [`read`] for text, following links.
-pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
-    String::from_utf8(read(path, limit, Links::Follow)?)
+/// [`read`] for text.
+pub fn read_text(path: &Path, limit: u64, links: Links) -> io::Result<String> {
+    String::from_utf8(read(path, limit, links)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
@@ -110,14 +110,14 @@ mod tests {
         );
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&file, &link).unwrap();
-        assert_eq!(read_text(&link, MIB).unwrap(), "0123456789");
+        assert_eq!(read_text(&link, MIB, Links::Follow).unwrap(), "0123456789");
         assert_eq!(
             error(&link, MIB, Links::Refuse),
             "a symbolic link, which is not followed here"
         );
         std::fs::write(&file, [0xff, 0xfe]).unwrap();
         assert_eq!(
-            crate::error::io(&read_text(&file, MIB).unwrap_err()),
+            crate::error::io(&read_text(&file, MIB, Links::Follow).unwrap_err()),
             "not UTF-8 text"
         );
     }

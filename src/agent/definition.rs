@@ -17,7 +17,7 @@ pub const MAX_DEFINITION: u64 = 10 * bounded::MIB;
 /// Read a GuestConfigFilePath file and make sure it defines exactly the expected guest:
 /// well-formed XML whose root is `<domain>` and whose `<name>` is `guest`.
 pub fn read_config_file(path: &Path, guest: &str) -> Result<String> {
-    let xml = bounded::read_text(path, MAX_DEFINITION).map_err(|e| {
+    let xml = bounded::read_text(path, MAX_DEFINITION, bounded::Links::Follow).map_err(|e| {
         Error::Config(format!(
             "{}: cannot read GuestConfigFilePath: {}",
             path.display(),

@@ -16,7 +16,7 @@
 //!   `watch` shows the agent's disconnected and connected events.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -124,9 +124,15 @@ fn memory_file(dir: &Path, res: &Resource) -> PathBuf {
     dir.join(format!("{}.health", res.name))
 }
 
+/// The memory a monitor left, read as every file someone else may have put in place is: a
+/// FIFO or a runaway file there must not hold a cluster engine's monitor.
 fn recall(path: &Path) -> Option<Memory> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    let bytes = crate::bounded::read(path, MEMORY_LIMIT, crate::bounded::Links::Refuse).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
+
+/// Far more than a memory takes (a few hundred bytes).
+const MEMORY_LIMIT: u64 = 64 * 1024;
 
 fn remember(path: &Path, memory: &Memory) -> Result<(), String> {
     let json = serde_json::to_vec_pretty(memory).map_err(|e| e.to_string())?;
@@ -135,11 +141,6 @@ fn remember(path: &Path, memory: &Memory) -> Result<(), String> {
     }
     syncdir::write_atomically(path, &json, 0o644, None)
         .map_err(|(what, e)| format!("{}: {what}: {e}", path.display()))
-}
-
-fn epoch_seconds(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Ping the agent of each resource with GuestHealth on the system where its guest runs, and say
@@ -185,9 +186,11 @@ pub fn check(hosts: &Hosts, resources: &[&Resource], statuses: &mut [ResourceSta
         let ping = seconds(res.guest_health.ping_timeout);
         let path = hosts.memory().map(|dir| memory_file(dir, res));
         let before = path.as_deref().and_then(recall);
-        let now = epoch_seconds(SystemTime::now());
+        let now = super::epoch_seconds();
         let (memory, effect) = judge(before.as_ref(), &check, system, now, &res.guest_health);
+        // An agent that keeps answering leaves the memory as it was: no write at every monitor.
         if let Some(path) = &path
+            && before.as_ref() != Some(&memory)
             && let Err(e) = remember(path, &memory)
         {
             log::warn!(

@@ -11,9 +11,9 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -125,9 +125,7 @@ impl Locks {
         let me = Holder {
             pid: std::process::id(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
-            since: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            since: super::epoch_seconds(),
         };
         // The holder is information for whoever waits: failing to write it loses nothing else.
         let _ = file
@@ -143,22 +141,18 @@ impl Locks {
 }
 
 fn holder(path: &Path) -> Option<Holder> {
-    let mut text = String::new();
-    File::open(path).ok()?.read_to_string(&mut text).ok()?;
+    let text = crate::bounded::read_text(path, 64 * 1024, crate::bounded::Links::Refuse).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 fn describe(holder: Option<&Holder>) -> String {
     match holder {
         Some(h) => {
-            let now = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
             format!(
                 "pid {} (`{}`) has acted on it for {}s",
                 h.pid,
                 h.command,
-                now.saturating_sub(h.since)
+                super::epoch_seconds().saturating_sub(h.since)
             )
         }
         None => "another process acts on it".to_owned(),

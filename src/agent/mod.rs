@@ -42,6 +42,14 @@ pub use readiness::{Finding, readiness};
 /// Where kvmguestctl keeps what it remembers from one command to the next, unless told otherwise.
 pub const STATE_DIR: &str = "/var/lib/kvmguestctl";
 
+/// Now, in seconds since the Unix epoch: the time stamps of the files one command leaves for the
+/// next (GuestHealth's memory, a lock's holder).
+pub(crate) fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// How often a waiting entry point looks at the guest again.
 pub const POLL: Duration = Duration::from_millis(250);
 

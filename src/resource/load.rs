@@ -177,12 +177,13 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 pub const MAX_CONFIG_FILE: u64 = 16 * crate::bounded::MIB;
 
 fn parse_file(file: &Path) -> Result<RawFile, Vec<Diagnostic>> {
-    let text = crate::bounded::read_text(file, MAX_CONFIG_FILE).map_err(|e| {
-        vec![whole_file(
-            file,
-            format!("cannot read the file: {}", crate::error::io(&e)),
-        )]
-    })?;
+    let text = crate::bounded::read_text(file, MAX_CONFIG_FILE, crate::bounded::Links::Follow)
+        .map_err(|e| {
+            vec![whole_file(
+                file,
+                format!("cannot read the file: {}", crate::error::io(&e)),
+            )]
+        })?;
     parse_text(&text, file)
 }
 
