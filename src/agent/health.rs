@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::monitor::{ResourceState, ResourceStatus};
+use super::monitor::{ResourceState, ResourceStatus, SystemStatus};
 use super::{Hosts, seconds, syncdir};
 use crate::backend::{Activity, AgentAnswer, AgentCheck};
 use crate::resource::{GuestHealth, Resource};
@@ -146,33 +146,21 @@ fn remember(path: &Path, memory: &Memory) -> Result<(), String> {
 /// Ping the agent of each resource with GuestHealth on the system where its guest runs, and say
 /// what that means in the resource's status (confidence, state, why, `agent`).
 pub fn check(hosts: &Hosts, resources: &[&Resource], statuses: &mut [ResourceStatus]) {
-    let work: Vec<(usize, &Resource, String)> = resources
-        .iter()
-        .zip(statuses.iter())
-        .enumerate()
-        .filter(|(_, (res, _))| res.guest_health.enabled)
-        .flat_map(|(i, (res, status))| {
-            status
-                .systems
-                .iter()
-                .filter(|s| {
-                    s.state == ResourceState::Online && s.activity == Some(Activity::Running)
-                })
-                .map(move |s| (i, *res, s.system.clone()))
-        })
-        .collect();
-    let checks = super::batch::bounded(&work, AT_ONCE, |(_, res, system)| {
+    let running = |res: &Resource, s: &SystemStatus| {
+        res.guest_health.enabled
+            && s.state == ResourceState::Online
+            && s.activity == Some(Activity::Running)
+    };
+    let checks = super::monitor::ask_each(resources, statuses, running, |res, s| {
         let ping = seconds(res.guest_health.ping_timeout);
         hosts
-            .get(res, system)
+            .get(res, &s.system)
             .and_then(|host| host.agent(&res.guest_name, ping))
     });
-    for ((i, res, system), check) in work.iter().zip(checks) {
-        let Some(here) = statuses[*i]
-            .systems
-            .iter_mut()
-            .find(|s| &s.system == system)
-        else {
+    for (i, system, check) in checks {
+        let res = resources[i];
+        let system = system.as_str();
+        let Some(here) = statuses[i].systems.iter_mut().find(|s| s.system == system) else {
             continue;
         };
         let check = match check {

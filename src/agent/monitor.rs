@@ -292,50 +292,73 @@ fn confirm_violations(hosts: &Hosts, resources: &[&Resource], statuses: &mut [Re
 }
 
 /// Ask each guest where it holds a live instance what it says about itself (host name, OS,
-/// addresses), all at once, each agent call bounded by the resource's PingTimeout. What could
-/// not be asked is returned, naming the guest and the system.
+/// addresses), all at once, each agent call bounded by the resource's PingTimeout; an agent that
+/// this look has already pinged (GuestHealth) is not pinged again. What could not be asked is
+/// returned, naming the guest and the system.
 pub fn details(
     hosts: &Hosts,
     resources: &[&Resource],
     statuses: &mut [ResourceStatus],
 ) -> Vec<Error> {
-    let work: Vec<(usize, &Resource, String)> = resources
-        .iter()
-        .zip(statuses.iter())
-        .enumerate()
-        .flat_map(|(i, (res, status))| {
-            status
-                .systems
-                .iter()
-                .filter(|s| s.active)
-                .map(move |s| (i, *res, s.system.clone()))
-        })
-        .collect();
-    let found = super::batch::bounded(&work, super::health::AT_ONCE, |(_, res, system)| {
-        let within = super::seconds(res.guest_health.ping_timeout);
-        hosts
-            .get(res, system)
-            .and_then(|host| host.details(&res.guest_name, within))
-    });
+    let found = ask_each(
+        resources,
+        statuses,
+        |_, s| s.active,
+        |res, s| {
+            let within = super::seconds(res.guest_health.ping_timeout);
+            let host = hosts.get(res, &s.system)?;
+            let agent = match s.agent {
+                Some(answer) => answer,
+                None => host.agent(&res.guest_name, within)?.answer,
+            };
+            host.details(&res.guest_name, agent, within)
+        },
+    );
     let mut failed = Vec::new();
-    for ((i, res, system), details) in work.iter().zip(found) {
+    for (i, system, details) in found {
         match details {
             Ok(details) => {
-                if let Some(here) = statuses[*i]
-                    .systems
-                    .iter_mut()
-                    .find(|s| &s.system == system)
-                {
+                if let Some(here) = statuses[i].systems.iter_mut().find(|s| s.system == system) {
                     here.details = Some(details);
                 }
             }
             Err(e) => failed.push(Error::Failed(format!(
                 "details of {} on {system}: {e}",
-                res.guest_name
+                resources[i].guest_name
             ))),
         }
     }
     failed
+}
+
+/// `ask` about each system of each resource that `wanted` picks, all at once (each call waits on
+/// a guest: [`super::health::AT_ONCE`] in flight at most); the answers, each with its resource's
+/// index and the system's name.
+pub(super) fn ask_each<R: Send>(
+    resources: &[&Resource],
+    statuses: &[ResourceStatus],
+    wanted: impl Fn(&Resource, &SystemStatus) -> bool,
+    ask: impl Fn(&Resource, &SystemStatus) -> R + Sync,
+) -> Vec<(usize, String, R)> {
+    let work: Vec<(usize, &SystemStatus)> = resources
+        .iter()
+        .zip(statuses)
+        .enumerate()
+        .flat_map(|(i, (res, status))| {
+            status
+                .systems
+                .iter()
+                .filter(|s| wanted(res, s))
+                .map(move |s| (i, s))
+        })
+        .collect();
+    let answers = super::batch::bounded(&work, super::health::AT_ONCE, |&(i, s)| {
+        ask(resources[i], s)
+    });
+    work.iter()
+        .zip(answers)
+        .map(|(&(i, s), answer)| (i, s.system.clone(), answer))
+        .collect()
 }
 
 /// One resource's status from a survey of its systems.

@@ -153,9 +153,9 @@ impl Host for Fake {
             detail: None,
         })
     }
-    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails> {
+    fn details(&self, _: &str, agent: AgentAnswer, _: Duration) -> Result<GuestDetails> {
         Ok(GuestDetails {
-            agent: self.agent(name, within)?.answer,
+            agent,
             host_name: None,
             os: None,
             kernel: None,

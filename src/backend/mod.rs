@@ -263,9 +263,10 @@ pub trait Host: Send + Sync {
     ) -> Result<MigrationDone>;
     /// Ask the guest's QEMU guest agent for a ping, answered within `within`.
     fn agent(&self, name: &str, within: Duration) -> Result<AgentCheck>;
-    /// What the running guest says about itself (each agent call answered within `within`), or,
-    /// when its agent does not answer, the addresses the host knows from its DHCP leases.
-    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails>;
+    /// What the running guest says about itself (each agent call answered within `within`), its
+    /// agent having just given `agent` to a ping; or, when it did not answer, the addresses the
+    /// host knows from its DHCP leases.
+    fn details(&self, name: &str, agent: AgentAnswer, within: Duration) -> Result<GuestDetails>;
     /// Who keeps the guests' definitions, with what that keeper can do.
     fn keeper(&self) -> Keeper<'_>;
 }

@@ -504,8 +504,7 @@ impl Host for LibvirtHost {
         })
     }
 
-    fn details(&self, name: &str, within: Duration) -> Result<GuestDetails> {
-        let agent = self.agent(name, within)?.answer;
+    fn details(&self, name: &str, agent: AgentAnswer, within: Duration) -> Result<GuestDetails> {
         // The host name, the OS and the addresses: three agent calls at most.
         self.on_guest_for(name, "details of", self.timeout + within * 3, move |dom| {
             agent::details(dom, agent, within)

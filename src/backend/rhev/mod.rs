@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
-    Activity, AgentCheck, EngineControl, EngineHost, EngineVms, Guest, GuestDetails, GuestState,
-    Host, HostStatus, Keeper, MigrationDone, MigrationProgress, MigrationRequest, Observed,
-    Payload, Placement, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
+    Activity, AgentAnswer, AgentCheck, EngineControl, EngineHost, EngineVms, Guest, GuestDetails,
+    GuestState, Host, HostStatus, Keeper, MigrationDone, MigrationProgress, MigrationRequest,
+    Observed, Payload, Placement, ShutdownAsked, ShutdownMode, SurveyId, Transfer,
 };
 use crate::error::{Error, Result};
 use crate::resource::{Engine, PasswordSource, System};
@@ -520,7 +520,7 @@ impl Host for RhevHost {
         Err(Self::agent_is_the_engines(name))
     }
 
-    fn details(&self, name: &str, _within: Duration) -> Result<GuestDetails> {
+    fn details(&self, name: &str, _: AgentAnswer, _within: Duration) -> Result<GuestDetails> {
         Err(Self::agent_is_the_engines(name))
     }
 
