@@ -58,6 +58,8 @@ struct Holder {
 pub struct Held {
     /// `None` when this thread already held it: dropping the inner one releases nothing.
     taken: Option<(File, PathBuf)>,
+    /// Another process held it first: what was seen of the guest before may have changed.
+    pub waited: bool,
 }
 
 impl Drop for Held {
@@ -76,7 +78,10 @@ impl Locks {
     pub fn take(&self, res: &Resource, console: &dyn Console) -> Result<Held> {
         let path = self.dir.join(format!("{}.lock", res.guest_name));
         if HELD.with(|held| held.borrow().contains(&path)) {
-            return Ok(Held { taken: None });
+            return Ok(Held {
+                taken: None,
+                waited: false,
+            });
         }
         let failed = |what: &str, e: std::io::Error| {
             Error::Failed(format!(
@@ -135,6 +140,7 @@ impl Locks {
             .and_then(|()| file.flush());
         HELD.with(|held| held.borrow_mut().insert(path.clone()));
         Ok(Held {
+            waited: said,
             taken: Some((file, path)),
         })
     }

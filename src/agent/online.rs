@@ -74,7 +74,7 @@ pub fn online(
             create_transient(res, system, definitions, defined, console)
         }
         Keeper::Hypervisor(definitions) => {
-            define_if_configured(hosts, res, system, definitions, defined, console)?;
+            define_if_configured(hosts, res, &status, system, definitions, defined, console)?;
             console.step(&format!("starting {guest} on {system}"));
             host.start(guest)
         }
@@ -156,10 +156,9 @@ fn already_online(
 ) -> String {
     use crate::backend::Activity;
     let guest = res.guest_name.as_str();
-    let said = match (here.hypervisor_state, here.hypervisor_reason) {
-        (Some(state), Some(reason)) => format!(" ({state}, {reason})"),
-        _ => String::new(),
-    };
+    let said = here
+        .hypervisor_words()
+        .map_or(String::new(), |words| format!(" ({words})"));
     match here.activity {
         Some(Activity::Paused) if res.environment.has_engine() => format!(
             "{guest} is paused on {system}{said}: resume it in the engine (Run in the \
@@ -296,6 +295,7 @@ fn create_transient(
 fn define_if_configured(
     hosts: &Hosts,
     res: &Resource,
+    status: &monitor::ResourceStatus,
     system: &str,
     definitions: &dyn Definitions,
     defined: bool,
@@ -308,7 +308,7 @@ fn define_if_configured(
             let existing = if defined {
                 domain_xml::uuid(&definitions.definition(guest)?)
             } else {
-                uuid_elsewhere(hosts, res, system)
+                uuid_elsewhere(hosts, res, status, system)
             };
             if let Some(existing) = existing {
                 xml = domain_xml::keeping_uuid(&xml, &existing);
@@ -350,13 +350,20 @@ fn settle(res: &Resource, host: &dyn Host, console: &dyn Console) -> Result<moni
     )
 }
 
-/// The guest's UUID on the first other system of the resource that has it defined and answers.
-fn uuid_elsewhere(hosts: &Hosts, res: &Resource, system: &str) -> Option<String> {
-    res.systems
+/// The guest's UUID on the first other system of the resource where the look found it defined
+/// (a system that could not be asked is not asked again).
+fn uuid_elsewhere(
+    hosts: &Hosts,
+    res: &Resource,
+    status: &monitor::ResourceStatus,
+    system: &str,
+) -> Option<String> {
+    status
+        .systems
         .iter()
-        .filter(|s| *s != system)
+        .filter(|s| s.system != system && s.hypervisor_state.is_some())
         .find_map(|other| {
-            let host = hosts.get(res, other).ok()?;
+            let host = hosts.get(res, &other.system).ok()?;
             let xml = super::hypervisor_definition(&*host, &res.guest_name).ok()??;
             domain_xml::uuid(&xml)
         })

@@ -87,7 +87,15 @@ pub fn vmconfigsync(
     }
     let guest = res.guest_name.as_str();
     // It saves and defines: one command at a time, like every other that changes the guest.
-    let _lock = hosts.hold(res, console)?;
+    let lock = hosts.hold(res, console)?;
+    // The caller's survey predates another command's work on the guest: look again.
+    let fresh;
+    let survey = if lock.as_ref().is_some_and(|held| held.waited) {
+        fresh = hosts.survey(&[res]);
+        &fresh
+    } else {
+        survey
+    };
     let status = monitor::judge(res, survey);
     let (source, xml) = source(hosts, res, &status, from)?;
     let saved = syncdir::save(dir, guest, &xml)?;
