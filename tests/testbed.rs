@@ -1710,8 +1710,22 @@ fn a_libvirtd_killed_mid_migration(name: &str, port: u16, killed: &str) {
         err.contains("keeps running on a") || err.contains("is unknown"),
         "says what it knows: {err}"
     );
-    let status = one_guest_at_most(&bed);
+    let status = running_only_on_a(&bed);
     eprintln!("the migration said: {}\nafterwards: {status}", err.trim());
+}
+
+/// Once libvirt has settled what a failed migration left: the guest runs on a, and b holds no
+/// copy or definition of it (the status then).
+fn running_only_on_a(bed: &Bed) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = one_guest_at_most(bed);
+        if status["running_on"] == serde_json::json!(["a"]) && !bed.defined_on("b") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 #[test]
@@ -1812,15 +1826,7 @@ fn fault_kvmguestctl_killed_mid_migration_and_mid_stop() {
     migration.kill().unwrap();
     migration.wait().unwrap();
     // libvirt ends a migration whose client went away; the guest stays where it was.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let status = one_guest_at_most(&bed);
-        if status["running_on"] == serde_json::json!(["a"]) && !bed.defined_on("b") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "{status}");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let status = running_only_on_a(&bed);
     eprintln!("after the killed migration: {status}");
 
     // Killed while it waits for a guest that never hears ACPI (no kernel).
@@ -1853,9 +1859,7 @@ fn fault_kvmguestctl_killed_during_vmconfigsync_leaves_a_whole_copy() {
             .stdout,
     )
     .unwrap();
-    // Each round changes the definition a little, so that every sync writes, and kills the sync
-    // after 0 to 40 ms: before, during or after its write.
-    for round in 0..20u64 {
+    let define = |round: u32| {
         let changed = xml.replace(
             "</domain>",
             &format!("<description>round {round}</description></domain>"),
@@ -1867,17 +1871,35 @@ fn fault_kvmguestctl_killed_during_vmconfigsync_leaves_a_whole_copy() {
                 .status
                 .success()
         );
+    };
+    // How long a whole sync takes here: the kills below are spread over it.
+    define(100);
+    let started = Instant::now();
+    let (code, _, err) = bed.run("a", &["vmconfigsync", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let whole = started.elapsed();
+    // Each round changes the definition a little, so that every sync writes, and kills the sync
+    // at its share of twice a whole sync's time (a child's start is slower than a run's):
+    // before, during or after its write.
+    let mut saved = 0;
+    for round in 0..20u32 {
+        define(round);
         let mut child = spawn_kvm(&bed, "a", &[], &["vmconfigsync", "r"]);
-        std::thread::sleep(Duration::from_millis(round * 2));
+        std::thread::sleep(whole * round / 10);
         let _ = child.kill();
         child.wait().unwrap();
-        if let Ok(text) = std::fs::read_to_string(&copy) {
-            assert!(
-                text.trim_end().ends_with("</domain>") && text.contains(&bed.guest),
-                "round {round}: a torn copy: {text}"
-            );
-        }
+        let text = std::fs::read_to_string(&copy).unwrap();
+        assert!(
+            text.trim_end().ends_with("</domain>") && text.contains(&bed.guest),
+            "round {round}: a torn copy: {text}"
+        );
+        saved += usize::from(text.contains(&format!("round {round}<")));
     }
+    eprintln!("a whole sync took {whole:?}; {saved} of 20 killed syncs had saved their copy");
+    assert!(
+        saved > 0 && saved < 20,
+        "the kills must fall both before and after a write: {saved} of 20 saved"
+    );
     let (code, _, err) = bed.run("a", &["vmconfigsync", "r", "--lock-timeout", "0"]);
     assert_eq!(code, 0, "{err}");
     let names: Vec<String> = std::fs::read_dir(&sync)
