@@ -169,3 +169,34 @@ fn a_lock_directory_that_cannot_be_made_is_a_clear_error() {
         ran.stderr
     );
 }
+
+/// A cluster engine's operation waits for a person's command at most a quarter of its timeout:
+/// the rest is its own.
+#[test]
+fn an_ocf_operation_waits_a_quarter_of_its_timeout_for_the_lock() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    let started = Instant::now();
+    let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+        .args(["ocf", "stop"])
+        .env_remove("KVMGUESTCTL_CONFIG")
+        .env("KVMGUESTCTL_LOCK_DIR", setup.locks())
+        .env("OCF_RESKEY_config", &setup.config)
+        .env("OCF_RESOURCE_INSTANCE", "slow")
+        .env("OCF_RESKEY_CRM_meta_on_node", "a")
+        .env("OCF_RESKEY_CRM_meta_timeout", "4000")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("shutoff01 is busy") && stderr.contains("gave up after 1s"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "a quarter of 4 s, then the answer: {took:?}"
+    );
+    assert!(holder.wait().unwrap().success());
+}
