@@ -382,8 +382,8 @@ fn wait_for_the_agent(
     let guest = res.guest_name.as_str();
     let ping = seconds(res.guest_health.ping_timeout);
     let message = format!(
-        "{guest}: waiting for its guest agent, up to {}s",
-        limit.as_secs()
+        "{guest}: waiting for its guest agent, up to {:.0}s",
+        limit.as_secs_f64()
     );
     let launched = Instant::now();
     let mut last = None;
@@ -413,10 +413,10 @@ fn wait_for_the_agent(
             "{}: GuestHealth has no agent to wait for",
             health::unanswered(&check, guest, system, ping)
         ),
-        Some((check, _)) => format!(
-            "{} after {}s; its silence is not held against it until it has answered once",
+        Some((check, after)) => format!(
+            "{} after {:.0}s; its silence is not held against it until it has answered once",
             health::unanswered(&check, guest, system, ping),
-            limit.as_secs()
+            after.as_secs_f64()
         ),
         None => "it stopped before its guest agent was asked".to_owned(),
     };

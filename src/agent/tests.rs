@@ -982,3 +982,47 @@ fn without_guest_health_the_monitor_never_pings() {
     assert_eq!((here.confidence, here.agent), (Some(100), None));
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
+
+#[test]
+fn with_guest_health_start_waits_for_the_agent_at_most_until_its_callers_deadline() {
+    use AgentAnswer::*;
+    let run = |answers: &[AgentAnswer], until: Duration| {
+        let fake = Fake::with_agent("g", 0, answers);
+        fake.set("g", SHUT_OFF);
+        let (_dir, config) = config("GuestHealth: { Enabled: 1, PingTimeout: 1 }");
+        let connector = FakeConnector::one(fake);
+        let hosts = Hosts::new(&config, &connector);
+        let started = std::time::Instant::now();
+        let opts = OnlineOptions {
+            until: Some(until),
+            ..OnlineOptions::default()
+        };
+        let report = online(
+            &hosts,
+            &config.resources["r"],
+            "a",
+            &opts,
+            &Recorder::default(),
+        );
+        (report.unwrap(), started.elapsed())
+    };
+    // An agent that never connects: the wait ends at the caller's deadline (an OCF start's), far
+    // before DelayAfterGuestOnline + 60 s, and the start still succeeds.
+    let (report, took) = run(&[NotConnected], Duration::from_secs(2));
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(
+        report
+            .detail
+            .contains("is not connected (qemu-ga is not running in the guest) after 2s"),
+        "{}",
+        report.detail
+    );
+    // One that answers at its second ping ends the wait then.
+    let (report, took) = run(&[NotConnected, Answered], Duration::from_secs(30));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        report.detail.contains("its guest agent answered"),
+        "{}",
+        report.detail
+    );
+}

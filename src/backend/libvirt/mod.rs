@@ -475,6 +475,8 @@ impl Host for LibvirtHost {
     }
 
     fn agent(&self, name: &str, within: Duration) -> Result<AgentCheck> {
+        // Two calls, each with its own bound: a libvirtd slow to give the live XML is a host that
+        // does not answer (--timeout), not an agent that is silent (PingTimeout).
         let (answer, run) = self.on_guest(name, "agent channel of", agent::unpingable)?;
         if let Some(answer) = answer {
             return Ok(AgentCheck {
