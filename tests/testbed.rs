@@ -1491,8 +1491,11 @@ fn spawn_kvm(bed: &Bed, system: &str, extra: &[&str], args: &[&str]) -> Child {
 
 /// `kvmguestctl start RESOURCE` on `system` with the lock directory `locks`, as a child process.
 fn start_apart(bed: &Bed, system: &str, resource: &str, locks: &Path) -> Child {
-    let locks = locks.to_str().unwrap();
-    spawn_kvm(bed, system, &["--lock-dir", locks], &["start", resource])
+    let apart = Commands {
+        lock_dir: locks.to_owned(),
+        ..bed.commands()
+    };
+    apart.spawn(system, &["start", resource])
 }
 
 #[test]
