@@ -999,8 +999,9 @@ impl Guest {
     fn remove(&self) {
         for uri in [&self.a, &self.b] {
             for verb in ["destroy", "undefine"] {
-                let _ = Process::new("virsh")
-                    .args(["-c", uri, verb, &self.name])
+                // Bounded: a wedged libvirtd must not hang the run.
+                let _ = Process::new("timeout")
+                    .args(["120", "virsh", "-c", uri, verb, &self.name])
                     .output();
             }
         }

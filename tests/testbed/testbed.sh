@@ -369,6 +369,45 @@ lock() {
     flock -w 300 9 || die "another testbed.sh up/down holds $TB_RUN/lock"
 }
 
+# libvirt 9.0 with GLib 2.74 (Debian 12) and lock_manager = "lockd" can wedge a host: the child
+# libvirtd forks to launch QEMU (a start, an incoming migration) talks to virtlockd through GObject
+# code before its exec, and when another libvirtd thread held one of GLib's global locks at the fork,
+# the child waits on that lock for ever, and the daemon, waiting for the child's handshake while
+# holding its guest list's lock, answers nobody again. Seen once in a loaded run of the chaos test.
+# A single-threaded libvirtd other than the two daemons, on a futex for 10 s, is such a child
+# (a healthy child execs QEMU within milliseconds, and one waiting for its handshake reads a pipe):
+# killing it fails that one start or migration ("Child quit during startup handshake") and the
+# daemon answers again. Every kill is logged, and `down` reports it.
+WATCHDOG_LOG=$TB_RUN/watchdog.log
+watchdog() {
+    set +e   # a vanished process or pid file is the normal case here, never a reason to stop
+    local daemons pid parent command fd
+    # Nothing inherited stays open: a caller waiting for its pipe's end must not wait for us.
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ] && eval "exec $fd>&-"
+    done
+    while sleep 1; do
+        daemons=" $(cat "$A_RUN/libvirtd.pid" 2>/dev/null) $(cat "$B_RUN/libvirtd.pid" 2>/dev/null) "
+        for pid in $(pgrep -x libvirtd || true); do
+            [[ $daemons == *" $pid "* ]] && continue
+            grep -qs '^Threads:[[:space:]]*1$' "/proc/$pid/status" || continue
+            [[ $(cat "/proc/$pid/wchan" 2>/dev/null) == futex* ]] || continue
+            [ "$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')" -ge 10 ] 2>/dev/null || continue
+            parent=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
+            command=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+            kill -9 "$pid" 2>/dev/null || continue
+            echo "$(date -Is) killed libvirtd child $pid (parent $parent): ${command% }" >>"$WATCHDOG_LOG"
+        done
+    done
+}
+
+start_watchdog() {
+    alive "$TB_RUN/watchdog.pid" bash && return 0
+    setsid bash "$SELF" _watchdog </dev/null >/dev/null 2>&1 9>&- &
+    echo $! >"$TB_RUN/watchdog.pid"
+}
+
 cmd_up() {
     [ "$(id -u)" -eq 0 ] || die "run as root"
     lock
@@ -381,6 +420,7 @@ cmd_up() {
     start_host_a
     start_host_b
     wait_for_hosts
+    start_watchdog
     say "up: host A $A_URI, host B $B_URI"
 }
 
@@ -413,7 +453,12 @@ cmd_down() {
         grep -qs " $B_STATE/" "$p/mountinfo" && held+=" ${p#/proc/}"
     done
     [ -z "$held" ] || say "warning: host B's namespace is still held by pid(s)$held"
-    rm -f "$LOG_DIR"/kvmgt-*.log "$DISK_DIR"/kvmgt-*.img
+    stop_pidfile "$TB_RUN/watchdog.pid" bash
+    if [ -s "$WATCHDOG_LOG" ]; then
+        say "the watchdog unwedged libvirtd $(wc -l <"$WATCHDOG_LOG") time(s) during this bed's life:"
+        sed 's/^/testbed:   /' "$WATCHDOG_LOG" >&2
+    fi
+    rm -f "$LOG_DIR"/kvmgt-*.log "$DISK_DIR"/kvmgt-*.img "$WATCHDOG_LOG"
     say "down"
 }
 
@@ -435,6 +480,7 @@ TESTBED_AGENT_INITRD=$AGENT_INITRD
 TESTBED_DIR=$TB_DIR
 TESTBED_MIGRATE_PORT_BASE=$MIGRATE_PORT_BASE
 TESTBED_LOG_DIR=$LOG_DIR
+TESTBED_WATCHDOG_LOG=$WATCHDOG_LOG
 EOF
 }
 
@@ -503,5 +549,6 @@ case ${1:-} in
     env) cmd_env ;;
     guest-xml) shift; cmd_guest_xml "$@" ;;
     _hostb-inside) hostb_inside ;;
+    _watchdog) watchdog ;;
     *) echo "usage: $0 up|down|status|env|guest-xml NAME [--no-kernel] [--agent-channel] [--agent] [--nic] [--disk=NAME]" >&2; exit 2 ;;
 esac
