@@ -455,7 +455,7 @@ cmd_down() {
     [ -z "$held" ] || say "warning: host B's namespace is still held by pid(s)$held"
     stop_pidfile "$TB_RUN/watchdog.pid" bash
     if [ -s "$WATCHDOG_LOG" ]; then
-        say "the watchdog unwedged libvirtd $(wc -l <"$WATCHDOG_LOG") time(s) during this bed's life:"
+        say "the watchdog killed $(wc -l <"$WATCHDOG_LOG") stuck libvirtd process(es) while this bed was up:"
         sed 's/^/testbed:   /' "$WATCHDOG_LOG" >&2
     fi
     rm -f "$LOG_DIR"/kvmgt-*.log "$DISK_DIR"/kvmgt-*.img "$WATCHDOG_LOG"
