@@ -42,6 +42,14 @@ fn within<T>(limit: Duration, run: impl FnOnce() -> T) -> T {
     result
 }
 
+/// The stderr of a command that must be refused at once: exit 2, within [`TEN_SECONDS`].
+fn refused(mut command: assert_cmd::Command) -> String {
+    let out = within(TEN_SECONDS, || command.output().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 fn mkfifo(path: &Path) {
     let made = Process::new("mkfifo").arg(path).status().unwrap();
     assert!(made.success(), "mkfifo {}", path.display());
@@ -204,14 +212,9 @@ fn a_fifo_dev_zero_or_huge_guest_config_file_is_refused_at_once() {
                 file.display()
             ),
         );
-        let out = within(TEN_SECONDS, || {
-            kvm(&config)
-                .args(["--sys", "a", "start", "fresh"])
-                .output()
-                .unwrap()
-        });
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let mut start = kvm(&config);
+        start.args(["--sys", "a", "start", "fresh"]);
+        let stderr = refused(start);
         assert!(
             stderr.contains(&format!(
                 "{}: cannot read GuestConfigFilePath: {why}",
@@ -436,12 +439,9 @@ fn a_definition_with_a_dtd_or_entities_is_refused_where_written() {
                 file.display()
             ),
         );
-        let out = kvm(&config)
-            .args(["--sys", "a", "start", "fresh"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let mut start = kvm(&config);
+        start.args(["--sys", "a", "start", "fresh"]);
+        let stderr = refused(start);
         assert!(
             stderr.contains(&format!("{}:{at}: {why}", file.display())),
             "{stderr}"
@@ -558,15 +558,11 @@ fn a_fifo_as_the_engines_ca_file_is_refused_at_once() {
     mkfifo(&ca);
     // Nothing listens there: the CA is refused before any connection.
     let config = rhev_resource(dir.path(), "https://127.0.0.1:9", &ca);
-    let out = within(TEN_SECONDS, || {
-        kvm(&config)
-            .env("HOSTILE_PASSWORD", "secret")
-            .args(["--sys", "a1", "start", "app"])
-            .output()
-            .unwrap()
-    });
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let mut start = kvm(&config);
+    start
+        .env("HOSTILE_PASSWORD", "secret")
+        .args(["--sys", "a1", "start", "app"]);
+    let stderr = refused(start);
     assert!(
         stderr.contains(&format!(
             "cannot read the CA file {}: not a regular file but a FIFO",
