@@ -24,8 +24,7 @@ pub struct Saved {
 /// The copy SyncDir holds at `file`, read as `save` reads it: a regular file of at most
 /// [`MAX_DEFINITION`], never through a link.
 pub fn read_copy(file: &Path) -> std::io::Result<String> {
-    String::from_utf8(crate::bounded::read(file, MAX_DEFINITION, Links::Refuse)?)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+    crate::bounded::read_text(file, MAX_DEFINITION, Links::Refuse)
 }
 
 /// Save a definition as `<dir>/<guest>.xml`, never leaving a torn or lost copy:
