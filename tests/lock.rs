@@ -180,6 +180,8 @@ fn an_ocf_operation_waits_a_quarter_of_its_timeout_for_the_lock() {
     let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
         .args(["ocf", "stop"])
         .env_remove("KVMGUESTCTL_CONFIG")
+        .envs(common::own_dirs())
+        // The holder's lock directory, named the way Pacemaker's environment names it.
         .env("KVMGUESTCTL_LOCK_DIR", setup.locks())
         .env("OCF_RESKEY_config", &setup.config)
         .env("OCF_RESOURCE_INSTANCE", "slow")
@@ -199,4 +201,19 @@ fn an_ocf_operation_waits_a_quarter_of_its_timeout_for_the_lock() {
         "a quarter of 4 s, then the answer: {took:?}"
     );
     assert!(holder.wait().unwrap().success());
+}
+
+/// A day at the most: a larger `--lock-timeout` is a usage error, as the README says.
+#[test]
+fn the_lock_timeout_is_at_most_a_day() {
+    let setup = Setup::new();
+    let ran = run_json(&mut setup.kvm(&["--lock-timeout", "86401", "clean", "other"]));
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("86401 is not in 0..=86400"),
+        "{}",
+        ran.stderr
+    );
+    let ran = run_json(&mut setup.kvm(&["--lock-timeout", "86400", "clean", "other"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
 }

@@ -60,7 +60,8 @@ enum Rc {
     long_about = "Run the OCF resource agent that Pacemaker calls: start, stop, monitor, \
 migrate_to, migrate_from, validate-all, status, meta-data. Its parameters come from the \
 environment as Pacemaker sets them (OCF_RESKEY_config, OCF_RESKEY_resource, OCF_RESKEY_system; \
-and KVMGUESTCTL_CA_FILE, KVMGUESTCTL_KEY_FILE, KVMGUESTCTL_STATE_DIR as for every command), \
+and KVMGUESTCTL_CA_FILE, KVMGUESTCTL_KEY_FILE, KVMGUESTCTL_STATE_DIR, KVMGUESTCTL_LOCK_DIR as for \
+every command), \
 its answer is an OCF return code, and it logs on stderr only. `install` links the binary as \
 DIR/KVMGuest, so that Pacemaker knows it as ocf:kvmguestctl:KVMGuest."
 )]

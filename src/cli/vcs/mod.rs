@@ -49,7 +49,8 @@ node), KVMGUESTCTL_VCS_URI (its hypervisor, default qemu:///system), KVMGUESTCTL
 (a migration target's, default qemu+ssh://{system}/system), KVMGUESTCTL_VCS_MIGRATION_URI \
 (where migration data goes), KVMGUESTCTL_VCS_TIMEOUT (seconds per hypervisor call, default 20), \
 KVMGUESTCTL_VCS_HARES (default /opt/VRTSvcs/bin/hares), KVMGUESTCTL_CA_FILE, \
-KVMGUESTCTL_KEY_FILE, KVMGUESTCTL_STATE_DIR (where GuestHealth remembers guest agents)."
+KVMGUESTCTL_KEY_FILE, KVMGUESTCTL_STATE_DIR (where GuestHealth remembers guest agents), \
+KVMGUESTCTL_LOCK_DIR (where the guests' locks are)."
 )]
 pub struct Args {
     #[command(subcommand)]
