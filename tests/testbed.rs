@@ -2105,6 +2105,11 @@ fn chaos_random_operations_by_several_actors_never_run_a_guest_twice() {
         std::sync::Mutex::new(std::collections::BTreeMap::<(String, i32), (usize, String)>::new());
 
     let (uri_a, uri_b) = (bed.uri("a").to_owned(), bed.uri("b").to_owned());
+    // One lock directory for the actors on both hosts, as both testbed hosts are one machine
+    // (its default /run/kvmguestctl/lock): two commands on one guest take turns here. Two starts
+    // racing on two real machines are refused by the hosts' leases, which the lease tests show;
+    // the chaos guests cannot have a lease's disk, since libvirt refuses to live-migrate a disk
+    // on storage it does not know to be shared ("Migration without shared storage is unsafe").
     let commands = bed.commands();
     std::thread::scope(|scope| {
         scope.spawn(|| {
