@@ -229,7 +229,7 @@ fn migrate_offline(
     let started = Instant::now();
     let guest = res.guest_name.as_str();
     let source = hosts.get(res, from)?;
-    let (_, xml) = shut_down(hosts, res, from, &super::STOP, console)?;
+    let (_, xml) = shut_down(hosts, res, from, &super::STOP, console, true)?;
     // The definition moves with the guest, unless it is transient or its engine keeps it.
     let xml = xml.filter(|_| !res.transient);
     let moves = xml.is_some();

@@ -66,17 +66,18 @@ pub fn offline(
     opts: &OfflineOptions,
     console: &dyn Console,
 ) -> Result<Report> {
-    shut_down(hosts, res, system, opts, console).map(|(report, _)| report)
+    shut_down(hosts, res, system, opts, console, false).map(|(report, _)| report)
 }
 
-/// Offline, also giving the definition it read before the shutdown (when the backend has one),
-/// for an offline migration to carry to the target.
+/// Offline; with `carry`, also giving the definition it read before the shutdown (when the
+/// backend has one), for an offline migration to carry to the target.
 pub(super) fn shut_down(
     hosts: &Hosts,
     res: &Resource,
     system: &str,
     opts: &OfflineOptions,
     console: &dyn Console,
+    carry: bool,
 ) -> Result<(Report, Option<String>)> {
     let started = Instant::now();
     let guest = res.guest_name.as_str();
@@ -88,8 +89,12 @@ pub(super) fn shut_down(
         }
     };
     // Taken before the shutdown: a transient guest has no definition left afterwards. SyncDir
-    // keeps it, and an offline migration carries it to the target.
-    let xml = hypervisor_definition(&*host, guest)?;
+    // keeps it, and an offline migration carries it to the target; else it is not asked for.
+    let xml = if res.sync_dir.is_some() || carry {
+        hypervisor_definition(&*host, guest)?
+    } else {
+        None
+    };
     if !before.active {
         let saved = save_definition(res, xml.as_deref())?;
         let report = nothing_to_stop(res, system, &before, "not running", started);
