@@ -68,6 +68,13 @@ pub struct Memory {
     pub silent_since: Option<u64>,
 }
 
+impl Memory {
+    /// How long the agent has been silent at `now`, in seconds (0 when it is not).
+    fn silent_for(&self, now: u64) -> u64 {
+        now.saturating_sub(self.silent_since.unwrap_or(now))
+    }
+}
+
 /// What the agent's answer means for the resource.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -106,11 +113,10 @@ pub fn judge(
         silent_since: before.silent_since.or(Some(now)),
         ..before.clone()
     };
-    let silent_for = now.saturating_sub(memory.silent_since.unwrap_or(now));
     let degraded = memory.misses >= policy.degrade_after;
     let effect = if degraded
         && check.answer == AgentAnswer::Silent
-        && silent_for >= u64::from(policy.fault_after)
+        && memory.silent_for(now) >= u64::from(policy.fault_after)
     {
         Effect::Faulted
     } else {
@@ -188,10 +194,12 @@ pub fn check(hosts: &Hosts, resources: &[&Resource], statuses: &mut [ResourceSta
         }
         let policy = &res.guest_health;
         let said = unanswered(&check, &res.guest_name, system, ping);
-        let silent_for = now.saturating_sub(memory.silent_since.unwrap_or(now));
         let count = format!(
-            "{} monitor(s) in a row, {silent_for}s; DegradeAfter {}, FaultAfter {}s",
-            memory.misses, policy.degrade_after, policy.fault_after
+            "{} monitor(s) in a row, {}s; DegradeAfter {}, FaultAfter {}s",
+            memory.misses,
+            memory.silent_for(now),
+            policy.degrade_after,
+            policy.fault_after
         );
         match effect {
             Effect::None if check.answer == AgentAnswer::NoChannel => here.why = said,

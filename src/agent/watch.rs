@@ -219,9 +219,8 @@ pub fn watch(
                             incoming.remove(&key);
                             known.retain(|s| *s != ev.system);
                         }
-                        // An agent that comes or goes inside a running guest says nothing about
-                        // where the guest runs: reported, no migration, no status refresh.
-                        LifecycleEvent::AgentConnected | LifecycleEvent::AgentDisconnected => {}
+                        // The rest say nothing about where the guest runs, among them an agent
+                        // that comes or goes inside it: reported, no migration, no refresh.
                         _ => {}
                     }
                 }
