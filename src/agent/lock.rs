@@ -108,12 +108,12 @@ impl Locks {
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(e)) => return Err(failed("lock", e)),
             }
-            let holder = holder(&path);
+            // The holder is read when it is named: once as the wait begins, once as it ends.
             if started.elapsed() >= self.wait {
                 return Err(Error::Refused(format!(
                     "{} is busy: {}; gave up after {}s (--lock-timeout)",
                     res.guest_name,
-                    describe(holder.as_ref()),
+                    describe(holder(&path).as_ref()),
                     self.wait.as_secs()
                 )));
             }
@@ -121,7 +121,7 @@ impl Locks {
                 console.step(&format!(
                     "waiting for {}: {}",
                     res.guest_name,
-                    describe(holder.as_ref())
+                    describe(holder(&path).as_ref())
                 ));
                 said = true;
             }
