@@ -108,31 +108,21 @@ pub enum Unread {
 impl Unread {
     /// The error of `what`, a request to the engine at `url` bounded by `timeout`.
     pub fn error(self, what: &str, url: &str, timeout: Duration) -> Error {
-        let timed_out = || Error::Timeout {
-            system: format!("engine {url}"),
-            what: what.to_owned(),
-            seconds: timeout.as_secs(),
-            then: String::new(),
-        };
         match self {
             Unread::TooLarge => Error::Failed(format!(
                 "{what}: the engine at {url} answered more than {} MiB, the most read of an \
                  answer: not read further (is it an oVirt engine?)",
                 MAX_ANSWER / MIB
             )),
-            Unread::TooSlow => timed_out(),
-            Unread::Failed(e)
-                if e.get_ref()
+            Unread::TooSlow => engine_error(what, url, timeout, None),
+            Unread::Failed(e) => {
+                let timed_out = e
+                    .get_ref()
                     .and_then(|cause| cause.downcast_ref::<reqwest::Error>())
-                    .is_some_and(reqwest::Error::is_timeout) =>
-            {
-                timed_out()
+                    .is_some_and(reqwest::Error::is_timeout);
+                let failure: &dyn std::error::Error = &e;
+                engine_error(what, url, timeout, Some(failure).filter(|_| !timed_out))
             }
-            Unread::Failed(e) => Error::Unreachable {
-                system: "engine".to_owned(),
-                uri: url.to_owned(),
-                detail: format!("{what}: {}", causes(&e)),
-            },
         }
     }
 }
@@ -162,6 +152,29 @@ pub fn read_answer(mut reply: Response, deadline: Instant) -> std::result::Resul
 
 /// The causes of an error, outermost first: reqwest's own message says little ("error sending
 /// request"), the certificate or connection problem is further down.
+/// The error of `what`, a request to the engine at `url` bounded by `timeout`: a timeout, unless
+/// it failed otherwise (`failure`).
+fn engine_error(
+    what: &str,
+    url: &str,
+    timeout: Duration,
+    failure: Option<&dyn std::error::Error>,
+) -> Error {
+    match failure {
+        None => Error::Timeout {
+            system: format!("engine {url}"),
+            what: what.to_owned(),
+            seconds: timeout.as_secs(),
+            then: String::new(),
+        },
+        Some(e) => Error::Unreachable {
+            system: "engine".to_owned(),
+            uri: url.to_owned(),
+            detail: format!("{what}: {}", causes(e)),
+        },
+    }
+}
+
 pub fn causes(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut next = e.source();
@@ -200,20 +213,13 @@ impl Session {
     }
 
     fn unreachable(&self, what: &str, e: &reqwest::Error) -> Error {
-        if e.is_timeout() {
-            Error::Timeout {
-                system: format!("engine {}", self.url),
-                what: what.to_owned(),
-                seconds: self.timeout.as_secs(),
-                then: String::new(),
-            }
-        } else {
-            Error::Unreachable {
-                system: "engine".to_owned(),
-                uri: self.url.clone(),
-                detail: format!("{what}: {}", causes(e)),
-            }
-        }
+        let failure: &dyn std::error::Error = e;
+        engine_error(
+            what,
+            &self.url,
+            self.timeout,
+            Some(failure).filter(|_| !e.is_timeout()),
+        )
     }
 
     /// A token: the one held, or a new one from SSO when there is none or it is about to expire.
