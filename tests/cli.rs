@@ -1163,3 +1163,72 @@ fn a_bulk_migrate_reports_each_resource_and_an_offline_one_needs_yes() {
         ran.stderr
     );
 }
+
+/// `status --detail` of a running guest whose agent does not answer (the test driver has none):
+/// nothing of the agent, and no address from the lease source either ("none"), in the JSON and
+/// in the three columns of their own; without `--detail` there are no details at all.
+#[test]
+fn status_detail_of_a_guest_whose_agent_is_silent_has_no_details_to_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = common::agent_guest_node(dir.path());
+    let config = dir.path().join("r.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "systems:\n  a: {{ uri: 'test://{}' }}\nresources:\n  \
+             g: {{ type: KVMGuest, systems: [a], GuestName: ga01 }}\n",
+            node.display()
+        ),
+    )
+    .unwrap();
+    let ran = run_json(kvm(&config).args(["--sys", "a", "status", "g", "--detail"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let system = &ran.doc["resources"][0]["systems"][0];
+    assert_eq!(system["state"], "ONLINE", "{}", ran.doc);
+    assert_eq!(
+        system["details"],
+        serde_json::json!({
+            "agent": "silent",
+            "host_name": null,
+            "os": null,
+            "kernel": null,
+            "address_source": "none",
+            "interfaces": []
+        }),
+        "{}",
+        ran.doc
+    );
+    let table = kvm(&config)
+        .args(["--sys", "a", "status", "g", "--detail"])
+        .output()
+        .unwrap();
+    let header = String::from_utf8_lossy(&table.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        header,
+        [
+            "RESOURCE",
+            "SYSTEM",
+            "STATE",
+            "CONFIDENCE",
+            "HYPERVISOR",
+            "HOSTNAME",
+            "OS",
+            "ADDRESSES",
+            "WHY"
+        ]
+    );
+    let plain = run_json(kvm(&config).args(["--sys", "a", "status", "g"]));
+    assert!(
+        plain.doc["resources"][0]["systems"][0]
+            .get("details")
+            .is_none(),
+        "{}",
+        plain.doc
+    );
+}
