@@ -48,6 +48,34 @@ impl Setup {
         cmd
     }
 
+    /// `kvmguestctl ARGS` as a cluster engine runs it, with the settings of its environment: none
+    /// of the caller's, directories of its own but the holder's lock directory, the OCF agent's
+    /// and the VCS agent's view of the `slow` resource on system a, and `env`. Its exit code,
+    /// stderr and how long it took.
+    fn engine(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, Duration) {
+        let uri = format!("test://{}", fixtures().join("node-a.xml").display());
+        let started = Instant::now();
+        let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
+            .args(args)
+            .env_remove("KVMGUESTCTL_CONFIG")
+            .envs(common::own_dirs())
+            .env("KVMGUESTCTL_LOCK_DIR", self.locks())
+            .env("OCF_RESKEY_config", &self.config)
+            .env("OCF_RESOURCE_INSTANCE", "slow")
+            .env("OCF_RESKEY_CRM_meta_on_node", "a")
+            .env("KVMGUESTCTL_SYS", "a")
+            .env("KVMGUESTCTL_VCS_URI", uri)
+            .env("KVMGUESTCTL_VCS_HARES", "/nonexistent/hares")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            started.elapsed(),
+        )
+    }
+
     /// The slow start, in the background, once it holds the lock.
     fn holder(&self) -> Child {
         let child = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
@@ -176,22 +204,9 @@ fn a_lock_directory_that_cannot_be_made_is_a_clear_error() {
 fn an_ocf_operation_waits_a_quarter_of_its_timeout_for_the_lock() {
     let setup = Setup::new();
     let mut holder = setup.holder();
-    let started = Instant::now();
-    let out = Process::new(assert_cmd::cargo::cargo_bin("kvmguestctl"))
-        .args(["ocf", "stop"])
-        .env_remove("KVMGUESTCTL_CONFIG")
-        .envs(common::own_dirs())
-        // The holder's lock directory, named the way Pacemaker's environment names it.
-        .env("KVMGUESTCTL_LOCK_DIR", setup.locks())
-        .env("OCF_RESKEY_config", &setup.config)
-        .env("OCF_RESOURCE_INSTANCE", "slow")
-        .env("OCF_RESKEY_CRM_meta_on_node", "a")
-        .env("OCF_RESKEY_CRM_meta_timeout", "4000")
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr, took) =
+        setup.engine(&["ocf", "stop"], &[("OCF_RESKEY_CRM_meta_timeout", "4000")]);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("shutoff01 is busy") && stderr.contains("gave up after 1s"),
         "{stderr}"
@@ -199,6 +214,48 @@ fn an_ocf_operation_waits_a_quarter_of_its_timeout_for_the_lock() {
     assert!(
         took < Duration::from_secs(3),
         "a quarter of 4 s, then the answer: {took:?}"
+    );
+    assert!(holder.wait().unwrap().success());
+}
+
+/// A VCS entry point waits its call timeout (KVMGUESTCTL_VCS_TIMEOUT) for the lock, then logs why
+/// it did nothing; the OCF and VCS monitors never wait for it.
+#[test]
+fn a_vcs_entry_point_waits_its_call_timeout_and_the_monitors_never_wait() {
+    let setup = Setup::new();
+    let mut holder = setup.holder();
+    let vcs = |entry: &str| {
+        setup.engine(
+            &["vcs", entry, "slow_vm", "GuestName", "1", "shutoff01"],
+            &[("KVMGUESTCTL_VCS_TIMEOUT", "1")],
+        )
+    };
+    // First, while the holder has most of its 4 s to go (a monitor that waited would take them):
+    // in its own process the test driver's shutoff01 is off, and each monitor says so at once.
+    let (code, stderr, took) = vcs("monitor");
+    assert_eq!(code, Some(100), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the VCS monitor waited: {took:?}"
+    );
+    let (code, stderr, took) = setup.engine(&["ocf", "monitor"], &[]);
+    assert_eq!(code, Some(7), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the OCF monitor waited: {took:?}"
+    );
+
+    let (code, stderr, took) = vcs("offline");
+    // VCS ignores offline's exit code: what it did is in the log.
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("KVMGuest:slow_vm:offline: ERROR: shutoff01 is busy")
+            && stderr.contains("gave up after 1s"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "one second, then the answer: {took:?}"
     );
     assert!(holder.wait().unwrap().success());
 }
