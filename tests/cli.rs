@@ -725,7 +725,7 @@ fn failed(doc: &Value) -> Vec<(&str, u64)> {
 }
 
 #[test]
-fn status_of_many_resources_asks_each_system_once() {
+fn status_of_many_resources_asks_each_system_once_per_look() {
     let out = kvm(&every_state())
         .args(["-v", "status", "--all"])
         .output()
