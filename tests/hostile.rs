@@ -83,7 +83,7 @@ fn one_resource(dir: &Path, node: &Path, attributes: &str) -> PathBuf {
 }
 
 #[test]
-fn names_with_control_characters_or_a_slash_are_refused_where_written() {
+fn names_with_control_characters_or_a_slash_are_refused_where_written_and_shown_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         dir.path(),
@@ -92,7 +92,8 @@ fn names_with_control_characters_or_a_slash_are_refused_where_written() {
          nl: { type: KVMGuest, systems: [a], GuestName: \"web\\n01\" }\n  \
          nul: { type: KVMGuest, systems: [a], GuestName: \"web\\0\" }\n  \
          slash: { type: KVMGuest, systems: [a], GuestName: ../web }\n  \
-         \"../../etc/cron.d/x\": { type: KVMGuest, systems: [a], GuestName: g }\n",
+         \"../../etc/cron.d/x\": { type: KVMGuest, systems: [a], GuestName: g }\n  \
+         \"bell\\ax\": { type: KVMGuest, systems: [a], GuestName: g2 }\n",
     );
     let ran = run_json(kvm(&path).arg("validate"));
     assert_eq!(ran.code, 2, "{}", ran.stderr);
@@ -133,7 +134,20 @@ fn names_with_control_characters_or_a_slash_are_refused_where_written() {
                 "resource name '../../etc/cron.d/x' contains '/', which cannot be in the name of \
                  its state file"
             ),
+            (
+                8,
+                3,
+                "resource name 'bell\\u{7}x' contains '\\u{7}', which cannot be in the name of \
+                 its state file"
+            ),
         ]
+    );
+    // The table shows the name escaped too: nothing in it reaches the terminal raw.
+    let table = kvm(&path).arg("validate").output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(" bell\\u{7}x ") && !table.contains('\u{7}'),
+        "{table}"
     );
 }
 

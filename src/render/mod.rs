@@ -147,6 +147,9 @@ impl Output {
         let state = header.iter().position(|h| *h == "STATE");
         for (row, alarm) in rows {
             let cells = row.into_iter().enumerate().map(|(i, text)| {
+                // A name from a configuration may hold control characters: shown escaped, as
+                // messages show them, never sent to the terminal as they are.
+                let text = crate::error::one_line(&text);
                 let cell = Cell::new(if text.is_empty() { EMPTY } else { &text });
                 match (self.color && state == Some(i), alarm) {
                     (false, _) => cell,
